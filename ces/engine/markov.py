@@ -1,0 +1,512 @@
+"""Build the arrays of a Markov cohort model and run it through the kernels.
+
+Pipeline per strategy: parameters (base values or a chunk of PSA draws) →
+transition tensor P (draws × cycles × states × states), initial occupancy, state
+values V (draws × streams × periods × states), transition rewards → numba trace
+and reward kernels → totals per reward stream.
+
+Reward streams: one per cost category, then ``qaly`` (utility × Δ per cycle) and
+``ly`` (Δ per cycle in every non-dead state).  State costs are per cycle.
+Tunnel states (``max_residence``) are expanded into sub-states X#1..X#L before
+the kernel runs, and folded back for reporting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ces.engine import conventions as cv
+from ces.engine.evaluate import ParamEvaluator, as_array, uses_any
+from ces.engine.kernels import accumulate_rewards, markov_trace
+from ces.errors import CesError, ModelCheckError
+from ces.params.parameters import ParamDef, parse_parameter
+from ces.params.tables import load_table
+from ces.spec.expr import compile_expr
+from ces.spec.loader import Loaded
+from ces.spec.units import parse_cycle, parse_horizon
+
+ROW_TOL = 1e-9
+MASS_TOL = 1e-9
+
+
+@dataclass
+class CompiledStrategy:
+    name: str
+    label: str
+    params: dict  # name -> ParamDef (model parameters with this strategy's overrides)
+    rows: dict  # from-state -> {to-state: Expr}, with locations
+    row_where: dict  # from-state -> location tuple
+    values: dict  # state -> {stream: Expr}
+    trans_rewards: list  # (from, to, {stream: Expr}, where)
+    initial: dict  # state -> Expr
+    initial_costs: dict  # category -> Expr
+    evaluator: Any = None
+
+
+@dataclass
+class StrategyResult:
+    """Totals per draw and reward stream; trace and periods only when requested."""
+
+    totals: np.ndarray  # (D, R) discounted, incl. one-off costs at time 0
+    totals_undisc: np.ndarray  # (D, R)
+    trace: np.ndarray | None = None  # (D, n+1, S_reported)
+    periods: np.ndarray | None = None  # (D, R, n+1) undiscounted per period (no one-offs)
+    initial: np.ndarray | None = None  # (D, R) one-off costs at time 0
+
+
+@dataclass
+class MarkovModel:
+    loaded: Loaded
+    n_cycles: int = 0
+    cycle_years: float = 1.0
+    states: list = field(default_factory=list)  # reported states
+    expanded: list = field(default_factory=list)  # (state, residence) per kernel state
+    cost_streams: list = field(default_factory=list)
+    streams: list = field(default_factory=list)
+    strategies: dict = field(default_factory=dict)
+    functions: dict = field(default_factory=dict)
+    known: frozenset = frozenset()
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_loaded(cls, loaded: Loaded) -> "MarkovModel":
+        m = cls(loaded)
+        spec = loaded.model
+        try:
+            m.cycle_years = parse_cycle(spec.cycle)
+        except ValueError as exc:
+            raise loaded.error(("cycle",), str(exc)) from None
+        try:
+            m.n_cycles = parse_horizon(spec.horizon, m.cycle_years, spec.start_age, spec.max_age)
+        except ValueError as exc:
+            raise loaded.error(("horizon",), str(exc)) from None
+        m.states = list(spec.states)
+        for name, tspec in spec.tables.items():
+            m.functions[name] = load_table(name, tspec, loaded.base_dir, spec.sex,
+                                           lambda key, msg, n=name: loaded.error(("tables", n, key), msg))
+        known = {"cycle", "time", "cycle_length", "residence"}
+        if spec.start_age is not None:
+            known.add("age")
+        m.known = frozenset(known)
+        m._expand_states()
+        m._collect_streams()
+        selected = loaded.config.strategies or list(spec.strategies)
+        for s in selected:
+            m.strategies[s] = m._compile_strategy(s)
+        return m
+
+    def _expand_states(self) -> None:
+        for s, st in self.loaded.model.states.items():
+            L = st.max_residence or 0
+            if L:
+                self.expanded += [(s, r) for r in range(1, L + 1)]
+            else:
+                self.expanded.append((s, 0))
+
+    def _collect_streams(self) -> None:
+        spec = self.loaded.model
+        cats: list = []
+
+        def add(c):
+            if c not in cats:
+                cats.append(c)
+        for st in spec.states.values():
+            if st.cost is not None:
+                add("cost")
+            for c in st.costs:
+                add(c)
+        for tr in spec.transition_rewards:
+            if tr.cost is not None:
+                add("cost")
+            for c in tr.costs:
+                add(c)
+        for c in spec.initial_costs:
+            add(c)
+        for strat in spec.strategies.values():
+            if strat is None:
+                continue
+            for p in strat.states.values():
+                if p.cost is not None:
+                    add("cost")
+                for c in (p.costs or {}):
+                    add(c)
+            for c in (strat.initial_costs or {}):
+                add(c)
+        for c in cats:
+            if c in ("qaly", "ly", "total_cost"):
+                raise self.loaded.error(("states",), f"cost category name `{c}` is reserved")
+        self.cost_streams = cats
+        self.streams = cats + ["qaly", "ly"]
+
+    def _expr(self, value, path: tuple):
+        file, p, line = self.loaded.locate(path)
+        return compile_expr(value, file=file, path=p, line=line, extra_functions=frozenset(self.functions))
+
+    def _compile_strategy(self, sname: str) -> CompiledStrategy:
+        L = self.loaded
+        spec = L.model
+        strat = spec.strategies[sname]
+        spath = ("strategies", sname)
+        # parameters: model, then strategy overrides
+        defs: dict = {}
+        for name, raw in spec.parameters.items():
+            defs[name] = parse_parameter(name, raw, L.locate(("parameters", name)), frozenset(self.functions),
+                                         L.base_dir)
+        if strat is not None:
+            for name, raw in strat.parameters.items():
+                if name not in defs:
+                    raise L.error(spath + ("parameters", name), f"strategy overrides unknown parameter `{name}` "
+                                  "(declare it in the model's `parameters` first)")
+                defs[name] = parse_parameter(name, raw, L.locate(spath + ("parameters", name)),
+                                             frozenset(self.functions), L.base_dir)
+        # transition rows
+        rows, row_where = {}, {}
+        for frm, row in spec.transitions.items():
+            rows[frm] = {to: self._expr(v, ("transitions", frm, to)) for to, v in row.items()}
+            row_where[frm] = L.locate(("transitions", frm))
+        if strat is not None:
+            for frm, row in strat.transitions.items():
+                rows[frm] = {to: self._expr(v, spath + ("transitions", frm, to)) for to, v in row.items()}
+                row_where[frm] = L.locate(spath + ("transitions", frm))
+        for frm, row in rows.items():
+            base = ("transitions", frm) if strat is None or frm not in strat.transitions else spath + ("transitions", frm)
+            if frm not in spec.states:
+                raise L.error(base, f"transition row from unknown state `{frm}` (states: {', '.join(spec.states)})")
+            rest = [to for to, e in row.items() if _is_rest(e)]
+            if len(rest) > 1:
+                raise L.error(base, f"row `{frm}` has more than one `rest` entry ({', '.join(rest)})")
+            for to, e in row.items():
+                if to not in spec.states:
+                    raise L.error(base + (to,), f"transition to unknown state `{to}` (states: {', '.join(spec.states)})")
+        for s, st in spec.states.items():
+            if s not in rows and not st.dead:
+                raise L.error(("transitions",), f"state `{s}` has no transition row (add `{s}: {{...}}` under "
+                              "transitions, or mark it `dead: true` if it is absorbing)")
+        # state values per stream
+        values: dict = {}
+        for s, st in spec.states.items():
+            patch = strat.states.get(s) if strat is not None else None
+            costs = {}
+            if st.cost is not None:
+                costs["cost"] = self._expr(st.cost, ("states", s, "cost"))
+            for c, v in st.costs.items():
+                costs[c] = self._expr(v, ("states", s, "costs", c))
+            util = self._expr(st.utility, ("states", s, "utility")) if st.utility is not None else None
+            if patch is not None:
+                if patch.cost is not None:
+                    costs["cost"] = self._expr(patch.cost, spath + ("states", s, "cost"))
+                for c, v in (patch.costs or {}).items():
+                    costs[c] = self._expr(v, spath + ("states", s, "costs", c))
+                if patch.utility is not None:
+                    util = self._expr(patch.utility, spath + ("states", s, "utility"))
+            if strat is not None:
+                for ps in strat.states:
+                    if ps not in spec.states:
+                        raise L.error(spath + ("states", ps), f"unknown state `{ps}` (states: {', '.join(spec.states)})")
+            vals = dict(costs)
+            if st.dead and util is not None and not (util.is_constant and float(util.evaluate({})) == 0.0):
+                raise L.error(("states", s, "utility"), "a dead state cannot have a utility")
+            vals["qaly"] = util
+            values[s] = vals
+        # transition rewards
+        trs = []
+        for i, tr in enumerate(spec.transition_rewards):
+            p = ("transition_rewards", i)
+            for key, st_ in (("from", tr.from_), ("to", tr.to)):
+                if st_ not in spec.states:
+                    raise L.error(p + (key,), f"unknown state `{st_}` (states: {', '.join(spec.states)})")
+            r = {}
+            if tr.cost is not None:
+                r["cost"] = self._expr(tr.cost, p + ("cost",))
+            for c, v in tr.costs.items():
+                r[c] = self._expr(v, p + ("costs", c))
+            if tr.qaly is not None:
+                r["qaly"] = self._expr(tr.qaly, p + ("qaly",))
+            trs.append((tr.from_, tr.to, r, L.locate(p)))
+        # initial occupancy and one-off costs
+        init_raw = (strat.initial if strat is not None and strat.initial is not None else spec.initial)
+        ipath = (spath + ("initial",)) if strat is not None and strat.initial is not None else ("initial",)
+        if init_raw is None:
+            initial = {self.states[0]: self._expr(1, ("states",))}
+        else:
+            initial = {}
+            for s, v in init_raw.items():
+                if s not in spec.states:
+                    raise L.error(ipath + (s,), f"unknown state `{s}` (states: {', '.join(spec.states)})")
+                initial[s] = self._expr(v, ipath + (s,))
+        ic_raw = dict(spec.initial_costs)
+        if strat is not None and strat.initial_costs is not None:
+            ic_raw.update(strat.initial_costs)
+        initial_costs = {c: self._expr(v, (spath if strat is not None and c in (strat.initial_costs or {})
+                                          else ()) + ("initial_costs", c)) for c, v in ic_raw.items()}
+        cs = CompiledStrategy(sname, (strat.label if strat is not None and strat.label else sname), defs, rows,
+                              row_where, values, trs, initial, initial_costs)
+        cs.evaluator = ParamEvaluator(defs, self.functions, self.known)
+        # every expression outside the parameters must use known names only
+        names_ok = set(defs) | self.known | set(self.functions)
+        for frm, row in rows.items():
+            for to, e in row.items():
+                self._check_names(e, names_ok | {"rest"}, cs)
+        for s, vals in values.items():
+            for e in vals.values():
+                if e is not None:
+                    self._check_names(e, names_ok, cs)
+        for _, _, r, _ in trs:
+            for e in r.values():
+                self._check_names(e, names_ok, cs)
+        for e in list(initial.values()) + list(initial_costs.values()):
+            self._check_names(e, names_ok, cs)
+        for s, st in spec.states.items():
+            if not st.max_residence:
+                for e in list(rows.get(s, {}).values()) + [e for e in values[s].values() if e is not None]:
+                    if uses_any(e, cs.evaluator, "residence"):
+                        raise CesError(f"`residence` is used in state `{s}`, which has no `max_residence`",
+                                       file=e.file, path=e.path, line=e.line)
+        return cs
+
+    def _check_names(self, e, ok: set, cs) -> None:
+        import difflib
+
+        for n in sorted(e.names):
+            if n not in ok:
+                if n == "age":
+                    msg = f"`age` is used in `{e.source}` but the model has no `start_age`"
+                else:
+                    close = difflib.get_close_matches(n, sorted(ok - {"rest"}), n=1)
+                    hint = f"; did you mean `{close[0]}`?" if close else ""
+                    msg = f"unknown name `{n}` in expression `{e.source}`{hint}"
+                raise CesError(msg, file=e.file, path=e.path, line=e.line)
+
+    # -------------------------------------------------------------------- run
+    def env(self, cycles: np.ndarray, times: np.ndarray) -> dict:
+        spec = self.loaded.model
+        env = {"cycle": cycles.reshape(1, -1), "time": times.reshape(1, -1), "cycle_length": self.cycle_years}
+        if spec.start_age is not None:
+            env["age"] = spec.start_age + env["time"]
+        return env
+
+    def run_strategy(self, sname: str, draws: dict | None = None, n_draws: int = 1, keep: bool = False,
+                     draw_offset: int = 0) -> StrategyResult:
+        """Run one strategy for ``n_draws`` draws (``draws``: sampled parameter values, arrays (D,))."""
+        cs = self.strategies[sname]
+        spec = self.loaded.model
+        n, dy = self.n_cycles, self.cycle_years
+        D = n_draws
+        dr = None if draws is None else {k: np.asarray(v, dtype=float).reshape(-1, 1) for k, v in draws.items()
+                                          if k in cs.params}
+        method = spec.correction
+        tcyc, ttime = cv.transition_cycles_and_times(n, dy)
+        vcyc, vtime = cv.period_cycles_and_times(method, n, dy)
+        tenv = cs.evaluator.evaluate(self.env(tcyc, ttime), dr)
+        venv = cs.evaluator.evaluate(self.env(vcyc, vtime), dr)
+        S = len(self.expanded)
+        R = len(self.streams)
+        P = self._transition_tensor(cs, tenv, D, n, dr)
+        init = self._initial(cs, venv, D)
+        V = self._values(cs, venv, D, n, dr)
+        TR = self._transition_rewards(cs, tenv, D, n, dr)
+        alpha, beta = cv.counting_weights(method, n)
+        tau = cv.discount_times(method, spec.discount.timing, n, dy)
+        disc = np.empty((R, n + 1))
+        dc = cv.discount_factors(float(spec.discount.costs), tau, spec.discount.method)
+        de = cv.discount_factors(float(spec.discount.effects), tau, spec.discount.method)
+        for r, s in enumerate(self.streams):
+            disc[r] = dc if s in self.cost_streams else de
+        trace = np.empty((D, n + 1, S))
+        tr_vals = np.zeros((D, TR.shape[1], n + 1))
+        markov_trace(P, init, TR, trace, tr_vals)
+        self._check_mass(cs, trace, draw_offset)
+        totals = np.empty((D, R))
+        totals_u = np.empty((D, R))
+        periods = np.empty((D if keep else 0, R, n + 1))
+        extra = tr_vals if TR.shape[1] > 0 else np.zeros((1, 0, 1))
+        accumulate_rewards(trace, V, alpha, beta, disc, extra, totals, totals_u, periods)
+        ic = self._initial_costs(cs, venv, D)
+        totals += ic
+        totals_u += ic
+        res = StrategyResult(totals, totals_u, initial=ic)
+        if keep:
+            res.trace = self.fold_trace(trace)
+            res.periods = periods
+        return res
+
+    # --------------------------------------------------------------- arrays
+    def _residence_envs(self, cs, base_env: dict, dr) -> dict:
+        """Parameter values per residence r for tunnel states (only residence-dependent ones recomputed)."""
+        out = {}
+        Lmax = max((r for _, r in self.expanded), default=0)
+        for r in range(1, Lmax + 1):
+            env = dict(base_env)
+            env["residence"] = float(r)
+            out[r] = cs.evaluator.evaluate(env, dr, base=base_env, only_if_uses="residence")
+        return out
+
+    def _eval(self, e, env):
+        return as_array(e.evaluate(env, self.functions))
+
+    def _transition_tensor(self, cs, tenv, D, n, dr) -> np.ndarray:
+        spec = self.loaded.model
+        S = len(self.expanded)
+        renvs = self._residence_envs(cs, tenv, dr) if any(r for _, r in self.expanded) else {}
+        idx = {}
+        for k, (s, r) in enumerate(self.expanded):
+            idx.setdefault(s, []).append(k)
+        entries = []  # (i, j, array)
+        for i, (s, r) in enumerate(self.expanded):
+            if s not in cs.rows:  # dead state without a row: absorbing
+                entries.append((i, i, np.ones((1, 1))))
+                continue
+            env = renvs[r] if r else tenv
+            row = cs.rows[s]
+            vals = {}
+            rest_to = None
+            for to, e in row.items():
+                if _is_rest(e):
+                    rest_to = to
+                    continue
+                vals[to] = self._eval(e, env)
+            if rest_to is not None:
+                tot = 0.0
+                for v in vals.values():
+                    tot = tot + v
+                vals[rest_to] = as_array(1.0 - tot)
+            self._check_row(cs, s, r, vals, D, n)
+            for to, v in vals.items():
+                if to == s and r:  # staying in a tunnel state: one more cycle of residence
+                    j = idx[s][min(r, len(idx[s]) - 1)]
+                else:
+                    j = idx[to][0]
+                entries.append((i, j, v))
+        Dp = max(1, max(v.shape[0] for _, _, v in entries))
+        Kp = max(1, max(v.shape[1] for _, _, v in entries))
+        P = np.zeros((Dp, Kp, S, S))
+        for i, j, v in entries:
+            P[:, :, i, j] += np.broadcast_to(v, (Dp, Kp))
+        return P
+
+    def _check_row(self, cs, s, r, vals, D, n) -> None:
+        file, path, line = cs.row_where[s]
+        tunnel = f" (residence {r})" if r else ""
+        tot = 0.0
+        for to, v in vals.items():
+            bad = ~np.isfinite(v) | (v < -ROW_TOL) | (v > 1 + ROW_TOL)
+            if bad.any():
+                d, k = np.argwhere(bad)[0]
+                raise ModelCheckError(
+                    f"strategy `{cs.name}`, cycle {k + 1 if v.shape[1] > 1 else 'all'}{_draw(d, v)}: probability "
+                    f"{s}{tunnel} → {to} = {v[d, k]:.10g} is outside [0, 1]", file=file, path=f"{path}.{to}", line=line)
+            tot = tot + v
+        tot = as_array(tot)
+        bad = np.abs(tot - 1.0) > ROW_TOL
+        if bad.any():
+            d, k = np.argwhere(bad)[0]
+            raise ModelCheckError(
+                f"strategy `{cs.name}`, cycle {k + 1 if tot.shape[1] > 1 else 'all'}{_draw(d, tot)}: row `{s}`{tunnel} "
+                f"sums to {tot[d, k]:.12g}, must be 1 within {ROW_TOL:g} (write `rest` for the complement)",
+                file=file, path=path, line=line)
+
+    def _initial(self, cs, venv, D) -> np.ndarray:
+        S = len(self.expanded)
+        env0 = {k: (v[:, :1] if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[1] > 1 else v)
+                for k, v in venv.items()}
+        vals = {s: self._eval(e, env0)[:, 0] for s, e in cs.initial.items()}
+        Di = max(v.shape[0] for v in vals.values())
+        init = np.zeros((Di, S))
+        for s, v in vals.items():
+            k = next(i for i, (st, r) in enumerate(self.expanded) if st == s)
+            init[:, k] = v
+        tot = init.sum(axis=1)
+        if (init < 0).any() or (tot <= 0).any() or not np.isfinite(init).all():
+            f, p, line = self.loaded.locate(("initial",))
+            raise ModelCheckError(f"strategy `{cs.name}`: initial occupancy must be ≥ 0 with a positive total",
+                                  file=f, path=p, line=line)
+        return init / tot[:, None]
+
+    def _values(self, cs, venv, D, n, dr) -> np.ndarray:
+        spec = self.loaded.model
+        S = len(self.expanded)
+        R = len(self.streams)
+        renvs = self._residence_envs(cs, venv, dr) if any(r for _, r in self.expanded) else {}
+        arrays = {}
+        for si, (s, r) in enumerate(self.expanded):
+            env = renvs[r] if r else venv
+            vals = cs.values[s]
+            dead = spec.states[s].dead
+            for ri, stream in enumerate(self.streams):
+                if stream == "ly":
+                    arrays[(ri, si)] = np.full((1, 1), 0.0 if dead else self.cycle_years)
+                elif stream == "qaly":
+                    e = vals.get("qaly")
+                    arrays[(ri, si)] = (self._eval(e, env) * self.cycle_years) if e is not None else np.zeros((1, 1))
+                else:
+                    e = vals.get(stream)
+                    arrays[(ri, si)] = self._eval(e, env) if e is not None else np.zeros((1, 1))
+        Dv = max(a.shape[0] for a in arrays.values())
+        Kv = max(a.shape[1] for a in arrays.values())
+        V = np.zeros((Dv, R, Kv, S))
+        for (ri, si), a in arrays.items():
+            V[:, ri, :, si] = np.broadcast_to(a, (Dv, Kv))
+        if not np.isfinite(V).all():
+            d, ri, k, si = np.argwhere(~np.isfinite(V))[0]
+            raise ModelCheckError(f"strategy `{cs.name}`: {self.streams[ri]} of state `{self.expanded[si][0]}` is "
+                                  f"not finite at period {k}", file=self.loaded.model_loc.file, path="states")
+        return V
+
+    def _transition_rewards(self, cs, tenv, D, n, dr) -> np.ndarray:
+        S = len(self.expanded)
+        R = len(self.streams)
+        if not cs.trans_rewards:
+            return np.zeros((1, 0, 1, S, S))
+        arrays = []
+        for frm, to, rewards, where in cs.trans_rewards:
+            for stream, e in rewards.items():
+                a = self._eval(e, tenv)
+                for i, (s, r) in enumerate(self.expanded):
+                    if s != frm:
+                        continue
+                    for j, (s2, r2) in enumerate(self.expanded):
+                        if s2 == to and r2 <= 1 and (s2 != s):
+                            arrays.append((self.streams.index(stream), i, j, a))
+        Dt = max(a.shape[0] for *_, a in arrays)
+        Kt = max(a.shape[1] for *_, a in arrays)
+        TR = np.zeros((Dt, R, Kt, S, S))
+        for ri, i, j, a in arrays:
+            TR[:, ri, :, i, j] += np.broadcast_to(a, (Dt, Kt))
+        return TR
+
+    def _initial_costs(self, cs, venv, D) -> np.ndarray:
+        out = np.zeros((D, len(self.streams)))
+        env0 = {k: (v[:, :1] if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[1] > 1 else v)
+                for k, v in venv.items()}
+        for c, e in cs.initial_costs.items():
+            out[:, self.streams.index(c)] += np.broadcast_to(self._eval(e, env0)[:, 0], (D,))
+        return out
+
+    def _check_mass(self, cs, trace, offset) -> None:
+        mass = trace.sum(axis=2)
+        bad = np.abs(mass - 1.0) > MASS_TOL
+        if bad.any():
+            d, k = np.argwhere(bad)[0]
+            raise ModelCheckError(f"strategy `{cs.name}`, cycle {k}{_draw(d + offset, mass)}: trace mass is "
+                                  f"{mass[d, k]:.12g}, expected 1", file=self.loaded.model_loc.file, path="transitions")
+
+    def fold_trace(self, trace: np.ndarray) -> np.ndarray:
+        """Sum tunnel sub-states back into their states: (D, n+1, S_expanded) → (D, n+1, S)."""
+        if len(self.expanded) == len(self.states):
+            return trace
+        out = np.zeros(trace.shape[:2] + (len(self.states),))
+        for k, (s, r) in enumerate(self.expanded):
+            out[:, :, self.states.index(s)] += trace[:, :, k]
+        return out
+
+
+def _is_rest(e) -> bool:
+    """Is this transition entry the keyword `rest` (the complement of the row)?"""
+    return isinstance(e.source, str) and e.source.strip() == "rest"
+
+
+def _draw(d, arr) -> str:
+    return f", draw {d + 1}" if arr.shape[0] > 1 else ""

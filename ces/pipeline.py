@@ -1,0 +1,77 @@
+"""The pipeline: load → build → run → analyse.  Returns plain tables; prints nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ces.analysis.basecase import icer_table, nmb_table, totals_table
+from ces.engine.deterministic import BaseCase, run_base_case
+from ces.engine.markov import MarkovModel
+from ces.spec.loader import Loaded, load
+
+
+@dataclass
+class RunResult:
+    loaded: Loaded
+    model: MarkovModel
+    base: BaseCase
+    totals: pd.DataFrame
+    icers: pd.DataFrame
+    nmb: pd.DataFrame
+    wtps: list = field(default_factory=list)
+
+    @property
+    def strategy_names(self) -> list:
+        return list(self.model.strategies)
+
+    @property
+    def model_info(self) -> dict:
+        spec = self.loaded.model
+        return {
+            "title": spec.title,
+            "file": self.loaded.model_loc.file,
+            "config": self.loaded.config_loc.file if self.loaded.config_loc else None,
+            "kind": spec.kind,
+            "cycle_years": self.model.cycle_years,
+            "n_cycles": self.model.n_cycles,
+            "states": self.model.states,
+            "correction": spec.correction,
+            "discount": spec.discount.model_dump(),
+            "currency": spec.currency,
+            "effect": spec.effect,
+            "cost_categories": self.model.cost_streams,
+        }
+
+
+def wtp_values(spec_wtp) -> list:
+    if spec_wtp is None:
+        return []
+    if isinstance(spec_wtp, (int, float)):
+        return [float(spec_wtp)]
+    if isinstance(spec_wtp, list):
+        return [float(w) for w in spec_wtp]
+    n = int(np.floor((spec_wtp.to - spec_wtp.from_) / spec_wtp.by + 1e-9)) + 1
+    return [float(spec_wtp.from_ + i * spec_wtp.by) for i in range(max(n, 0))]
+
+
+def build(path: str | Path) -> tuple[Loaded, MarkovModel]:
+    loaded = load(path)
+    return loaded, MarkovModel.from_loaded(loaded)
+
+
+def run(path: str | Path, wtp: list | None = None) -> RunResult:
+    loaded, model = build(path)
+    base = run_base_case(model)
+    names = list(model.strategies)
+    tot = np.vstack([base.results[s].totals[0] for s in names])
+    totu = np.vstack([base.results[s].totals_undisc[0] for s in names])
+    totals = totals_table(names, model.streams, model.cost_streams, tot, totu)
+    effect = loaded.model.effect
+    icers = icer_table(totals, effect)
+    wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp)
+    nmb = nmb_table(totals, effect, wtps)
+    return RunResult(loaded, model, base, totals, icers, nmb, wtps)

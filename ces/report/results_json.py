@@ -1,0 +1,62 @@
+"""The machine-readable results document (``--json``): schema ``ces.results`` version 1.
+
+Stable for CI diffs: keys are never renamed within a schema version; new keys may be
+added.  Numbers are full precision (repr of float64); NaN/inf are written as null.
+See docs/results-json.md for every key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ces import __version__
+
+SCHEMA = "ces.results"
+SCHEMA_VERSION = 1
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, pd.DataFrame):
+        return [_clean(r) for r in x.to_dict(orient="records")]
+    if isinstance(x, np.ndarray):
+        return _clean(x.tolist())
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        return f if math.isfinite(f) else None
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return x
+
+
+def results_document(run) -> dict:
+    """Build the results dict from a :class:`ces.pipeline.RunResult`."""
+    doc = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "ces_version": __version__,
+        "model": run.model_info,
+        "strategies": run.strategy_names,
+        "base_case": {
+            "totals": run.totals,
+            "icer": run.icers,
+            "nmb": run.nmb,
+        },
+    }
+    return _clean(doc)
+
+
+def dumps(doc: dict) -> str:
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"

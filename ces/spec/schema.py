@@ -1,0 +1,152 @@
+"""Schema v1 of model files and analysis configs (pydantic).
+
+The schema is the single definition of every key: its type, default and meaning
+(the ``description`` of each field, exported by ``ces schema`` as JSON Schema and
+listed in ``docs/schema.md``).  Expressions (parameters, probabilities, costs,
+utilities) are written as numbers or strings in the safe expression language of
+:mod:`ces.spec.expr`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+Expression = Union[StrictInt, StrictFloat, StrictStr]
+Number = Union[StrictInt, StrictFloat]
+
+CORRECTIONS = ("start", "end", "life-table", "half-cycle", "simpson", "darth-simpson", "none")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Discount(Strict):
+    costs: Number = Field(0.03, ge=0, le=1, description="Annual discount rate for costs (0.03 = 3 %).")
+    effects: Number = Field(0.03, ge=0, le=1, description="Annual discount rate for QALYs and life-years.")
+    timing: Literal["start", "middle", "end"] = Field(
+        "start", description="Time at which cycle k is discounted under start/end/life-table counting: its start "
+        "(k-1)Δ (heemod first=FALSE, Excel), middle (k-1/2)Δ or end kΔ (heemod first=TRUE). Point-based "
+        "corrections (half-cycle, simpson, darth-simpson, none) discount each point at its own time kΔ.")
+    method: Literal["discrete", "annual", "continuous"] = Field(
+        "discrete", description="discrete: (1+r)^-τ; annual: (1+r)^-floor(τ) (whole years, NICE/Excel step); "
+        "continuous: exp(-r τ). τ = discount time in years.")
+
+
+class TableSpec(Strict):
+    file: StrictStr = Field(description="CSV file, relative to the model file, or `builtin:NAME` for a table "
+                            "shipped with ces (see `ces tables`). Lines starting with # are comments.")
+    key: StrictStr = Field("age", description="Numeric key column looked up (e.g. age).")
+    value: Optional[StrictStr] = Field(None, description="Value column (use this or `columns`).")
+    columns: Optional[dict[StrictStr, StrictStr]] = Field(
+        None, description="Value column per sex, e.g. {male: mx_male, female: mx_female}; the model's `sex` "
+        "(or the call's second argument) picks one, a mixed cohort averages them with its weights.")
+    method: Literal["step", "linear"] = Field(
+        "step", description="step: value of the last row whose key ≤ x (bins by lower bound); linear: linear "
+        "interpolation. Beyond the table the first/last value is used.")
+    scale: Number = Field(1.0, description="Multiplier applied to the values (e.g. 0.001 for rates per 1000).")
+
+
+class StateSpec(Strict):
+    label: Optional[StrictStr] = None
+    cost: Optional[Expression] = Field(None, description="Cost per cycle in this state (category `cost`); "
+                                       "shorthand for costs: {cost: ...}.")
+    costs: dict[StrictStr, Expression] = Field(default_factory=dict, description="Costs per cycle by category (use `cycle_length` to convert annual costs).")
+    utility: Optional[Expression] = Field(None, description="Utility (QALY weight per year); default 0 if dead, "
+                                          "else must be given or defaults to 0.")
+    dead: StrictBool = Field(False, description="Absorbing death state: no costs, utility or life-years; needs no "
+                             "transition row (implicit self-loop).")
+    max_residence: Optional[StrictInt] = Field(
+        None, ge=1, description="Track time in state (tunnel states): expressions in this state's row and values "
+        "may use `residence` (cycles already spent in the state, 1 in the first cycle after entry) up to this "
+        "number; later cycles keep residence = max_residence.")
+
+
+class StatePatch(Strict):
+    label: Optional[StrictStr] = None
+    cost: Optional[Expression] = None
+    costs: Optional[dict[StrictStr, Expression]] = None
+    utility: Optional[Expression] = None
+
+
+class TransitionReward(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: StrictStr = Field(alias="from", description="Origin state.")
+    to: StrictStr = Field(description="Destination state.")
+    cost: Optional[Expression] = Field(None, description="One-off cost per person moving (category `cost`).")
+    costs: dict[StrictStr, Expression] = Field(default_factory=dict, description="One-off costs by category.")
+    qaly: Optional[Expression] = Field(None, description="One-off QALY change per person moving (e.g. -0.01).")
+
+
+class StrategySpec(Strict):
+    label: Optional[StrictStr] = None
+    parameters: dict[StrictStr, Any] = Field(default_factory=dict, description="Parameter overrides.")
+    states: dict[StrictStr, StatePatch] = Field(default_factory=dict, description="State value overrides.")
+    transitions: dict[StrictStr, dict[StrictStr, Expression]] = Field(
+        default_factory=dict, description="Replacement transition rows (a row given here replaces the whole row).")
+    initial_costs: Optional[dict[StrictStr, Expression]] = Field(None, description="One-off costs at time 0.")
+    initial: Optional[dict[StrictStr, Expression]] = None
+
+
+class ModelSpec(Strict):
+    ces: Literal[1] = Field(description="Schema version; must be 1.")
+    title: StrictStr = "untitled model"
+    description: Optional[StrictStr] = None
+    kind: Literal["markov"] = Field("markov", description="Model type.")
+    cycle: Union[StrictStr, Number] = Field("1 year", description="Cycle length: `1 year`, `1 month`, `4 weeks`, "
+                                            "`28 days` (1 year = 365.25 days, 1 month = 1/12 year).")
+    horizon: Union[StrictInt, StrictStr] = Field(description="`N cycles`, `N years` or `lifetime` (to max_age).")
+    start_age: Optional[Number] = Field(None, ge=0, description="Cohort age (years) at time 0; enables `age`.")
+    max_age: Number = Field(100, gt=0, description="Age at which a `lifetime` horizon ends.")
+    sex: Optional[Union[Literal["male", "female"], dict[Literal["male", "female"], Number]]] = Field(
+        None, description="Cohort sex for table look-ups: male, female, or a mix such as {male: 0.6, female: 0.4}.")
+    currency: StrictStr = Field("", description="ISO currency code shown in tables (e.g. GBP, JPY, CNY).")
+    correction: Literal[CORRECTIONS] = Field(
+        "life-table", description="Within-cycle correction (counting method), see docs/conventions.md.")
+    discount: Discount = Field(default_factory=Discount)
+    effect: Literal["qaly", "ly"] = Field("qaly", description="Effect measure of the ICER table.")
+    tables: dict[StrictStr, TableSpec] = Field(default_factory=dict, description="Look-up tables callable in "
+                                               "expressions as NAME(x) or NAME(x, \"male\").")
+    parameters: dict[StrictStr, Any] = Field(
+        default_factory=dict, description="NAME: number | expression | {value, dist, ..., label, unit, source}.")
+    states: dict[StrictStr, StateSpec] = Field(min_length=2, description="Health states, in order.")
+    initial: Optional[dict[StrictStr, Expression]] = Field(
+        None, description="Occupancy at time 0 (normalised to 1); default: everyone in the first state.")
+    transitions: dict[StrictStr, dict[StrictStr, Expression]] = Field(
+        description="Per-cycle transition probabilities FROM: {TO: expression}; one entry per row may be `rest` "
+        "(1 minus the others). Missing entries are 0.")
+    transition_rewards: list[TransitionReward] = Field(default_factory=list)
+    initial_costs: dict[StrictStr, Expression] = Field(
+        default_factory=dict, description="One-off costs at time 0 by category (undiscounted), e.g. acquisition.")
+    strategies: dict[StrictStr, Optional[StrategySpec]] = Field(min_length=1, description="Strategies compared.")
+
+
+SETTINGS_KEYS = ("title", "cycle", "horizon", "start_age", "max_age", "sex", "currency", "correction",
+                 "discount", "effect")
+
+
+class WtpGrid(Strict):
+    from_: Number = Field(0, alias="from", ge=0)
+    to: Number = Field(ge=0)
+    by: Number = Field(gt=0)
+
+
+class PsaSpec(Strict):
+    draws: StrictInt = Field(1000, ge=1, description="Number of PSA draws.")
+    seed: StrictInt = Field(12345, ge=0, description="Seed; same seed → bit-identical results.")
+    chunk: StrictInt = Field(2000, ge=1, description="Draws evaluated per chunk (memory bound).")
+
+
+class ConfigSpec(Strict):
+    ces: Literal[1]
+    model: StrictStr = Field(description="Path of the model YAML, relative to this config.")
+    title: Optional[StrictStr] = None
+    settings: dict[StrictStr, Any] = Field(default_factory=dict, description="Overrides of model settings: "
+                                           + ", ".join(SETTINGS_KEYS) + ".")
+    parameters: dict[StrictStr, Any] = Field(default_factory=dict, description="Parameter overrides.")
+    strategies: Optional[list[StrictStr]] = Field(None, description="Strategies to run, in this order.")
+    wtp: Optional[Union[Number, list[Number], WtpGrid]] = Field(
+        None, description="Willingness to pay per unit of effect: a number, a list, or {from, to, by}.")
+    psa: Optional[PsaSpec] = None

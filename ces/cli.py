@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -18,30 +20,175 @@ err_console = Console(stderr=True)
 
 
 def _fail(exc: CesError) -> None:
-    err_console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+def _set_threads(threads: Optional[int]) -> None:
+    if threads is None:
+        return
+    import numba
+
+    if threads < 1 or threads > numba.config.NUMBA_NUM_THREADS:
+        raise CesError(f"--threads must be between 1 and {numba.config.NUMBA_NUM_THREADS}, got {threads}")
+    numba.set_num_threads(threads)
+
+
+@contextmanager
+def _progress(enabled: bool):
+    """A rich progress bar for PSA chunks, shown only on a terminal and only after ~1 s."""
+    console = Console()
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TimeRemainingColumn
+
+    state = {"t0": time.perf_counter(), "bar": None, "task": None}
+
+    def on_chunk(done: int, total: int) -> None:
+        if state["bar"] is None:
+            if time.perf_counter() - state["t0"] < 1.0 or done >= total:
+                return
+            state["bar"] = Progress("PSA", BarColumn(), "{task.completed:,}/{task.total:,} draws",
+                                    TimeRemainingColumn(), console=console, transient=True)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task("psa", total=total)
+        state["bar"].update(state["task"], completed=done)
+
+    try:
+        yield on_chunk
+    finally:
+        if state["bar"] is not None:
+            state["bar"].stop()
+
+
+def _parse_wtp_range(text: str) -> list[float]:
+    """`FROM:TO:BY` → [FROM, FROM+BY, ..., ≤ TO]."""
+    try:
+        a, b, c = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise CesError(f"--wtp must be FROM:TO:BY (e.g. 0:200000:5000), got `{text}`") from None
+    if c <= 0 or b < a or a < 0:
+        raise CesError(f"--wtp FROM:TO:BY needs 0 ≤ FROM ≤ TO and BY > 0, got `{text}`")
+    n = int((b - a) / c + 1e-9) + 1
+    return [a + i * c for i in range(n)]
+
+
+def _write_draws(path: Path, psa) -> None:
+    from ces.analysis.psa_tables import draws_table
+    from ces.report.atomic import write_bytes_atomic
+
+    df = draws_table(psa)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        write_bytes_atomic(path, df.to_csv(index=False).encode())
+    elif suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise CesError("writing .parquet needs the pyarrow package (pip install pyarrow); use .csv instead") from None
+        import io
+
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        write_bytes_atomic(path, buf.getvalue())
+    else:
+        raise CesError(f"--draws-out must end in .csv or .parquet, got `{path.name}`")
 
 
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="Analysis config (configs/*.yaml) or a model file (models/*.yaml)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the results document (ces.results v1)."),
-    wtp: Optional[list[float]] = typer.Option(None, "--wtp", help="Willingness to pay for NMB (repeatable)."),
+    wtp: Optional[list[float]] = typer.Option(None, "--wtp", help="Willingness to pay (repeatable); overrides the config."),
+    draws: Optional[int] = typer.Option(None, "--draws", help="Run a PSA with this many draws (overrides psa.draws)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="PSA seed (overrides psa.seed)."),
+    chunk: Optional[int] = typer.Option(None, "--chunk", help="PSA draws per chunk (memory bound)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (default: all cores)."),
+    no_psa: bool = typer.Option(False, "--no-psa", help="Skip the PSA even if the config has one."),
+    draws_out: Optional[Path] = typer.Option(None, "--draws-out", help="Write per-draw PSA results (.csv or .parquet)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
 ) -> None:
-    """Run the base case and print the ICER table."""
+    """Run the base case (and the PSA if configured) and print the results tables."""
     from ces.pipeline import run as run_pipeline
     from ces.report.atomic import write_text_atomic
     from ces.report.results_json import dumps, results_document
 
     try:
-        res = run_pipeline(config, wtp=list(wtp) if wtp else None)
+        for name, v in (("--draws", draws), ("--chunk", chunk)):
+            if v is not None and v < 1:
+                raise CesError(f"{name} must be at least 1, got {v}")
+        _set_threads(threads)
+        if draws_out is not None and draws_out.suffix.lower() not in (".csv", ".parquet"):
+            raise CesError(f"--draws-out must end in .csv or .parquet, got `{draws_out.name}`")
+        with _progress(not quiet) as on_chunk:
+            res = run_pipeline(config, wtp=list(wtp) if wtp else None, psa=not no_psa, draws=draws, seed=seed,
+                               chunk=chunk, on_chunk=on_chunk)
+        if draws_out is not None and res.psa is None:
+            raise CesError("--draws-out needs a PSA: add `psa:` to the config or pass --draws N")
         if not quiet:
-            from ces.report.console import print_run
+            from ces.report.console import print_psa, print_run
 
             print_run(res)
+            if res.psa is not None:
+                print_psa(res)
+        if draws_out is not None:
+            _write_draws(draws_out, res.psa)
         if json_out is not None:
             write_text_atomic(json_out, dumps(results_document(res)))
+    except CesError as exc:
+        _fail(exc)
+
+
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="Analysis config or model file."),
+    wtp: Optional[str] = typer.Option(None, "--wtp", help="WTP grid FROM:TO:BY (default: the config's `wtp:`)."),
+    draws: Optional[int] = typer.Option(None, "--draws", help="PSA draws (default: the config's psa.draws, else 1000)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="PSA seed."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="numba threads."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the per-WTP table (.csv or .json)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """WTP sweep from one set of PSA results: optimal strategy, expected NMB, CEAC, EVPI per WTP."""
+    from ces.pipeline import run as run_pipeline
+    from ces.pipeline import wtp_values
+    from ces.report.atomic import write_text_atomic
+
+    try:
+        _set_threads(threads)
+        from ces.spec.loader import load
+
+        loaded = load(config)
+        grid = _parse_wtp_range(wtp) if wtp else wtp_values(loaded.config.wtp)
+        if draws is None and loaded.config.psa is None:
+            draws = 1000
+        if not grid:
+            raise CesError("no WTP values: pass --wtp FROM:TO:BY or add `wtp:` to the config")
+        if out is not None and out.suffix.lower() not in (".csv", ".json"):
+            raise CesError(f"--out must end in .csv or .json, got `{out.name}`")
+        with _progress(not quiet) as on_chunk:
+            res = run_pipeline(config, wtp=grid, draws=draws, seed=seed, on_chunk=on_chunk)
+        table = res.psa_tables["wtp"]
+        if not quiet:
+            from ces.report.console import make_console, print_wtp_table
+
+            spec = res.loaded.model
+            console = make_console()
+            console.print(f"[bold]{spec.title}[/bold]: WTP sweep over {len(grid)} values, "
+                          f"{res.psa.n_draws:,} PSA draws (seed {res.psa.seed})")
+            print_wtp_table(table, res.psa.strategies, f" ({spec.currency})" if spec.currency else "",
+                            "QALYs" if spec.effect == "qaly" else "LYs", console, res.psa_tables["convergence"],
+                            max_rows=len(grid) if len(grid) <= 25 else 25)
+        if out is not None:
+            if out.suffix.lower() == ".csv":
+                write_text_atomic(out, table.to_csv(index=False))
+            else:
+                from ces.report.results_json import _clean
+
+                write_text_atomic(out, json.dumps(_clean(table), indent=2) + "\n")
     except CesError as exc:
         _fail(exc)
 

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from ces.analysis.basecase import icer_table, nmb_table, totals_table
+from ces.analysis.psa_tables import convergence_table, probabilistic_icers, summary_table, wtp_table
 from ces.engine.deterministic import BaseCase, run_base_case
 from ces.engine.markov import MarkovModel
+from ces.engine.psa import PsaResult, run_psa
 from ces.spec.loader import Loaded, load
 
 
@@ -23,6 +25,8 @@ class RunResult:
     icers: pd.DataFrame
     nmb: pd.DataFrame
     wtps: list = field(default_factory=list)
+    psa: PsaResult | None = None
+    psa_tables: dict = field(default_factory=dict)
 
     @property
     def strategy_names(self) -> list:
@@ -63,7 +67,43 @@ def build(path: str | Path) -> tuple[Loaded, MarkovModel]:
     return loaded, MarkovModel.from_loaded(loaded)
 
 
-def run(path: str | Path, wtp: list | None = None) -> RunResult:
+@dataclass
+class PsaOptions:
+    """PSA settings after merging the config's `psa:` block with command-line flags."""
+
+    draws: int
+    seed: int
+    chunk: int
+    precision: float | None = None
+    population: float | None = None
+    population_years: int | None = None
+    population_discount: float = 0.0
+
+
+def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = None,
+                chunk: int | None = None) -> PsaOptions | None:
+    spec = loaded.config.psa
+    if spec is None and draws is None:
+        return None
+    from ces.spec.schema import PsaSpec
+
+    spec = spec or PsaSpec()
+    return PsaOptions(draws if draws is not None else spec.draws, seed if seed is not None else spec.seed,
+                      chunk if chunk is not None else spec.chunk, spec.precision, spec.population,
+                      spec.population_years, float(spec.population_discount))
+
+
+def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions) -> dict:
+    tables = {"summary": summary_table(psa), "icer": probabilistic_icers(psa, effect)}
+    if wtps:
+        tables["wtp"] = wtp_table(psa, effect, wtps, opts.population, opts.population_years, opts.population_discount)
+        tables["convergence"] = convergence_table(psa, effect, wtps, opts.precision)
+    return tables
+
+
+def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int | None = None,
+        seed: int | None = None, chunk: int | None = None, on_chunk=None) -> RunResult:
+    """Base case, and PSA when the config has `psa:` (or ``draws`` is given) and ``psa`` is True."""
     loaded, model = build(path)
     base = run_base_case(model)
     names = list(model.strategies)
@@ -74,4 +114,9 @@ def run(path: str | Path, wtp: list | None = None) -> RunResult:
     icers = icer_table(totals, effect)
     wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp)
     nmb = nmb_table(totals, effect, wtps)
-    return RunResult(loaded, model, base, totals, icers, nmb, wtps)
+    res = RunResult(loaded, model, base, totals, icers, nmb, wtps)
+    opts = psa_options(loaded, draws, seed, chunk) if psa else None
+    if opts is not None:
+        res.psa = run_psa(model, opts.draws, opts.seed, opts.chunk, on_chunk)
+        res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)
+    return res

@@ -22,7 +22,7 @@ from ces.engine import conventions as cv
 from ces.engine.evaluate import ParamEvaluator, as_array, uses_any
 from ces.engine.kernels import accumulate_rewards, markov_trace
 from ces.errors import CesError, ModelCheckError
-from ces.params.parameters import ParamDef, parse_parameter
+from ces.params.parameters import parse_parameters
 from ces.params.tables import load_table
 from ces.spec.expr import compile_expr
 from ces.spec.loader import Loaded
@@ -151,17 +151,16 @@ class MarkovModel:
         strat = spec.strategies[sname]
         spath = ("strategies", sname)
         # parameters: model, then strategy overrides
-        defs: dict = {}
-        for name, raw in spec.parameters.items():
-            defs[name] = parse_parameter(name, raw, L.locate(("parameters", name)), frozenset(self.functions),
-                                         L.base_dir)
+        fns = frozenset(self.functions)
+        defs = parse_parameters(spec.parameters, L.locate, fns, L.base_dir)
         if strat is not None:
-            for name, raw in strat.parameters.items():
+            over = parse_parameters(strat.parameters, L.locate, fns, L.base_dir, prefix=spath)
+            for name, d in over.items():
                 if name not in defs:
-                    raise L.error(spath + ("parameters", name), f"strategy overrides unknown parameter `{name}` "
-                                  "(declare it in the model's `parameters` first)")
-                defs[name] = parse_parameter(name, raw, L.locate(spath + ("parameters", name)),
-                                             frozenset(self.functions), L.base_dir)
+                    raise CesError(f"strategy overrides unknown parameter `{name}` (declare it in the model's "
+                                   "`parameters` first)", file=d.where[0], path=d.where[1], line=d.where[2])
+                d.group = f"{sname}/{d.group or name}" if d.dist is not None else None
+                defs[name] = d
         # transition rows
         rows, row_where = {}, {}
         for frm, row in spec.transitions.items():

@@ -29,6 +29,54 @@ class ParamDef:
     dist: Any = None  # ces.params.distributions.Distribution or None
     meta: dict = field(default_factory=dict)
     where: tuple = (None, None, None)  # file, path, line
+    column: int | None = None  # index into a multivariate distribution's draw
+    group: str | None = None  # YAML key of a joint (multivariate) entry
+
+
+def parse_parameters(raw_map: dict, locate, extra_functions: frozenset, base_dir, prefix: tuple = ()) -> dict:
+    """All parameters of a ``parameters:`` block, expanding joint entries (``names: [...]``)."""
+    defs: dict = {}
+    for key, raw in raw_map.items():
+        where = locate(prefix + ("parameters", key))
+        if isinstance(raw, dict) and "names" in raw:
+            for d in parse_joint(key, raw, where, extra_functions, base_dir):
+                defs[d.name] = d
+        else:
+            defs[key] = parse_parameter(key, raw, where, extra_functions, base_dir)
+    return defs
+
+
+def parse_joint(key: str, raw: dict, where: tuple, extra_functions: frozenset, base_dir) -> list:
+    """A multivariate entry ``KEY: {names: [a, b], dist: mvnormal|dirichlet|empirical, ..., value: [..]}``.
+
+    Each name becomes a parameter whose base value is ``value[i]`` (default: the
+    distribution's mean) and whose PSA draw is column i of the joint draw.
+    """
+    file, path, line = where
+    names = raw["names"]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise CesError("`names` must be a list of parameter names", file=file, path=f"{path}.names", line=line)
+    if "dist" not in raw:
+        raise CesError("an entry with `names` needs a multivariate `dist` (mvnormal, dirichlet or empirical)",
+                       file=file, path=path, line=line)
+    inner = {k: v for k, v in raw.items() if k not in ("names", "value")}
+    proto = parse_parameter(key, {**inner, "value": 0}, where, extra_functions, base_dir)
+    dist = proto.dist
+    if int(getattr(dist, "dim", 1)) != len(names):
+        raise CesError(f"`names` has {len(names)} entries but the distribution has dimension "
+                       f"{getattr(dist, 'dim', 1)}", file=file, path=f"{path}.names", line=line)
+    base = raw.get("value")
+    if base is None:
+        base = list(np.atleast_1d(np.asarray(dist.mean, dtype=float)))
+    if not isinstance(base, list) or len(base) != len(names):
+        raise CesError(f"`value` must be a list of {len(names)} base-case values", file=file,
+                       path=f"{path}.value", line=line)
+    out = []
+    for i, n in enumerate(names):
+        d = parse_parameter(n, base[i], (file, f"{path}.names[{i}]", line), extra_functions, base_dir)
+        d.dist, d.column, d.group, d.meta = dist, i, key, proto.meta
+        out.append(d)
+    return out
 
 
 def parse_parameter(name: str, raw: Any, where: tuple, extra_functions: frozenset, base_dir) -> ParamDef:

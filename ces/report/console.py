@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from rich.console import Console
 from rich.table import Table
 
@@ -106,3 +108,74 @@ def print_structure(loaded, model, console: Console | None = None) -> None:
         else:
             t.add_row(name, str(raw), "")
     console.print(t)
+
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def ceac_sparkline(probs) -> str:
+    """One character per WTP: the CEAC probability as a block height (0 → ' ', 1 → '█')."""
+    return "".join(BLOCKS[min(8, int(round(float(p) * 8)))] for p in probs)
+
+
+def print_psa(run, console: Console | None = None) -> None:
+    console = console or make_console()
+    psa, tabs = run.psa, run.psa_tables
+    spec = run.loaded.model
+    cur = f" ({spec.currency})" if spec.currency else ""
+    eff = "QALYs" if spec.effect == "qaly" else "LYs"
+    console.print(f"[bold]PSA[/bold]: {psa.n_draws:,} draws, seed {psa.seed}, {psa.seconds:.2f} s")
+    t = Table(title="PSA: mean and 95 % interval (2.5th–97.5th percentile)", title_justify="left")
+    for c in ("Strategy", f"Cost{cur}", "Cost 95 % interval", "QALYs", "QALY 95 % interval", "LYs",
+              "MCSE cost"):
+        t.add_column(c, justify="left" if c == "Strategy" else "right")
+    s = tabs["summary"].set_index(["strategy", "outcome"])
+    for name in psa.strategies:
+        c, q, ly = s.loc[(name, "cost")], s.loc[(name, "qaly")], s.loc[(name, "ly")]
+        t.add_row(name, _num(c["mean"], 0), f"{_num(c['lower'], 0)} – {_num(c['upper'], 0)}", _num(q["mean"], 3),
+                  f"{_num(q['lower'], 3)} – {_num(q['upper'], 3)}", _num(ly["mean"], 3), _num(c["mcse"], 1))
+    console.print(t)
+    t = Table(title=f"Probabilistic incremental analysis (means, effect = {eff})", title_justify="left")
+    for col in ("Strategy", f"Cost{cur}", eff, "Inc. cost", f"Inc. {eff}", "ICER", "Status", "vs"):
+        t.add_column(col, justify="left" if col in ("Strategy", "Status", "vs") else "right")
+    for _, r in tabs["icer"].iterrows():
+        t.add_row(str(r["strategy"]), _num(r["cost"], 0), _num(r["effect"], 4), _num(r["inc_cost"], 0),
+                  _num(r["inc_effect"], 4), _num(r["icer"], 0), str(r["status"]), str(r["ref"] or ""))
+    console.print(t)
+    if "wtp" not in tabs:
+        console.print("(add `wtp:` to the config or --wtp for CEAC, CEAF and EVPI)")
+        return
+    print_wtp_table(tabs["wtp"], psa.strategies, cur, eff, console, tabs.get("convergence"))
+
+
+def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int = 12) -> None:
+    rows = w
+    if len(w) > max_rows:
+        idx = sorted(set(int(round(i)) for i in np.linspace(0, len(w) - 1, max_rows)))
+        rows = w.iloc[idx]
+    t = Table(title=f"CEAC, CEAF and EVPI by willingness to pay per {eff[:-1]}"
+              + (f" ({len(rows)} of {len(w)} WTP values)" if len(rows) < len(w) else ""), title_justify="left")
+    t.add_column("WTP", justify="right")
+    for s in strategies:
+        t.add_column(f"P(CE) {s}", justify="right")
+    for col in ("Optimal", f"E[NMB]{cur}", f"EVPI{cur}/person"):
+        t.add_column(col, justify="right")
+    has_pop = "evpi_population" in w.columns
+    if has_pop:
+        t.add_column(f"EVPI{cur} population", justify="right")
+    if conv is not None:
+        t.add_column("MC converged", justify="right")
+    for i, r in rows.iterrows():
+        cells = [_num(r["wtp"])] + [f"{r[f'ceac.{s}']:.3f}" for s in strategies]
+        cells += [str(r["optimal"]), _num(r["expected_nmb"], 0), _num(r["evpi"], 2)]
+        if has_pop:
+            cells.append(_num(r["evpi_population"], 0))
+        if conv is not None:
+            c = conv.iloc[i]
+            cells.append("yes" if c["converged"] else f"no (need {c['n_needed']:,})")
+        t.add_row(*cells)
+    console.print(t)
+    console.print("CEAC over the WTP grid " + f"({_num(w['wtp'].iloc[0])} → {_num(w['wtp'].iloc[-1])}):")
+    width = max(len(s) for s in strategies)
+    for s in strategies:
+        console.print(f"  {s:<{width}} │{ceac_sparkline(w[f'ceac.{s}'])}│", highlight=False)

@@ -55,6 +55,9 @@ def results_document(run) -> dict:
             "nmb": run.nmb,
         },
     }
+    if run.psa is not None:
+        doc["psa"] = {"n_draws": run.psa.n_draws, "seed": run.psa.seed, "chunk": run.psa.chunk,
+                      **{k: v for k, v in run.psa_tables.items()}}
     return _clean(doc)
 
 

@@ -137,6 +137,13 @@ class PsaSpec(Strict):
     draws: StrictInt = Field(1000, ge=1, description="Number of PSA draws.")
     seed: StrictInt = Field(12345, ge=0, description="Seed; same seed → bit-identical results.")
     chunk: StrictInt = Field(2000, ge=1, description="Draws evaluated per chunk (memory bound).")
+    precision: Optional[Number] = Field(
+        None, gt=0, description="Convergence check: largest acceptable Monte Carlo standard error of the mean NMB "
+        "(currency units); default 1 % of |expected NMB| of the optimal strategy at each WTP.")
+    population: Optional[Number] = Field(None, ge=0, description="Patients per year, for population EVPI.")
+    population_years: Optional[StrictInt] = Field(None, ge=1, description="Years of decision relevance, for "
+                                                  "population EVPI.")
+    population_discount: Number = Field(0.0, ge=0, le=1, description="Annual discount rate for population EVPI.")
 
 
 class ConfigSpec(Strict):

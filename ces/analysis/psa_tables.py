@@ -1,0 +1,85 @@
+"""PSA result tables from per-draw totals: summaries, probabilistic ICERs, CEAC/CEAF, EVPI, convergence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ces.analysis.icer import calculate_icers
+from ces.analysis.psa import ceac, ceaf, convergence_check, evpi, expected_nmb, population_evpi, summarise_draws
+
+#: Default precision of the convergence check: 1 % of |expected NMB| of the optimal strategy,
+#: floored at one currency unit (documented in the README).
+DEFAULT_RELATIVE_PRECISION = 0.01
+
+
+def summary_table(psa) -> pd.DataFrame:
+    """Mean, sd, 95 % interval (2.5th/97.5th percentiles) and MCSE of cost, QALYs and LYs per strategy."""
+    rows = []
+    for stream in ("cost", "qaly", "ly"):
+        m = psa.matrix(stream)
+        s = summarise_draws(m)
+        for j, name in enumerate(psa.strategies):
+            rows.append({"strategy": name, "outcome": stream, "mean": s["mean"][j], "sd": s["sd"][j],
+                         "lower": s["lower"][j], "upper": s["upper"][j], "mcse": s["mcse"][j]})
+    return pd.DataFrame(rows)
+
+
+def probabilistic_icers(psa, effect: str) -> pd.DataFrame:
+    """Incremental analysis on the PSA means (expected costs and effects)."""
+    return calculate_icers(psa.strategies, psa.matrix("cost").mean(axis=0), psa.matrix(effect).mean(axis=0))
+
+
+def wtp_table(psa, effect: str, wtps, population: float | None = None, years: int | None = None,
+              discount_rate: float = 0.0) -> pd.DataFrame:
+    """One row per WTP: optimal strategy (highest expected NMB), its expected NMB, CEAC of each strategy,
+    CEAF probability, per-person EVPI and (if a population is given) population EVPI."""
+    c, e = psa.matrix("cost"), psa.matrix(effect)
+    w = np.asarray(wtps, dtype=float)
+    ce = ceac(c, e, w)
+    opt, prob = ceaf(c, e, w)
+    ev = evpi(c, e, w)
+    enmb = expected_nmb(c, e, w)
+    rows = []
+    for i, lam in enumerate(w):
+        row = {"wtp": float(lam), "optimal": psa.strategies[int(opt[i])], "expected_nmb": float(enmb[i, opt[i]]),
+               "ceaf": float(prob[i]), "evpi": float(ev[i])}
+        if population is not None and years is not None:
+            row["evpi_population"] = float(population_evpi(ev[i], population, years, discount_rate))
+        for j, s in enumerate(psa.strategies):
+            row[f"ceac.{s}"] = float(ce[i, j])
+        for j, s in enumerate(psa.strategies):
+            row[f"nmb.{s}"] = float(enmb[i, j])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def convergence_table(psa, effect: str, wtps, precision: float | None = None) -> pd.DataFrame:
+    """Monte Carlo check per WTP; default precision = 1 % of |expected NMB| of the optimal strategy (≥ 1)."""
+    c, e = psa.matrix("cost"), psa.matrix(effect)
+    out = []
+    enmb = expected_nmb(c, e, np.asarray(wtps, dtype=float))
+    for i, lam in enumerate(wtps):
+        prec = precision if precision is not None else max(1.0, DEFAULT_RELATIVE_PRECISION * float(np.max(np.abs(enmb[i]))))
+        t = convergence_check(c, e, [lam], prec)
+        t["precision"] = prec
+        t["best"] = [psa.strategies[b] for b in t["best"]]
+        t["second"] = [psa.strategies[b] if b >= 0 else None for b in t["second"]]
+        out.append(t)
+    return pd.concat(out, ignore_index=True)
+
+
+def draws_table(psa) -> pd.DataFrame:
+    """Per-draw results in long-wide form: draw, strategy, cost, each cost category, qaly, ly."""
+    frames = []
+    for s in psa.strategies:
+        t = psa.totals[s]
+        df = pd.DataFrame({"draw": np.arange(1, psa.n_draws + 1), "strategy": s})
+        idx = [psa.streams.index(x) for x in psa.cost_streams]
+        df["cost"] = t[:, idx].sum(axis=1)
+        for x in psa.cost_streams:
+            df[f"cost.{x}"] = t[:, psa.streams.index(x)]
+        df["qaly"] = t[:, psa.streams.index("qaly")]
+        df["ly"] = t[:, psa.streams.index("ly")]
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)

@@ -226,6 +226,8 @@ def compile_expr(src, file=None, path=None, line=None, extra_functions: Iterable
             if not isinstance(node.func, ast.Name):
                 raise err(f"only calls of named functions are allowed (`{ast.unparse(node)}`); allowed: {ALLOWED_TEXT}")
             fname = node.func.id
+            if fname.startswith("_"):
+                raise err(f"name `{fname}` is not allowed (names may not start with _)")
             if fname not in ALL_FUNCTIONS and fname not in extra:
                 close = difflib.get_close_matches(fname, sorted(ALL_FUNCTIONS | extra), n=1)
                 hint = f"; did you mean `{close[0]}`?" if close else ""
@@ -254,11 +256,6 @@ def compile_expr(src, file=None, path=None, line=None, extra_functions: Iterable
         raise err(f"`{ast.unparse(node)}` is not allowed in expressions; allowed: {ALLOWED_TEXT}")
 
     fn = build(tree.body)
-    try:
-        # arity errors surface at evaluation; wrap TypeError into ExprError there
-        pass
-    finally:
-        pass
 
     def safe(env, fns):
         try:

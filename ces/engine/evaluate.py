@@ -34,18 +34,41 @@ class ParamEvaluator:
                     deps |= self.uses[m]
             self.uses[n] = frozenset(deps)
 
-    def evaluate(self, env: Mapping, draws: Mapping | None = None, base: Mapping | None = None,
-                 only_if_uses: str | None = None) -> dict:
-        """Evaluate every parameter with ``env`` (time variables, cycle_length, residence).
+    def closure(self, names) -> set:
+        """``names`` plus every parameter they depend on (transitively)."""
+        out: set = set()
+        stack = [n for n in names if n in self.defs]
+        while stack:
+            n = stack.pop()
+            if n in out:
+                continue
+            out.add(n)
+            stack.extend(m for m in self.defs[n].expr.names if m in self.defs)
+        return out
+
+    def dependents(self, names) -> set:
+        """``names`` plus every parameter that depends on one of them (transitively)."""
+        out = set(names)
+        for n in self.order:
+            if any(m in out for m in self.defs[n].expr.names):
+                out.add(n)
+        return out
+
+    def evaluate(self, env: Mapping, draws: Mapping | None = None, needed: set | None = None,
+                 reuse: Mapping | None = None, recompute: set | None = None) -> dict:
+        """Evaluate the parameters (in dependency order) with ``env`` (time variables, cycle_length, residence).
 
         ``draws``: name → array (D, 1) replacing the expression of sampled parameters.
-        ``base`` + ``only_if_uses``: reuse values from ``base`` for parameters that do not
-        depend on the variable ``only_if_uses`` (e.g. residence).
+        ``needed``: evaluate only these names (a dependency-closed set); default all.
+        ``reuse`` + ``recompute``: take the value from ``reuse`` for every name not in ``recompute``
+        (values shared between strategies, or between residences of a tunnel state).
         """
         values: dict = dict(env)
         for n in self.order:
-            if base is not None and only_if_uses is not None and only_if_uses not in self.uses[n]:
-                values[n] = base[n]
+            if needed is not None and n not in needed:
+                continue
+            if reuse is not None and n in reuse and (recompute is None or n not in recompute):
+                values[n] = reuse[n]
                 continue
             if "residence" in self.uses[n] and "residence" not in env:
                 continue  # only defined inside tunnel states, evaluated per residence

@@ -18,45 +18,82 @@ from numba import njit, prange
 
 
 @njit(parallel=True, cache=True)
-def markov_trace(P, init, TR, trace, tr_vals):  # pragma: no cover - compiled
-    """Cohort trace m_k = m_{k-1} · P_k and per-cycle transition-reward values.
+def markov_trace(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, trace, tr_vals, err):  # pragma: no cover
+    """Cohort trace m_k = m_{k-1} · P_k from a sparse list of transition entries, with the run checks.
 
-    P: (Dp, Kp, S, S) transition matrices (Dp ∈ {1, D}, Kp ∈ {1, n}; cycle k uses P[:, k-1]).
-    init: (Di, S) occupancy at time 0.
+    Entry e moves mass from state frm[e] to state to[e]; its probability in cycle k for draw d
+    is buf[off[e] + d·sd[e] + (k−1)·sk[e]] (sd = 0 for an entry constant over draws, sk = 0
+    for one constant over cycles).  Only the model's entries are stored: no dense
+    (draws × cycles × states × states) tensor is ever built.
     TR: (Dt, R, Kt, S, S) reward per person moving i→j (R may be 0).
-    trace (out): (D, n+1, S).
-    tr_vals (out): (D, R, n+1); tr_vals[d, r, k] = Σ_ij m_{k-1,i} P_k[i,j] TR_k[r,i,j], k ≥ 1.
+    trace (out): (D, n+1, S); tr_vals (out): (D, R, n+1), tr_vals[d, r, k] = Σ flows_k · TR_k.
+    err (out): (D, 4) int64, first failed check per draw: [kind, cycle k, state i, entry e];
+    kind 1 = probability outside [0, 1] (± tol), 2 = row sum ≠ 1 (± tol), 3 = trace mass ≠ 1.
     """
     D = trace.shape[0]
     n1 = trace.shape[1]
-    S = trace.shape[2]
+    S = n_states
+    E = frm.shape[0]
     R = TR.shape[1]
     for dd in prange(D):
         d = np.int64(dd)  # prange indices may be unsigned; keep index arithmetic in int64
-        dp = d if P.shape[0] > 1 else np.int64(0)
         di = d if init.shape[0] > 1 else np.int64(0)
         dt = d if TR.shape[0] > 1 else np.int64(0)
+        m = np.empty(S)
+        mn = np.empty(S)
+        rowsum = np.empty(S)
+        base = np.empty(E, dtype=np.int64)
+        for e in range(E):
+            base[e] = off[e] + d * sd[e]
+        ok = True
+        err[d, 0] = 0
         for s in range(S):
-            trace[d, 0, s] = init[di, s]
+            m[s] = init[di, s]
+            trace[d, 0, s] = m[s]
         for r in range(R):
             tr_vals[d, r, 0] = 0.0
         for k in range(1, n1):
-            kp = k - 1 if P.shape[1] > 1 else 0
-            for j in range(S):
-                acc = 0.0
-                for i in range(S):
-                    acc += trace[d, k - 1, i] * P[dp, kp, i, j]
-                trace[d, k, j] = acc
-            if R > 0:
-                kt = k - 1 if TR.shape[2] > 1 else 0
+            km1 = k - 1
+            for s in range(S):
+                mn[s] = 0.0
+                rowsum[s] = 0.0
+            for r in range(R):
+                tr_vals[d, r, k] = 0.0
+            kt = km1 if TR.shape[2] > 1 else 0
+            for e in range(E):
+                i = frm[e]
+                if rest[e] == 1:
+                    p = 1.0 - rowsum[i]
+                else:
+                    p = buf[base[e] + km1 * sk[e]]
+                if ok and not (p >= -tol and p <= 1.0 + tol):
+                    ok = False
+                    err[d, 0] = 1
+                    err[d, 1] = k
+                    err[d, 2] = i
+                    err[d, 3] = e
+                rowsum[i] += p
+                flow = m[i] * p
+                mn[to[e]] += flow
                 for r in range(R):
-                    acc = 0.0
-                    for i in range(S):
-                        mi = trace[d, k - 1, i]
-                        if mi != 0.0:
-                            for j in range(S):
-                                acc += mi * P[dp, kp, i, j] * TR[dt, r, kt, i, j]
-                    tr_vals[d, r, k] = acc
+                    tr_vals[d, r, k] += flow * TR[dt, r, kt, i, to[e]]
+            mass = 0.0
+            for s in range(S):
+                m[s] = mn[s]
+                trace[d, k, s] = mn[s]
+                mass += mn[s]
+                if ok and abs(rowsum[s] - 1.0) > tol:
+                    ok = False
+                    err[d, 0] = 2
+                    err[d, 1] = k
+                    err[d, 2] = s
+                    err[d, 3] = -1
+            if ok and abs(mass - 1.0) > tol:
+                ok = False
+                err[d, 0] = 3
+                err[d, 1] = k
+                err[d, 2] = -1
+                err[d, 3] = -1
 
 
 @njit(parallel=True, cache=True)

@@ -29,7 +29,6 @@ from ces.spec.loader import Loaded
 from ces.spec.units import parse_cycle, parse_horizon
 
 ROW_TOL = 1e-9
-MASS_TOL = 1e-9
 
 
 @dataclass
@@ -44,6 +43,9 @@ class CompiledStrategy:
     initial: dict  # state -> Expr
     initial_costs: dict  # category -> Expr
     evaluator: Any = None
+    affected: set = field(default_factory=set)  # parameters whose value differs from the model's
+    need_t: set = field(default_factory=set)  # parameters needed on the transition grid
+    need_v: set = field(default_factory=set)  # parameters needed on the value grid
 
 
 @dataclass
@@ -69,6 +71,8 @@ class MarkovModel:
     strategies: dict = field(default_factory=dict)
     functions: dict = field(default_factory=dict)
     known: frozenset = frozenset()
+    model_defs: dict = field(default_factory=dict)  # the model's parameters, without strategy overrides
+    _model_evaluator: Any = None
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -153,6 +157,8 @@ class MarkovModel:
         # parameters: model, then strategy overrides
         fns = frozenset(self.functions)
         defs = parse_parameters(spec.parameters, L.locate, fns, L.base_dir)
+        if not self.model_defs:
+            self.model_defs = dict(defs)
         if strat is not None:
             over = parse_parameters(strat.parameters, L.locate, fns, L.base_dir, prefix=spath)
             for name, d in over.items():
@@ -244,6 +250,13 @@ class MarkovModel:
         cs = CompiledStrategy(sname, (strat.label if strat is not None and strat.label else sname), defs, rows,
                               row_where, values, trs, initial, initial_costs)
         cs.evaluator = ParamEvaluator(defs, self.functions, self.known)
+        overridden = set(strat.parameters) if strat is not None else set()
+        cs.affected = cs.evaluator.dependents(overridden)
+        t_exprs = [e for row in rows.values() for e in row.values()] + [e for *_, r, _ in trs for e in r.values()]
+        v_exprs = [e for vals in values.values() for e in vals.values() if e is not None]
+        v_exprs += list(initial.values()) + list(initial_costs.values())
+        cs.need_t = cs.evaluator.closure(set().union(*(e.names for e in t_exprs)) if t_exprs else set())
+        cs.need_v = cs.evaluator.closure(set().union(*(e.names for e in v_exprs)) if v_exprs else set())
         # every expression outside the parameters must use known names only
         names_ok = set(defs) | self.known | set(self.functions)
         for frm, row in rows.items():
@@ -287,9 +300,26 @@ class MarkovModel:
             env["age"] = spec.start_age + env["time"]
         return env
 
+    def shared_values(self, dr: dict | None, method: str) -> dict:
+        """Parameter values of the model (without strategy overrides) on both grids, to share across strategies."""
+        n, dy = self.n_cycles, self.cycle_years
+        if self._model_evaluator is None:
+            self._model_evaluator = ParamEvaluator(self.model_defs, self.functions, self.known)
+        ev = self._model_evaluator
+        need_t = set().union(*(cs.need_t - cs.affected for cs in self.strategies.values()))
+        need_v = set().union(*(cs.need_v - cs.affected for cs in self.strategies.values()))
+        tcyc, ttime = cv.transition_cycles_and_times(n, dy)
+        vcyc, vtime = cv.period_cycles_and_times(method, n, dy)
+        return {"t": ev.evaluate(self.env(tcyc, ttime), dr, needed=ev.closure(need_t)),
+                "v": ev.evaluate(self.env(vcyc, vtime), dr, needed=ev.closure(need_v))}
+
     def run_strategy(self, sname: str, draws: dict | None = None, n_draws: int = 1, keep: bool = False,
-                     draw_offset: int = 0) -> StrategyResult:
-        """Run one strategy for ``n_draws`` draws (``draws``: sampled parameter values, arrays (D,))."""
+                     draw_offset: int = 0, shared: dict | None = None) -> StrategyResult:
+        """Run one strategy for ``n_draws`` draws (``draws``: sampled parameter values, arrays (D,)).
+
+        ``shared``: a dict reused across the strategies of one chunk; values of parameters that
+        no strategy override touches are evaluated once into it.
+        """
         cs = self.strategies[sname]
         spec = self.loaded.model
         n, dy = self.n_cycles, self.cycle_years
@@ -299,11 +329,19 @@ class MarkovModel:
         method = spec.correction
         tcyc, ttime = cv.transition_cycles_and_times(n, dy)
         vcyc, vtime = cv.period_cycles_and_times(method, n, dy)
-        tenv = cs.evaluator.evaluate(self.env(tcyc, ttime), dr)
-        venv = cs.evaluator.evaluate(self.env(vcyc, vtime), dr)
+        if shared is not None:
+            if not shared:
+                shared.update(self.shared_values(dr, method))
+            tenv = cs.evaluator.evaluate(self.env(tcyc, ttime), dr, needed=cs.need_t, reuse=shared["t"],
+                                         recompute=cs.affected)
+            venv = cs.evaluator.evaluate(self.env(vcyc, vtime), dr, needed=cs.need_v, reuse=shared["v"],
+                                         recompute=cs.affected)
+        else:
+            tenv = cs.evaluator.evaluate(self.env(tcyc, ttime), dr, needed=cs.need_t)
+            venv = cs.evaluator.evaluate(self.env(vcyc, vtime), dr, needed=cs.need_v)
         S = len(self.expanded)
         R = len(self.streams)
-        P = self._transition_tensor(cs, tenv, D, n, dr)
+        entries = self._transition_entries(cs, tenv, dr)
         init = self._initial(cs, venv, D)
         V = self._values(cs, venv, D, n, dr)
         TR = self._transition_rewards(cs, tenv, D, n, dr)
@@ -316,8 +354,11 @@ class MarkovModel:
             disc[r] = dc if s in self.cost_streams else de
         trace = np.empty((D, n + 1, S))
         tr_vals = np.zeros((D, TR.shape[1], n + 1))
-        markov_trace(P, init, TR, trace, tr_vals)
-        self._check_mass(cs, trace, draw_offset)
+        frm, to, rest, buf, off, sd, sk = pack_entries(entries)
+        err = np.zeros((D, 4), dtype=np.int64)
+        markov_trace(frm, to, rest, buf, off, sd, sk, S, init, TR, ROW_TOL, trace, tr_vals, err)
+        if err[:, 0].any():
+            self._raise_check(cs, err, entries, trace, draw_offset, D)
         totals = np.empty((D, R))
         totals_u = np.empty((D, R))
         periods = np.empty((D if keep else 0, R, n + 1))
@@ -340,72 +381,70 @@ class MarkovModel:
         for r in range(1, Lmax + 1):
             env = dict(base_env)
             env["residence"] = float(r)
-            out[r] = cs.evaluator.evaluate(env, dr, base=base_env, only_if_uses="residence")
+            out[r] = cs.evaluator.evaluate(env, dr, reuse=base_env,
+                                           recompute={n for n, u in cs.evaluator.uses.items() if "residence" in u})
         return out
 
     def _eval(self, e, env):
         return as_array(e.evaluate(env, self.functions))
 
-    def _transition_tensor(self, cs, tenv, D, n, dr) -> np.ndarray:
-        spec = self.loaded.model
-        S = len(self.expanded)
+    def _transition_entries(self, cs, tenv, dr) -> list:
+        """Transition entries (i, j, probabilities (Dp, Kp) or REST, label) over the expanded states.
+
+        Within each row the `rest` entry comes last: the kernel computes it as 1 − the others.
+        """
         renvs = self._residence_envs(cs, tenv, dr) if any(r for _, r in self.expanded) else {}
-        idx = {}
+        idx: dict = {}
         for k, (s, r) in enumerate(self.expanded):
             idx.setdefault(s, []).append(k)
-        entries = []  # (i, j, array)
+        entries = []
         for i, (s, r) in enumerate(self.expanded):
             if s not in cs.rows:  # dead state without a row: absorbing
-                entries.append((i, i, np.ones((1, 1))))
+                entries.append((i, i, np.ones((1, 1)), (s, r, s)))
                 continue
             env = renvs[r] if r else tenv
             row = cs.rows[s]
-            vals = {}
-            rest_to = None
-            for to, e in row.items():
-                if _is_rest(e):
-                    rest_to = to
-                    continue
-                vals[to] = self._eval(e, env)
-            if rest_to is not None:
-                tot = 0.0
-                for v in vals.values():
-                    tot = tot + v
-                vals[rest_to] = as_array(1.0 - tot)
-            self._check_row(cs, s, r, vals, D, n)
-            for to, v in vals.items():
+            ordered = [to for to, e in row.items() if not _is_rest(e)] + [to for to, e in row.items() if _is_rest(e)]
+            for to in ordered:
+                e = row[to]
                 if to == s and r:  # staying in a tunnel state: one more cycle of residence
                     j = idx[s][min(r, len(idx[s]) - 1)]
                 else:
                     j = idx[to][0]
-                entries.append((i, j, v))
-        Dp = max(1, max(v.shape[0] for _, _, v in entries))
-        Kp = max(1, max(v.shape[1] for _, _, v in entries))
-        P = np.zeros((Dp, Kp, S, S))
-        for i, j, v in entries:
-            P[:, :, i, j] += np.broadcast_to(v, (Dp, Kp))
-        return P
+                v = REST if _is_rest(e) else np.ascontiguousarray(self._eval(e, env), dtype=np.float64)
+                entries.append((i, j, v, (s, r, to)))
+        return entries
 
-    def _check_row(self, cs, s, r, vals, D, n) -> None:
-        file, path, line = cs.row_where[s]
-        tunnel = f" (residence {r})" if r else ""
-        tot = 0.0
-        for to, v in vals.items():
-            bad = ~np.isfinite(v) | (v < -ROW_TOL) | (v > 1 + ROW_TOL)
-            if bad.any():
-                d, k = np.argwhere(bad)[0]
-                raise ModelCheckError(
-                    f"strategy `{cs.name}`, cycle {k + 1 if v.shape[1] > 1 else 'all'}{_draw(d, v)}: probability "
-                    f"{s}{tunnel} → {to} = {v[d, k]:.10g} is outside [0, 1]", file=file, path=f"{path}.{to}", line=line)
-            tot = tot + v
-        tot = as_array(tot)
-        bad = np.abs(tot - 1.0) > ROW_TOL
-        if bad.any():
-            d, k = np.argwhere(bad)[0]
-            raise ModelCheckError(
-                f"strategy `{cs.name}`, cycle {k + 1 if tot.shape[1] > 1 else 'all'}{_draw(d, tot)}: row `{s}`{tunnel} "
-                f"sums to {tot[d, k]:.12g}, must be 1 within {ROW_TOL:g} (write `rest` for the complement)",
-                file=file, path=path, line=line)
+    def _raise_check(self, cs, err, entries, trace, draw_offset, D) -> None:
+        """Turn the kernel's first failed check into a one-line error naming strategy, cycle, state, value."""
+        bad = np.flatnonzero(err[:, 0])
+        d = int(bad[0])
+        kind, k, i, e = (int(x) for x in err[d])
+        where = f"strategy `{cs.name}`, cycle {k}" + (f", draw {d + draw_offset + 1}" if D > 1 else "")
+        def value(v):
+            return v[d if v.shape[0] > 1 else 0, k - 1 if v.shape[1] > 1 else 0]
+
+        if kind == 1:
+            ii, _, v, (s, r, to) = entries[e]
+            val = value(v) if v is not REST else 1.0 - sum(value(w) for i2, _, w, _ in entries[:e]
+                                                              if i2 == ii and w is not REST)
+            file, path, line = cs.row_where[s]
+            tun = f" (residence {r})" if r else ""
+            raise ModelCheckError(f"{where}: probability {s}{tun} → {to} = {val:.10g} is outside [0, 1]",
+                                  file=file, path=f"{path}.{to}", line=line)
+        if kind == 2:
+            s, r = self.expanded[i]
+            tot = 0.0
+            for ii, _, v, _ in entries:
+                if ii == i and v is not REST:
+                    tot += value(v)
+            file, path, line = cs.row_where[s]
+            tun = f" (residence {r})" if r else ""
+            raise ModelCheckError(f"{where}: row `{s}`{tun} sums to {tot:.12g}, must be 1 within {ROW_TOL:g} "
+                                  "(write `rest` for the complement)", file=file, path=path, line=line)
+        mass = trace[d, k].sum()
+        raise ModelCheckError(f"{where}: trace mass is {mass:.12g}, expected 1",
+                              file=self.loaded.model_loc.file, path="transitions")
 
     def _initial(self, cs, venv, D) -> np.ndarray:
         S = len(self.expanded)
@@ -484,14 +523,6 @@ class MarkovModel:
             out[:, self.streams.index(c)] += np.broadcast_to(self._eval(e, env0)[:, 0], (D,))
         return out
 
-    def _check_mass(self, cs, trace, offset) -> None:
-        mass = trace.sum(axis=2)
-        bad = np.abs(mass - 1.0) > MASS_TOL
-        if bad.any():
-            d, k = np.argwhere(bad)[0]
-            raise ModelCheckError(f"strategy `{cs.name}`, cycle {k}{_draw(d + offset, mass)}: trace mass is "
-                                  f"{mass[d, k]:.12g}, expected 1", file=self.loaded.model_loc.file, path="transitions")
-
     def fold_trace(self, trace: np.ndarray) -> np.ndarray:
         """Sum tunnel sub-states back into their states: (D, n+1, S_expanded) → (D, n+1, S)."""
         if len(self.expanded) == len(self.states):
@@ -507,5 +538,18 @@ def _is_rest(e) -> bool:
     return isinstance(e.source, str) and e.source.strip() == "rest"
 
 
-def _draw(d, arr) -> str:
-    return f", draw {d + 1}" if arr.shape[0] > 1 else ""
+REST = np.zeros((1, 1))  # placeholder value of a `rest` entry (computed in the kernel)
+
+
+def pack_entries(entries: list) -> tuple:
+    """Flatten transition entries into one buffer with per-entry offsets and draw/cycle strides."""
+    frm = np.array([e[0] for e in entries], dtype=np.int64)
+    to = np.array([e[1] for e in entries], dtype=np.int64)
+    rest = np.array([1 if e[2] is REST else 0 for e in entries], dtype=np.int64)
+    arrays = [e[2] for e in entries]
+    sizes = np.array([a.size for a in arrays], dtype=np.int64)
+    off = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    sd = np.array([a.shape[1] if a.shape[0] > 1 else 0 for a in arrays], dtype=np.int64)
+    sk = np.array([1 if a.shape[1] > 1 else 0 for a in arrays], dtype=np.int64)
+    buf = np.concatenate([a.ravel() for a in arrays])
+    return frm, to, rest, buf, off, sd, sk

@@ -73,8 +73,10 @@ def run_psa(model: MarkovModel, n_draws: int, seed: int, chunk: int = 2000,
     for start in range(0, n_draws, chunk):
         stop = min(n_draws, start + chunk)
         samples = sample_draws(dists, seed, start, stop)
+        shared: dict = {}  # parameter values common to all strategies, evaluated once per chunk
         for s, cs in model.strategies.items():
-            res = model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, draw_offset=start)
+            res = model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, draw_offset=start,
+                                     shared=shared)
             totals[s][start:stop] = res.totals
             totals_u[s][start:stop] = res.totals_undisc
         if on_chunk is not None:

@@ -1,0 +1,86 @@
+"""`make bench`: PSA speed of ces on the benchmark models, each measurement in fresh processes.
+
+For each model and draw count: the median of REPS fresh processes (warm numba cache) of the PSA
+wall time, draws per second and peak RSS; the numba first-call time on a cold cache (a new
+NUMBA_CACHE_DIR) and on a warm one; a plain-numpy implementation of model (a) for comparison;
+`ces run` end to end (process start included); and a 1,000,000-draw run of a 4-state model for
+memory.  Not a test: CI does not run it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+REPS = int(os.environ.get("BENCH_REPS", "3"))
+SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
+MODELS = {
+    "(a) THR, 5 states, 60 yearly cycles, 2 strategies": HERE / "models" / "a_thr.yaml",
+    "(b) Sick-Sicker, age-dep. mortality, 900 monthly cycles, 4 strategies": HERE / "models" / "b_sick_sicker_monthly.yaml",
+    "(c) 3-state, 480 monthly cycles, 2 strategies": HERE / "models" / "c_three_state_monthly.yaml",
+}
+
+
+def worker(model: Path, n: int, seed: int = 2026, env: dict | None = None, numpy: bool = False) -> dict:
+    cmd = [PY, str(HERE / "worker.py"), str(model), str(n), str(seed)] + (["--numpy"] if numpy else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median(rows: list, key: str) -> float:
+    return statistics.median(r[key] for r in rows)
+
+
+def main() -> None:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.platform()}; median of {REPS} fresh processes")
+    env = dict(os.environ)
+    header = f"{'model':<72} {'draws':>8} {'PSA s':>8} {'draws/s':>10} {'RSS MB':>8}"
+    for label, path in MODELS.items():
+        with tempfile.TemporaryDirectory() as cache:
+            cold_env = {**env, "NUMBA_CACHE_DIR": cache}
+            cold = worker(path, 100, env=cold_env)
+            warm = worker(path, 100, env=cold_env)
+        print(f"\n{label}\n  numba first call: cold cache {cold['first_call_s']:.2f} s, warm cache "
+              f"{warm['first_call_s']:.3f} s (import {warm['import_s']:.2f} s, build {warm['build_s']:.3f} s)")
+        print("  " + header)
+        for n in SIZES:
+            rows = [worker(path, n) for _ in range(REPS)]
+            print(f"  {label[:3]:<72} {n:>8,} {median(rows, 'psa_s'):>8.3f} {median(rows, 'draws_per_s'):>10,.0f} "
+                  f"{median(rows, 'peak_rss_mb'):>8.0f}")
+            if label.startswith("(a)"):
+                np_rows = [worker(path, n, numpy=True) for _ in range(REPS)]
+                t_np, t_ces = median(np_rows, "psa_s"), median(rows, "psa_s")
+                same = abs(np_rows[0]["mean_cost_first_strategy"] - rows[0]["mean_cost_first_strategy"]) < 1e-6
+                print(f"  {'    plain numpy (vectorised over draws, no numba)':<72} {n:>8,} {t_np:>8.3f} "
+                      f"{median(np_rows, 'draws_per_s'):>10,.0f} {median(np_rows, 'peak_rss_mb'):>8.0f}"
+                      f"   ces is {t_np / t_ces:.1f}x faster; same mean cost: {same}")
+    # end to end: `ces run` with 1,000 draws, warm cache, process start included
+    ces = str(Path(PY).parent / "ces")
+    cmd = [ces, "run", str(ROOT / "configs" / "sick_sicker.yaml"), "--draws", "1000", "-q"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    times = []
+    for _ in range(max(REPS, 5)):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    print(f"\n`ces run configs/sick_sicker.yaml --draws 1000` end to end (warm cache): median "
+          f"{statistics.median(times):.2f} s over {len(times)} runs")
+    if os.environ.get("BENCH_MILLION", "1") == "1":
+        r = worker(ROOT / "models" / "sick_sicker.yaml", 1_000_000)
+        print(f"1,000,000 draws of Sick-Sicker (4 states, 75 cycles, 4 strategies): {r['psa_s']:.1f} s, "
+              f"peak RSS {r['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,7 @@ import pandas as pd
 from ces.analysis.basecase import icer_table, nmb_table, totals_table
 from ces.analysis.psa_tables import convergence_table, probabilistic_icers, summary_table, wtp_table
 from ces.engine.deterministic import BaseCase, run_base_case
-from ces.engine.markov import MarkovModel
+from ces.engine.model import CohortModel
 from ces.engine.psa import PsaResult, run_psa
 from ces.spec.loader import Loaded, load
 
@@ -19,7 +19,7 @@ from ces.spec.loader import Loaded, load
 @dataclass
 class RunResult:
     loaded: Loaded
-    model: MarkovModel
+    model: CohortModel
     base: BaseCase
     totals: pd.DataFrame
     icers: pd.DataFrame
@@ -62,9 +62,9 @@ def wtp_values(spec_wtp) -> list:
     return [float(spec_wtp.from_ + i * spec_wtp.by) for i in range(max(n, 0))]
 
 
-def build(path: str | Path) -> tuple[Loaded, MarkovModel]:
+def build(path: str | Path) -> tuple[Loaded, CohortModel]:
     loaded = load(path)
-    return loaded, MarkovModel.from_loaded(loaded)
+    return loaded, CohortModel.from_loaded(loaded)
 
 
 @dataclass

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ces.engine.markov import MarkovModel, StrategyResult
+from ces.engine.model import CohortModel, StrategyResult
 
 
 @dataclass
 class BaseCase:
-    model: MarkovModel
+    model: CohortModel
     results: dict  # strategy -> StrategyResult (D = 1, with trace and periods)
 
     def totals(self, undiscounted: bool = False) -> dict:
@@ -25,7 +25,7 @@ class BaseCase:
         return out
 
 
-def run_base_case(model: MarkovModel) -> BaseCase:
+def run_base_case(model: CohortModel) -> BaseCase:
     return BaseCase(model, {s: model.run_strategy(s, keep=True) for s in model.strategies})
 
 

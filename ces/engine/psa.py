@@ -15,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from ces.engine.markov import MarkovModel
+from ces.engine.model import CohortModel
+from ces.engine.psm import CrossingInfo
 from ces.params.sampling import sample_draws
 
 
@@ -30,7 +31,7 @@ class PsaResult:
     seed: int
     seconds: float = 0.0
     chunk: int = 0
-    meta: dict = field(default_factory=dict)
+    crossing: dict = field(default_factory=dict)  # PSM: strategy -> CrossingInfo summed over draws
 
     def matrix(self, stream: str) -> np.ndarray:
         """(n_draws, n_strategies) of one stream, or of the total cost for ``cost``."""
@@ -41,7 +42,7 @@ class PsaResult:
         return np.column_stack([self.totals[s][:, i] for s in self.strategies])
 
 
-def distribution_keys(model: MarkovModel) -> dict:
+def distribution_keys(model: CohortModel) -> dict:
     """Sampling key → distribution over all strategies (a joint entry is sampled once)."""
     out = {}
     for cs in model.strategies.values():
@@ -62,7 +63,7 @@ def strategy_draws(cs, samples: dict) -> dict:
     return draws
 
 
-def run_psa(model: MarkovModel, n_draws: int, seed: int, chunk: int = 2000,
+def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
             on_chunk: Callable[[int, int], None] | None = None) -> PsaResult:
     """Run ``n_draws`` PSA draws of every strategy; ``on_chunk(done, total)`` reports progress."""
     t0 = time.perf_counter()
@@ -70,6 +71,7 @@ def run_psa(model: MarkovModel, n_draws: int, seed: int, chunk: int = 2000,
     R = len(model.streams)
     totals = {s: np.empty((n_draws, R)) for s in model.strategies}
     totals_u = {s: np.empty((n_draws, R)) for s in model.strategies}
+    crossing = {}
     for start in range(0, n_draws, chunk):
         stop = min(n_draws, start + chunk)
         samples = sample_draws(dists, seed, start, stop)
@@ -79,7 +81,11 @@ def run_psa(model: MarkovModel, n_draws: int, seed: int, chunk: int = 2000,
                                      shared=shared)
             totals[s][start:stop] = res.totals
             totals_u[s][start:stop] = res.totals_undisc
+            if res.crossing is not None:
+                acc = crossing.setdefault(s, CrossingInfo())
+                acc.points += res.crossing.points
+                acc.draws += res.crossing.draws
         if on_chunk is not None:
             on_chunk(stop, n_draws)
     return PsaResult(list(model.strategies), list(model.streams), list(model.cost_streams), totals, totals_u,
-                     n_draws, seed, time.perf_counter() - t0, chunk)
+                     n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing)

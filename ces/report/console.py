@@ -62,6 +62,11 @@ def print_run(run, console: Console | None = None) -> None:
                   _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
     console.print(t)
     console.print("Status: ND non-dominated (frontier), D strongly dominated, ED extendedly dominated.")
+    for name, r in run.base.results.items():
+        if r.crossing is not None and r.crossing.points:
+            console.print(f"[yellow]note[/yellow]: {name}: curves crossed at {r.crossing.points} time points "
+                          f"(cycles {', '.join(map(str, r.crossing.cycles[:10]))}{' …' if len(r.crossing.cycles) > 10 else ''}); "
+                          "the lower curve was capped at the upper one (crossing: cap).")
     if len(run.nmb):
         t = Table(title=f"Net benefit at willingness to pay per {eff[:-1]}", title_justify="left")
         for col in ("WTP", "Strategy", f"NMB{cur}", f"NHB ({eff})", "Optimal"):
@@ -125,6 +130,10 @@ def print_psa(run, console: Console | None = None) -> None:
     cur = f" ({spec.currency})" if spec.currency else ""
     eff = "QALYs" if spec.effect == "qaly" else "LYs"
     console.print(f"[bold]PSA[/bold]: {psa.n_draws:,} draws, seed {psa.seed}, {psa.seconds:.2f} s")
+    for name, info in psa.crossing.items():
+        if info.points:
+            console.print(f"[yellow]note[/yellow]: {name}: curves capped in {info.draws:,} of {psa.n_draws:,} draws "
+                          f"({info.points:,} time points; crossing: cap).")
     t = Table(title="PSA: mean and 95 % interval (2.5th–97.5th percentile)", title_justify="left")
     for c in ("Strategy", f"Cost{cur}", "Cost 95 % interval", "QALYs", "QALY 95 % interval", "LYs",
               "MCSE cost"):
@@ -148,7 +157,7 @@ def print_psa(run, console: Console | None = None) -> None:
     print_wtp_table(tabs["wtp"], psa.strategies, cur, eff, console, tabs.get("convergence"))
 
 
-def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int = 12) -> None:
+def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int = 25) -> None:
     rows = w
     if len(w) > max_rows:
         idx = sorted(set(int(round(i)) for i in np.linspace(0, len(w) - 1, max_rows)))

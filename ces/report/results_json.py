@@ -55,9 +55,15 @@ def results_document(run) -> dict:
             "nmb": run.nmb,
         },
     }
+    crossing = {s: {"points": r.crossing.points, "cycles": r.crossing.cycles}
+                for s, r in run.base.results.items() if r.crossing is not None}
+    if crossing:
+        doc["base_case"]["crossing"] = _clean(crossing)
     if run.psa is not None:
         doc["psa"] = {"n_draws": run.psa.n_draws, "seed": run.psa.seed, "chunk": run.psa.chunk,
                       **{k: v for k, v in run.psa_tables.items()}}
+        if run.psa.crossing:
+            doc["psa"]["crossing"] = {s: {"points": c.points, "draws": c.draws} for s, c in run.psa.crossing.items()}
     return _clean(doc)
 
 

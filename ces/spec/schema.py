@@ -82,6 +82,9 @@ class TransitionReward(Strict):
 
 class StrategySpec(Strict):
     label: Optional[StrictStr] = None
+    curves: dict[StrictStr, dict[StrictStr, Any]] = Field(
+        default_factory=dict, description="Partitioned survival: per-curve overrides merged into the model's "
+        "curve (e.g. {pfs: {hr: 0.6}}).")
     parameters: dict[StrictStr, Any] = Field(default_factory=dict, description="Parameter overrides.")
     states: dict[StrictStr, StatePatch] = Field(default_factory=dict, description="State value overrides.")
     transitions: dict[StrictStr, dict[StrictStr, Expression]] = Field(
@@ -94,7 +97,8 @@ class ModelSpec(Strict):
     ces: Literal[1] = Field(description="Schema version; must be 1.")
     title: StrictStr = "untitled model"
     description: Optional[StrictStr] = None
-    kind: Literal["markov"] = Field("markov", description="Model type.")
+    kind: Literal["markov", "psm"] = Field("markov", description="Model type: Markov cohort or partitioned "
+                                           "survival.")
     cycle: Union[StrictStr, Number] = Field("1 year", description="Cycle length: `1 year`, `1 month`, `4 weeks`, "
                                             "`28 days` (1 year = 365.25 days, 1 month = 1/12 year).")
     horizon: Union[StrictInt, StrictStr] = Field(description="`N cycles`, `N years` or `lifetime` (to max_age).")
@@ -115,8 +119,23 @@ class ModelSpec(Strict):
     initial: Optional[dict[StrictStr, Expression]] = Field(
         None, description="Occupancy at time 0 (normalised to 1); default: everyone in the first state.")
     transitions: dict[StrictStr, dict[StrictStr, Expression]] = Field(
-        description="Per-cycle transition probabilities FROM: {TO: expression}; one entry per row may be `rest` "
-        "(1 minus the others). Missing entries are 0.")
+        default_factory=dict,
+        description="Markov: per-cycle transition probabilities FROM: {TO: expression}; one entry per row may be "
+        "`rest` (1 minus the others). Missing entries are 0.")
+    time_unit: Literal["year", "month", "week", "day"] = Field(
+        "year", description="Partitioned survival: time unit of the curves' parameters (as fitted, e.g. month).")
+    curves: dict[StrictStr, dict[StrictStr, Any]] = Field(
+        default_factory=dict, description="Partitioned survival: NAME: {dist: FAMILY, <family parameters>, hr, "
+        "hr_until, af, or, cure, cure_type, background, floor} (see the README, Partitioned survival).")
+    partition: list[StrictStr] = Field(
+        default_factory=list, description="Partitioned survival: curve names, one per state except the last "
+        "(dead): occupancy of state 1 = S_1, state j = S_j − S_(j−1), dead = 1 − S_last (e.g. [pfs, os]).")
+    crossing: Literal["error", "cap"] = Field(
+        "error", description="Partitioned survival: when a curve falls below the one before it: stop with an "
+        "error, or cap the lower curve at the upper one (mass conserved; cycles and draws affected reported).")
+    curve_costs: dict[StrictStr, dict[StrictStr, Expression]] = Field(
+        default_factory=dict, description="Partitioned survival: costs per cycle for the share of the cohort "
+        "under a curve, e.g. time on treatment {ttd: {drug: c_drug}}; counted like a state.")
     transition_rewards: list[TransitionReward] = Field(default_factory=list)
     initial_costs: dict[StrictStr, Expression] = Field(
         default_factory=dict, description="One-off costs at time 0 by category (undiscounted), e.g. acquisition.")

@@ -46,6 +46,8 @@ class CompiledStrategy:
     affected: set = field(default_factory=set)  # parameters whose value differs from the model's
     need_t: set = field(default_factory=set)  # parameters needed on the transition grid
     need_v: set = field(default_factory=set)  # parameters needed on the value grid
+    curves: dict = field(default_factory=dict)  # PSM: curve name -> CurveDef
+    curve_costs: dict = field(default_factory=dict)  # PSM: curve name -> {category: Expr}
 
 
 @dataclass
@@ -57,10 +59,11 @@ class StrategyResult:
     trace: np.ndarray | None = None  # (D, n+1, S_reported)
     periods: np.ndarray | None = None  # (D, R, n+1) undiscounted per period (no one-offs)
     initial: np.ndarray | None = None  # (D, R) one-off costs at time 0
+    crossing: Any = None  # PSM: CrossingInfo (curves capped by the crossing policy)
 
 
 @dataclass
-class MarkovModel:
+class CohortModel:
     loaded: Loaded
     n_cycles: int = 0
     cycle_years: float = 1.0
@@ -76,7 +79,7 @@ class MarkovModel:
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def from_loaded(cls, loaded: Loaded) -> "MarkovModel":
+    def from_loaded(cls, loaded: Loaded) -> "CohortModel":
         m = cls(loaded)
         spec = loaded.model
         try:
@@ -95,12 +98,43 @@ class MarkovModel:
         if spec.start_age is not None:
             known.add("age")
         m.known = frozenset(known)
+        if spec.kind == "psm":
+            m._check_psm_structure()
+        elif spec.curves or spec.partition or spec.curve_costs:
+            key = "curves" if spec.curves else ("partition" if spec.partition else "curve_costs")
+            raise loaded.error((key,), f"`{key}` belongs to partitioned-survival models (set `kind: psm`)")
         m._expand_states()
         m._collect_streams()
         selected = loaded.config.strategies or list(spec.strategies)
         for s in selected:
             m.strategies[s] = m._compile_strategy(s)
         return m
+
+    def _check_psm_structure(self) -> None:
+        L, spec = self.loaded, self.loaded.model
+        if spec.transitions:
+            raise L.error(("transitions",), "a partitioned-survival model has no `transitions` (use `partition`)")
+        if spec.transition_rewards:
+            raise L.error(("transition_rewards",), "transition rewards need a Markov model")
+        if not spec.partition:
+            raise L.error(("partition",), "a partitioned-survival model needs `partition: [curve, ...]` "
+                          f"(one curve per state except the last; states: {', '.join(spec.states)})")
+        if len(spec.partition) != len(spec.states) - 1:
+            raise L.error(("partition",), f"`partition` lists {len(spec.partition)} curves but there are "
+                          f"{len(spec.states)} states; give one curve per state except the last (dead)")
+        last = list(spec.states)[-1]
+        if not spec.states[last].dead:
+            raise L.error(("states", last), f"the last state `{last}` of a partitioned-survival model must be "
+                          "`dead: true`")
+        for i, c in enumerate(spec.partition):
+            if c not in spec.curves:
+                raise L.error(("partition", i), f"unknown curve `{c}` (curves: {', '.join(spec.curves) or 'none'})")
+        for c in spec.curve_costs:
+            if c not in spec.curves:
+                raise L.error(("curve_costs", c), f"unknown curve `{c}` (curves: {', '.join(spec.curves)})")
+        for s, st in spec.states.items():
+            if st.max_residence:
+                raise L.error(("states", s, "max_residence"), "tunnel states need a Markov model")
 
     def _expand_states(self) -> None:
         for s, st in self.loaded.model.states.items():
@@ -129,6 +163,9 @@ class MarkovModel:
                 add(c)
         for c in spec.initial_costs:
             add(c)
+        for costs in spec.curve_costs.values():
+            for c in costs:
+                add(c)
         for strat in spec.strategies.values():
             if strat is None:
                 continue
@@ -187,7 +224,7 @@ class MarkovModel:
                 if to not in spec.states:
                     raise L.error(base + (to,), f"transition to unknown state `{to}` (states: {', '.join(spec.states)})")
         for s, st in spec.states.items():
-            if s not in rows and not st.dead:
+            if spec.kind == "markov" and s not in rows and not st.dead:
                 raise L.error(("transitions",), f"state `{s}` has no transition row (add `{s}: {{...}}` under "
                               "transitions, or mark it `dead: true` if it is absorbing)")
         # state values per stream
@@ -249,11 +286,15 @@ class MarkovModel:
                                           else ()) + ("initial_costs", c)) for c, v in ic_raw.items()}
         cs = CompiledStrategy(sname, (strat.label if strat is not None and strat.label else sname), defs, rows,
                               row_where, values, trs, initial, initial_costs)
+        if spec.kind == "psm":
+            self._compile_curves(cs, strat, spath)
         cs.evaluator = ParamEvaluator(defs, self.functions, self.known)
         overridden = set(strat.parameters) if strat is not None else set()
         cs.affected = cs.evaluator.dependents(overridden)
         t_exprs = [e for row in rows.values() for e in row.values()] + [e for *_, r, _ in trs for e in r.values()]
         v_exprs = [e for vals in values.values() for e in vals.values() if e is not None]
+        v_exprs += [e for c in cs.curves.values() for e in list(c.params.values()) + list(c.mods.values())]
+        v_exprs += [e for costs in cs.curve_costs.values() for e in costs.values()]
         v_exprs += list(initial.values()) + list(initial_costs.values())
         cs.need_t = cs.evaluator.closure(set().union(*(e.names for e in t_exprs)) if t_exprs else set())
         cs.need_v = cs.evaluator.closure(set().union(*(e.names for e in v_exprs)) if v_exprs else set())
@@ -271,6 +312,12 @@ class MarkovModel:
                 self._check_names(e, names_ok, cs)
         for e in list(initial.values()) + list(initial_costs.values()):
             self._check_names(e, names_ok, cs)
+        for c in cs.curves.values():
+            for e in list(c.params.values()) + list(c.mods.values()):
+                self._check_names(e, names_ok, cs)
+        for costs in cs.curve_costs.values():
+            for e in costs.values():
+                self._check_names(e, names_ok, cs)
         for s, st in spec.states.items():
             if not st.max_residence:
                 for e in list(rows.get(s, {}).values()) + [e for e in values[s].values() if e is not None]:
@@ -278,6 +325,80 @@ class MarkovModel:
                         raise CesError(f"`residence` is used in state `{s}`, which has no `max_residence`",
                                        file=e.file, path=e.path, line=e.line)
         return cs
+
+    def _compile_curves(self, cs, strat, spath) -> None:
+        """Curves of a PSM (model curves with this strategy's patches) and the costs under curves."""
+        from ces.engine.psm import CURVE_KEYS, CurveDef
+        from ces.survival.registry import curve_inputs
+
+        L, spec = self.loaded, self.loaded.model
+        patches = strat.curves if strat is not None else {}
+        for c in patches:
+            if c not in spec.curves:
+                raise L.error(spath + ("curves", c), f"unknown curve `{c}` (curves: {', '.join(spec.curves)})")
+        for name, raw in spec.curves.items():
+            merged = {**raw, **patches.get(name, {})}
+
+            def path_of(key, name=name):
+                base = spath + ("curves", name) if key in patches.get(name, {}) else ("curves", name)
+                return base + (key,)
+            where = L.locate(("curves", name))
+            fam = merged.get("dist")
+            if not isinstance(fam, str):
+                raise L.error(("curves", name), "a curve needs `dist: FAMILY` (e.g. weibull, lognormal, gompertz)")
+            try:
+                pnames, extra_keys = curve_inputs(fam, merged)
+            except CesError as exc:
+                raise L.error(path_of("dist"), exc.message) from None
+            params, mods, extra = {}, {}, {}
+            for key, val in merged.items():
+                if key == "dist":
+                    continue
+                if key in pnames:
+                    params[key] = self._expr(val, path_of(key))
+                elif key in ("hr", "af", "or", "cure"):
+                    mods[key] = self._expr(val, path_of(key))
+                elif key in extra_keys:
+                    extra[key] = val
+                elif key not in CURVE_KEYS:
+                    allowed = list(pnames) + list(extra_keys) + [k for k in CURVE_KEYS if k != "dist"]
+                    raise L.error(path_of(key), f"unknown key `{key}` for a {fam} curve (allowed: "
+                                  f"{', '.join(allowed)})")
+            missing = [p for p in pnames if p not in params]
+            if missing:
+                raise L.error(("curves", name), f"{fam} curve needs {', '.join(pnames)} (missing {', '.join(missing)})")
+            cdef = CurveDef(name, fam, params, mods, where=where, extra=extra)
+            if "hr_until" in merged:
+                v = merged["hr_until"]
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                    raise L.error(path_of("hr_until"), f"`hr_until` must be a positive time in {spec.time_unit}s")
+                if "hr" not in mods:
+                    raise L.error(path_of("hr_until"), "`hr_until` needs `hr`")
+                cdef.hr_until = float(v)
+            ct = merged.get("cure_type", "mixture")
+            if ct not in ("mixture", "non-mixture"):
+                raise L.error(path_of("cure_type"), f"`cure_type` must be mixture or non-mixture, got {ct!r}")
+            cdef.cure_type = ct
+            cdef.floor = bool(merged.get("floor", False))
+            bg = merged.get("background")
+            if bg is not None:
+                from ces.survival.lifetable import LIFE_TABLES
+
+                if bg not in LIFE_TABLES:
+                    raise L.error(path_of("background"), f"unknown life table `{bg}` (available: "
+                                  f"{', '.join(sorted(LIFE_TABLES))})")
+                if spec.start_age is None:
+                    raise L.error(path_of("background"), "`background` needs the model's `start_age`")
+                if spec.sex is None:
+                    raise L.error(path_of("background"), "`background` needs the model's `sex`")
+            if ("cure" in mods or cdef.floor) and bg is None:
+                what = "a cure fraction" if "cure" in mods else "`floor: true`"
+                raise L.error(("curves", name), f"{what} needs `background: LIFE_TABLE` (e.g. us_2021) for "
+                              "background mortality")
+            cdef.background = bg
+            cs.curves[name] = cdef
+        for cname, costs in spec.curve_costs.items():
+            cs.curve_costs[cname] = {c: self._expr(v, ("curve_costs", cname, c)) for c, v in costs.items()}
 
     def _check_names(self, e, ok: set, cs) -> None:
         import difflib
@@ -341,10 +462,7 @@ class MarkovModel:
             venv = cs.evaluator.evaluate(self.env(vcyc, vtime), dr, needed=cs.need_v)
         S = len(self.expanded)
         R = len(self.streams)
-        entries = self._transition_entries(cs, tenv, dr)
-        init = self._initial(cs, venv, D)
         V = self._values(cs, venv, D, n, dr)
-        TR = self._transition_rewards(cs, tenv, D, n, dr)
         alpha, beta = cv.counting_weights(method, n)
         tau = cv.discount_times(method, spec.discount.timing, n, dy)
         disc = np.empty((R, n + 1))
@@ -352,24 +470,32 @@ class MarkovModel:
         de = cv.discount_factors(float(spec.discount.effects), tau, spec.discount.method)
         for r, s in enumerate(self.streams):
             disc[r] = dc if s in self.cost_streams else de
-        trace = np.empty((D, n + 1, S))
-        tr_vals = np.zeros((D, TR.shape[1], n + 1))
-        frm, to, rest, buf, off, sd, sk = pack_entries(entries)
-        err = np.zeros((D, 4), dtype=np.int64)
-        markov_trace(frm, to, rest, buf, off, sd, sk, S, init, TR, ROW_TOL, trace, tr_vals, err)
-        if err[:, 0].any():
-            self._raise_check(cs, err, entries, trace, draw_offset, D)
+        crossing = None
+        if spec.kind == "psm":
+            trace, crossing = self._psm_trace(cs, venv, D, draw_offset)
+            extra = np.zeros((1, 0, 1))
+        else:
+            init = self._initial(cs, venv, D)
+            entries = self._transition_entries(cs, tenv, dr)
+            TR = self._transition_rewards(cs, tenv, D, n, dr)
+            trace = np.empty((D, n + 1, S))
+            tr_vals = np.zeros((D, TR.shape[1], n + 1))
+            frm, to, rest, buf, off, sd, sk = pack_entries(entries)
+            err = np.zeros((D, 4), dtype=np.int64)
+            markov_trace(frm, to, rest, buf, off, sd, sk, S, init, TR, ROW_TOL, trace, tr_vals, err)
+            if err[:, 0].any():
+                self._raise_check(cs, err, entries, trace, draw_offset, D)
+            extra = tr_vals if TR.shape[1] > 0 else np.zeros((1, 0, 1))
         totals = np.empty((D, R))
         totals_u = np.empty((D, R))
         periods = np.empty((D if keep else 0, R, n + 1))
-        extra = tr_vals if TR.shape[1] > 0 else np.zeros((1, 0, 1))
         accumulate_rewards(trace, V, alpha, beta, disc, extra, totals, totals_u, periods)
         ic = self._initial_costs(cs, venv, D)
         totals += ic
         totals_u += ic
-        res = StrategyResult(totals, totals_u, initial=ic)
+        res = StrategyResult(totals, totals_u, initial=ic, crossing=crossing)
         if keep:
-            res.trace = self.fold_trace(trace)
+            res.trace = self.fold_trace(trace[:, :, :S])
             res.periods = periods
         return res
 
@@ -414,6 +540,33 @@ class MarkovModel:
                 v = REST if _is_rest(e) else np.ascontiguousarray(self._eval(e, env), dtype=np.float64)
                 entries.append((i, j, v, (s, r, to)))
         return entries
+
+    def _psm_trace(self, cs, venv, D, draw_offset) -> tuple:
+        """Occupancy from the partition curves, plus one column per curve with costs (share under the curve)."""
+        from ces.engine.psm import curve_survival, partition_occupancy
+
+        spec = self.loaded.model
+        n = self.n_cycles
+        t_years = np.arange(n + 1) * self.cycle_years
+        surv = {name: curve_survival(self, c, venv, D, t_years) for name, c in cs.curves.items()
+                if name in spec.partition or name in cs.curve_costs}
+
+        def crossing_error(j, d, k, lower, upper):
+            a, b = spec.partition[j - 1], spec.partition[j]
+            f, p, line = self.loaded.locate(("crossing",))
+            raise ModelCheckError(f"strategy `{cs.name}`, cycle {k}{f', draw {d + draw_offset + 1}' if D > 1 else ''}"
+                                  f": curve `{a}` ({lower:.6g}) is above `{b}` ({upper:.6g}); set `crossing: cap` to "
+                                  "cap it at the upper curve", file=f, path="crossing" if p else "partition", line=line)
+
+        occ, info = partition_occupancy([surv[c] for c in spec.partition], spec.crossing, crossing_error,
+                                        len(self.states))
+        Dt = occ.shape[0]
+        if cs.curve_costs:
+            cols = [np.broadcast_to(surv[c], (Dt, n + 1)) for c in cs.curve_costs]
+            occ = np.concatenate([occ] + [c[:, :, None] for c in cols], axis=2)
+        if Dt != D:
+            occ = np.broadcast_to(occ, (D,) + occ.shape[1:])
+        return np.ascontiguousarray(occ), info
 
     def _raise_check(self, cs, err, entries, trace, draw_offset, D) -> None:
         """Turn the kernel's first failed check into a one-line error naming strategy, cycle, state, value."""
@@ -482,6 +635,11 @@ class MarkovModel:
                 else:
                     e = vals.get(stream)
                     arrays[(ri, si)] = self._eval(e, env) if e is not None else np.zeros((1, 1))
+        # PSM: one extra column per curve with costs (its occupancy is the curve itself)
+        for ci, costs in enumerate(cs.curve_costs.values()):
+            for cat, e in costs.items():
+                arrays[(self.streams.index(cat), S + ci)] = self._eval(e, venv)
+        S = S + len(cs.curve_costs)
         Dv = max(a.shape[0] for a in arrays.values())
         Kv = max(a.shape[1] for a in arrays.values())
         V = np.zeros((Dv, R, Kv, S))
@@ -489,7 +647,8 @@ class MarkovModel:
             V[:, ri, :, si] = np.broadcast_to(a, (Dv, Kv))
         if not np.isfinite(V).all():
             d, ri, k, si = np.argwhere(~np.isfinite(V))[0]
-            raise ModelCheckError(f"strategy `{cs.name}`: {self.streams[ri]} of state `{self.expanded[si][0]}` is "
+            what = f"state `{self.expanded[si][0]}`" if si < len(self.expanded) else "a curve cost"
+            raise ModelCheckError(f"strategy `{cs.name}`: {self.streams[ri]} of {what} is "
                                   f"not finite at period {k}", file=self.loaded.model_loc.file, path="states")
         return V
 

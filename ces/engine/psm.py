@@ -1,0 +1,136 @@
+"""Partitioned survival: curves → state occupancy (the "trace" of a PSM).
+
+A PSM has N states and an ordered list of N−1 curves (``partition``), S_1 ≤ S_2 ≤ … (e.g.
+PFS ≤ OS).  At each point k = 0..n (time kΔ):
+
+    occupancy(state 1) = S_1,  occupancy(state j) = S_j − S_(j−1),  occupancy(last) = 1 − S_(N−1).
+
+The occupancy array then goes through the same reward kernel, counting corrections and
+discounting as a Markov trace (:func:`ces.engine.kernels.accumulate_rewards`).
+
+Crossing policy (``crossing``): ``error`` stops when S_j < S_(j−1) − 1e-12 anywhere;
+``cap`` replaces S_(j−1) by min(S_(j−1), S_j) (the lower curve is capped at the upper one),
+which keeps every occupancy ≥ 0 and the total exactly 1; the number of affected points
+and draws is reported.
+
+Curve = family S_u(t; θ) (flexsurv parameterisation, :mod:`ces.survival.families`) at the
+curve time t = kΔ / unit, then, in this order: acceleration factor ``af`` (S_u(t/af)),
+hazard ratio ``hr`` (optionally only until ``hr_until``, in curve time units), odds ratio
+``or``, cure fraction ``cure`` (``cure_type`` mixture or non-mixture, needs ``background``),
+and the general-population floor ``floor: true`` (needs ``background``).  The formulas are
+in :mod:`ces.survival.effects`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ces.errors import CesError, ModelCheckError
+from ces.spec.units import YEARS_PER_UNIT
+from ces.survival import effects
+
+CURVE_KEYS = ("dist", "hr", "hr_until", "af", "or", "cure", "cure_type", "background", "floor")
+CROSS_TOL = 1e-12
+
+
+@dataclass
+class CurveDef:
+    name: str
+    family: str
+    params: dict  # family parameter name -> Expr (time-invariant)
+    mods: dict  # hr, af, or, cure -> Expr
+    hr_until: float | None = None
+    cure_type: str = "mixture"
+    background: str | None = None
+    floor: bool = False
+    where: tuple = (None, None, None)
+    extra: dict = field(default_factory=dict)  # non-expression family inputs (knots, KM table...)
+
+
+@dataclass
+class CrossingInfo:
+    points: int = 0  # (draw, point) pairs where a curve was capped
+    draws: int = 0  # draws with at least one capped point
+    cycles: list = field(default_factory=list)  # points capped in the first affected draw
+
+
+def curve_names(cdef: CurveDef) -> set:
+    out = set()
+    for e in list(cdef.params.values()) + list(cdef.mods.values()):
+        out |= e.names
+    return out
+
+
+def background_survival(model, t_years: np.ndarray, table: str) -> np.ndarray:
+    from ces.survival.lifetable import life_table, sex_weights
+
+    spec = model.loaded.model
+    if spec.start_age is None:
+        raise CesError("background mortality needs the model's `start_age`", file=model.loaded.model_loc.file,
+                       path="start_age")
+    return life_table(table).survival(float(spec.start_age), t_years, sex_weights(spec.sex))
+
+
+def curve_survival(model, cdef: CurveDef, env: dict, D: int, t_years: np.ndarray) -> np.ndarray:
+    """S(t_k) for k = 0..n, shape (D or 1, n+1)."""
+    from ces.survival.registry import survival_matrix
+
+    unit = YEARS_PER_UNIT[model.loaded.model.time_unit]
+    t = t_years / unit
+    theta = {p: np.asarray(e.evaluate(env, model.functions), dtype=float) for p, e in cdef.params.items()}
+    mods = {m: np.asarray(e.evaluate(env, model.functions), dtype=float).reshape(-1, 1) for m, e in cdef.mods.items()}
+    for name, v in list(theta.items()) + list(mods.items()):
+        if v.ndim == 2 and v.shape[1] > 1:
+            raise CesError(f"curve `{cdef.name}`: `{name}` must not depend on time", file=cdef.where[0],
+                           path=f"{cdef.where[1]}.{name}", line=cdef.where[2])
+    if "af" in mods:
+        af = mods["af"]
+        S = survival_matrix(cdef.family, t[None, :] / af, theta, cdef.extra, cdef)
+    else:
+        S = survival_matrix(cdef.family, t[None, :], theta, cdef.extra, cdef)
+    if "hr" in mods:
+        S = effects.proportional_hazards(S, t, mods["hr"], cdef.hr_until)
+    if "or" in mods:
+        S = effects.proportional_odds(S, mods["or"])
+    if "cure" in mods or cdef.floor:
+        S_bg = background_survival(model, t_years, cdef.background)
+        if "cure" in mods:
+            pi = mods["cure"]
+            if np.any((pi < 0) | (pi > 1)) or not np.all(np.isfinite(pi)):
+                bad = float(pi[(pi < 0) | (pi > 1) | ~np.isfinite(pi)][0])
+                raise ModelCheckError(f"curve `{cdef.name}`: cure fraction {bad:g} is outside [0, 1]",
+                                      file=cdef.where[0], path=f"{cdef.where[1]}.cure", line=cdef.where[2])
+            S = (effects.mixture_cure if cdef.cure_type == "mixture" else effects.non_mixture_cure)(S, S_bg, pi)
+        if cdef.floor:
+            S = effects.mortality_floor(S, S_bg)
+    return S
+
+
+def partition_occupancy(curves: list, policy: str, where_msg, n_states: int) -> tuple:
+    """Occupancy (D, n+1, N) from curves S_1..S_(N−1) (each (Di, n+1)); applies the crossing policy."""
+    D = max(c.shape[0] for c in curves)
+    n1 = curves[0].shape[1]
+    S = [np.broadcast_to(c, (D, n1)).copy() for c in curves]
+    info = CrossingInfo()
+    capped = np.zeros((D, n1), dtype=bool)
+    # cap from the outermost curve inwards so every S_(j-1) ≤ S_j holds at the end
+    for j in range(len(S) - 1, 0, -1):
+        cross = S[j - 1] > S[j] + CROSS_TOL
+        if cross.any():
+            if policy == "error":
+                d, k = np.argwhere(cross)[0]
+                where_msg(j, int(d), int(k), float(S[j - 1][d, k]), float(S[j][d, k]))
+            capped |= cross
+            S[j - 1] = np.minimum(S[j - 1], S[j])
+    if capped.any():
+        info.points = int(capped.sum())
+        info.draws = int(capped.any(axis=1).sum())
+        info.cycles = [int(k) for k in np.flatnonzero(capped[np.flatnonzero(capped.any(axis=1))[0]])]
+    occ = np.empty((D, n1, n_states))
+    occ[:, :, 0] = S[0]
+    for j in range(1, len(S)):
+        occ[:, :, j] = S[j] - S[j - 1]
+    occ[:, :, len(S)] = 1.0 - S[-1]
+    return occ, info

@@ -1,0 +1,191 @@
+"""Partitioned survival: published case D1, closed forms, mixture cure, crossing policy, bad input."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ces.errors import CesError
+from ces.pipeline import run
+from tests.conftest import MODELS, ROOT
+
+REL = 1e-6
+
+
+def _run(tmp_path: Path, body: str, **kw):
+    p = tmp_path / "m.yaml"
+    p.write_text(textwrap.dedent(body))
+    return run(p, **kw)
+
+
+def test_trastuzumab_psm_matches_published(tmp_path):
+    res = run(MODELS / "trastuzumab_psm.yaml", wtp=[170000.0])
+    t = res.totals.set_index("strategy")
+    assert t.loc["chemo", "cost"] == pytest.approx(729011.2296, rel=REL)
+    assert t.loc["chemo", "qaly"] == pytest.approx(6.5770735, rel=REL)
+    assert t.loc["trastuzumab", "cost"] == pytest.approx(895212.7952, rel=REL)
+    assert t.loc["trastuzumab", "qaly"] == pytest.approx(8.0609349, rel=REL)
+    icer = res.icers.set_index("strategy").loc["trastuzumab", "icer"]
+    assert icer == pytest.approx(112006.131, rel=REL)
+    nmb = res.nmb.set_index("strategy")["nmb"]
+    assert (round(nmb["chemo"]), round(nmb["trastuzumab"])) == (389091, 475146)
+    # published occupancy (PF/PD/Dead) at years 5, 10, 20, 3 dp
+    tr = res.base.results["chemo"].trace[0]
+    assert np.array_equal(np.round(tr[[5, 10, 20]], 3), [[.522, .229, .249], [.260, .269, .470], [.062, .182, .756]])
+    tr = res.base.results["trastuzumab"].trace[0]
+    assert np.array_equal(np.round(tr[[5, 10, 20]], 3), [[.722, .096, .182], [.510, .131, .359], [.248, .124, .627]])
+    # undiscounted life-years (trapezoid): 11.28 vs 13.17
+    assert round(t.loc["chemo", "ly_undiscounted"], 2) == 11.28
+    assert round(t.loc["trastuzumab", "ly_undiscounted"], 2) == 13.17
+
+
+EXPO = """\
+ces: 1
+kind: psm
+cycle: 1 day
+horizon: 3652 cycles
+correction: life-table
+discount: {{costs: 0, effects: {delta}, method: continuous, timing: middle}}
+parameters:
+  l1: 0.3
+  l2: 0.1
+curves:
+  pfs: {{dist: exponential, rate: l1}}
+  os:  {{dist: exponential, rate: l2}}
+partition: [pfs, os]
+states:
+  PF: {{cost: 0, utility: 1}}
+  PD: {{cost: 0, utility: 1}}
+  Dead: {{dead: true}}
+strategies:
+  s: {{}}
+"""
+
+
+@pytest.mark.parametrize("delta", [0.0, 0.035])
+def test_exponential_psm_matches_closed_form(tmp_path, delta):
+    """LY in PF = (1 − e^(−(λ1+δ)T))/(λ1+δ); total = same with λ2; PD = difference (validation README)."""
+    res = _run(tmp_path, EXPO.format(delta=delta))
+    T = 3652 / 365.25
+    pf = (1 - math.exp(-(0.3 + delta) * T)) / (0.3 + delta)
+    tot = (1 - math.exp(-(0.1 + delta) * T)) / (0.1 + delta)
+    periods = res.base.results["s"].periods[0]
+    assert res.totals.iloc[0]["qaly"] == pytest.approx(tot, rel=1e-5)
+    # PF share from the state split: rerun with PD utility 0
+    res2 = _run(tmp_path, EXPO.format(delta=delta).replace("PD: {cost: 0, utility: 1}", "PD: {cost: 0, utility: 0}"))
+    assert res2.totals.iloc[0]["qaly"] == pytest.approx(pf, rel=1e-5)
+    assert res.totals.iloc[0]["qaly"] - res2.totals.iloc[0]["qaly"] == pytest.approx(tot - pf, rel=1e-5)
+    assert periods.shape[1] == 3652 + 1
+
+
+def _lifetable_le_hand(age0: int, sex: str, horizon_age: float = 101.0) -> tuple:
+    """Hand calculation from the shipped US 2021 CSV: μ = −ln(1 − qx) per year of age (100+: 1/e100)."""
+    df = pd.read_csv(ROOT / "ces" / "data" / "lifetable_us_nchs_2021.csv", comment="#")
+    d = df[df["sex"] == sex].set_index("age")
+    S, le = 1.0, 0.0
+    for a in range(age0, 200):
+        mu = -math.log(1 - d.loc[min(a, 100), "qx"]) if a < 100 else 1 / d.loc[100, "ex"]
+        le += S * (1 - math.exp(-mu)) / mu  # exact integral of S within the year (constant hazard)
+        S *= math.exp(-mu)
+        if S < 1e-12:
+            break
+    return le
+
+
+def test_mixture_cure_life_expectancy_converges_to_life_table(tmp_path):
+    body = """\
+    ces: 1
+    kind: psm
+    cycle: 1 week
+    horizon: lifetime
+    start_age: 60
+    max_age: 150
+    sex: female
+    correction: life-table
+    discount: {costs: 0, effects: 0}
+    curves:
+      os: {dist: exponential, rate: 50, cure: 0.4, background: us_2021}
+      pfs: {dist: exponential, rate: 50, cure: 0.4, background: us_2021}
+    partition: [pfs, os]
+    states:
+      PF: {cost: 0, utility: 1}
+      PD: {cost: 0, utility: 1}
+      Dead: {dead: true}
+    strategies:
+      s: {}
+    """
+    res = _run(tmp_path, body)
+    le_model = res.totals.iloc[0]["ly_undiscounted"]
+    le_bg = _lifetable_le_hand(60, "female")
+    # uncured fraction (rate 50/yr) adds 0.6/50 years at most
+    assert le_model == pytest.approx(0.4 * le_bg + 0.6 / 50, rel=2e-3)
+    assert 0.4 * le_bg < le_model < 0.4 * le_bg + 0.6 / 50 + 1e-3
+
+
+CROSS = """\
+ces: 1
+kind: psm
+cycle: 1 year
+horizon: 10 cycles
+correction: end
+discount: {{costs: 0, effects: 0}}
+crossing: {policy}
+parameters:
+  r_pfs: {pfs}
+curves:
+  pfs: {{dist: exponential, rate: r_pfs}}
+  os:  {{dist: weibull, shape: 2, scale: 6}}
+partition: [pfs, os]
+states:
+  PF: {{cost: 0, utility: 1}}
+  PD: {{cost: 0, utility: 0.5}}
+  Dead: {{dead: true}}
+strategies:
+  s: {{}}
+"""
+
+
+def test_crossing_policy_error_and_cap(tmp_path):
+    # exponential(0.1) PFS lies above Weibull(2, 6) OS from some time on
+    with pytest.raises(CesError, match=r"curve `pfs` .* is above `os`"):
+        _run(tmp_path, CROSS.format(policy="error", pfs=0.1))
+    res = _run(tmp_path, CROSS.format(policy="cap", pfs=0.1))
+    t = np.arange(11.0)
+    pfs, os_ = np.exp(-0.1 * t), np.exp(-(t / 6) ** 2)
+    crossed = pfs > os_ + 1e-12
+    info = res.base.results["s"].crossing
+    assert info.points == int(crossed.sum()) and info.draws == 1
+    assert info.cycles == [int(k) for k in np.flatnonzero(crossed)]
+    tr = res.base.results["s"].trace[0]
+    assert np.allclose(tr.sum(axis=1), 1.0) and (tr >= -1e-12).all()
+    assert np.allclose(tr[:, 0], np.minimum(pfs, os_))
+    # no crossing: nothing reported
+    ok = _run(tmp_path, CROSS.format(policy="cap", pfs=0.5))
+    assert ok.base.results["s"].crossing.points == 0
+
+
+def test_crossing_counts_draws_under_psa(tmp_path):
+    body = CROSS.format(policy="cap", pfs="{value: 0.3, dist: uniform, min: 0.05, max: 0.6}")
+    res = _run(tmp_path, body, draws=400, seed=3)
+    info = res.psa.crossing["s"]
+    assert 0 < info.draws < 400
+
+
+@pytest.mark.parametrize("mutation,fragment", [
+    (("dist: exponential, rate: r_pfs", "dist: expo, rate: r_pfs"), "unknown"),
+    (("dist: weibull, shape: 2, scale: 6", "dist: weibull, shape: -2, scale: 6"), "shape"),
+    (("partition: [pfs, os]", "partition: [pfs, overall]"), "unknown curve `overall`"),
+    (("partition: [pfs, os]", "partition: [pfs]"), "one curve per state"),
+    (("dist: exponential, rate: r_pfs", "dist: exponential, rate: r_pfs, cure: 0.3"), "background"),
+    (("dist: exponential, rate: r_pfs", "dist: exponential, rate: r_pfs, foo: 1"), "unknown key `foo`"),
+])
+def test_psm_bad_input(tmp_path, mutation, fragment):
+    body = CROSS.format(policy="cap", pfs=0.5).replace(*mutation)
+    with pytest.raises(CesError) as exc:
+        _run(tmp_path, body)
+    assert fragment in str(exc.value)

@@ -189,3 +189,42 @@ def test_psm_bad_input(tmp_path, mutation, fragment):
     with pytest.raises(CesError) as exc:
         _run(tmp_path, body)
     assert fragment in str(exc.value)
+
+
+def test_curve_as_markov_transition_probability(tmp_path):
+    """A curve in a Markov model gives p_k = 1 − S(kΔ)/S((k−1)Δ), so the alive share follows S exactly."""
+    body = """\
+    ces: 1
+    cycle: 1 month
+    horizon: 60 cycles
+    time_unit: month
+    correction: end
+    discount: {costs: 0, effects: 0}
+    curves:
+      os: {dist: weibull, shape: 1.4, scale: 20}
+    states:
+      Alive: {cost: 1, utility: 1}
+      Dead: {dead: true}
+    transitions:
+      Alive: {Dead: os, Alive: rest}
+    strategies:
+      s: {}
+    """
+    res = _run(tmp_path, body)
+    tr = res.base.results["s"].trace[0]
+    k = np.arange(61)
+    assert np.allclose(tr[:, 0], np.exp(-(k / 20) ** 1.4), atol=1e-12)
+
+
+def test_cart_flagship_is_plausible_against_published_ranges():
+    """CAR-T LBCL example: CAR-T gains several QALYs over salvage chemotherapy (published CEAs: ~6-8 vs ~1-3)."""
+    res = run(ROOT / "configs" / "cart_lbcl.yaml", psa=False)
+    t = res.totals.set_index("strategy")
+    assert 1.0 < t.loc["chemo", "qaly"] < 3.0
+    assert 5.5 < t.loc["cart", "qaly"] < 9.0
+    # model OS calibration targets: 18-month OS ~52 % (ZUMA-1), 5-year ~43 %; SCHOLAR-1 2-year OS ~20 %
+    tr_c = res.base.results["cart"].trace[0]
+    os_c = 1 - tr_c[:, 2]
+    assert abs(os_c[18] - 0.52) < 0.03 and abs(os_c[60] - 0.426) < 0.03
+    os_s = 1 - res.base.results["chemo"].trace[0][:, 2]
+    assert abs(os_s[24] - 0.20) < 0.03

@@ -100,8 +100,8 @@ class CohortModel:
         m.known = frozenset(known)
         if spec.kind == "psm":
             m._check_psm_structure()
-        elif spec.curves or spec.partition or spec.curve_costs:
-            key = "curves" if spec.curves else ("partition" if spec.partition else "curve_costs")
+        elif spec.partition or spec.curve_costs:
+            key = "partition" if spec.partition else "curve_costs"
             raise loaded.error((key,), f"`{key}` belongs to partitioned-survival models (set `kind: psm`)")
         m._expand_states()
         m._collect_streams()
@@ -286,7 +286,7 @@ class CohortModel:
                                           else ()) + ("initial_costs", c)) for c, v in ic_raw.items()}
         cs = CompiledStrategy(sname, (strat.label if strat is not None and strat.label else sname), defs, rows,
                               row_where, values, trs, initial, initial_costs)
-        if spec.kind == "psm":
+        if spec.curves:
             self._compile_curves(cs, strat, spath)
         cs.evaluator = ParamEvaluator(defs, self.functions, self.known)
         overridden = set(strat.parameters) if strat is not None else set()
@@ -301,8 +301,8 @@ class CohortModel:
         # every expression outside the parameters must use known names only
         names_ok = set(defs) | self.known | set(self.functions)
         for frm, row in rows.items():
-            for to, e in row.items():
-                self._check_names(e, names_ok | {"rest"}, cs)
+            for to, e in row.items():  # Markov: a curve name is its per-cycle probability 1 − S(t+Δ)/S(t)
+                self._check_names(e, names_ok | {"rest"} | set(cs.curves), cs)
         for s, vals in values.items():
             for e in vals.values():
                 if e is not None:
@@ -476,6 +476,8 @@ class CohortModel:
             extra = np.zeros((1, 0, 1))
         else:
             init = self._initial(cs, venv, D)
+            if cs.curves:
+                tenv = {**tenv, **self._curve_probabilities(cs, venv, D)}
             entries = self._transition_entries(cs, tenv, dr)
             TR = self._transition_rewards(cs, tenv, D, n, dr)
             trace = np.empty((D, n + 1, S))
@@ -540,6 +542,18 @@ class CohortModel:
                 v = REST if _is_rest(e) else np.ascontiguousarray(self._eval(e, env), dtype=np.float64)
                 entries.append((i, j, v, (s, r, to)))
         return entries
+
+    def _curve_probabilities(self, cs, venv, D) -> dict:
+        """Markov use of curves: per-cycle probability p_k = 1 − S(kΔ)/S((k−1)Δ), cycle k = 1..n."""
+        from ces.engine.psm import curve_survival
+
+        t_years = np.arange(self.n_cycles + 1) * self.cycle_years
+        out = {}
+        for name, c in cs.curves.items():
+            S = curve_survival(self, c, venv, D, t_years)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[name] = np.where(S[:, :-1] > 0, 1.0 - S[:, 1:] / S[:, :-1], 1.0)
+        return out
 
     def _psm_trace(self, cs, venv, D, draw_offset) -> tuple:
         """Occupancy from the partition curves, plus one column per curve with costs (share under the curve)."""

@@ -28,7 +28,11 @@ MODELS = {
     "(a) THR, 5 states, 60 yearly cycles, 2 strategies": HERE / "models" / "a_thr.yaml",
     "(b) Sick-Sicker, age-dep. mortality, 900 monthly cycles, 4 strategies": HERE / "models" / "b_sick_sicker_monthly.yaml",
     "(c) 3-state, 480 monthly cycles, 2 strategies": HERE / "models" / "c_three_state_monthly.yaml",
+    "(B) shared spec model B: 3-state PSM, Weibull PFS/OS, 480 monthly cycles": HERE / "models" / "b_psm.yaml",
 }
+# peers' PSA times at 10,000 draws on this kind of machine (../shared/bench/README.md)
+PEERS = {"(a)": "hesim 10.1 s, heormodel 8.2 s, pyheor 171 s, heemod ~620 s, plain numpy 0.40 s",
+         "(B)": "hesim 21.4 s, pyheor ~1,540 s, heemod ~420 s, plain numpy 0.38 s"}
 
 
 def worker(model: Path, n: int, seed: int = 2026, env: dict | None = None, numpy: bool = False) -> dict:
@@ -53,6 +57,8 @@ def main() -> None:
             warm = worker(path, 100, env=cold_env)
         print(f"\n{label}\n  numba first call: cold cache {cold['first_call_s']:.2f} s, warm cache "
               f"{warm['first_call_s']:.3f} s (import {warm['import_s']:.2f} s, build {warm['build_s']:.3f} s)")
+        if label[:3] in PEERS:
+            print(f"  peers at 10,000 draws: {PEERS[label[:3]]}")
         print("  " + header)
         for n in SIZES:
             rows = [worker(path, n) for _ in range(REPS)]

@@ -86,9 +86,9 @@ def _psa_totals(path, n, seed, chunk, threads):
     return np.concatenate([res.totals[s] for s in res.strategies], axis=1)
 
 
-@pytest.mark.parametrize("model", ["sick_sicker.yaml", "thr_dmhee.yaml"])
-def test_psa_bit_identical_across_threads_and_chunks(model):
-    path = MODELS / model if model != "thr_dmhee.yaml" else MODELS.parent / "bench" / "models" / "a_thr.yaml"
+@pytest.mark.parametrize("path", [MODELS / "sick_sicker.yaml", MODELS.parent / "bench" / "models" / "a_thr.yaml",
+                                  MODELS.parent / "bench" / "models" / "b_psm.yaml"], ids=["markov", "thr", "psm"])
+def test_psa_bit_identical_across_threads_and_chunks(path):
     ref = _psa_totals(path, 1500, 2026, 1500, 1)
     for chunk, threads in ((137, 2), (1000, 2), (4096, 1), (250, 1)):
         got = _psa_totals(path, 1500, 2026, chunk, threads)

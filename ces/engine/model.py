@@ -472,7 +472,7 @@ class CohortModel:
             disc[r] = dc if s in self.cost_streams else de
         crossing = None
         if spec.kind == "psm":
-            trace, crossing = self._psm_trace(cs, venv, D, draw_offset)
+            trace, crossing = self._psm_trace(cs, venv, D, draw_offset, shared)
             extra = np.zeros((1, 0, 1))
         else:
             init = self._initial(cs, venv, D)
@@ -555,14 +555,15 @@ class CohortModel:
                 out[name] = np.where(S[:, :-1] > 0, 1.0 - S[:, 1:] / S[:, :-1], 1.0)
         return out
 
-    def _psm_trace(self, cs, venv, D, draw_offset) -> tuple:
+    def _psm_trace(self, cs, venv, D, draw_offset, shared=None) -> tuple:
         """Occupancy from the partition curves, plus one column per curve with costs (share under the curve)."""
         from ces.engine.psm import curve_survival, partition_occupancy
 
         spec = self.loaded.model
         n = self.n_cycles
         t_years = np.arange(n + 1) * self.cycle_years
-        surv = {name: curve_survival(self, c, venv, D, t_years) for name, c in cs.curves.items()
+        cache = shared.setdefault("curves", {}) if shared is not None else None
+        surv = {name: curve_survival(self, c, venv, D, t_years, cache, cs.affected) for name, c in cs.curves.items()
                 if name in spec.partition or name in cs.curve_costs}
 
         def crossing_error(j, d, k, lower, upper):

@@ -73,8 +73,14 @@ def background_survival(model, t_years: np.ndarray, table: str) -> np.ndarray:
     return life_table(table).survival(float(spec.start_age), t_years, sex_weights(spec.sex))
 
 
-def curve_survival(model, cdef: CurveDef, env: dict, D: int, t_years: np.ndarray) -> np.ndarray:
-    """S(t_k) for k = 0..n, shape (D or 1, n+1)."""
+def curve_survival(model, cdef: CurveDef, env: dict, D: int, t_years: np.ndarray, cache: dict | None = None,
+                   affected: set = frozenset()) -> np.ndarray:
+    """S(t_k) for k = 0..n, shape (D or 1, n+1).
+
+    ``cache`` (shared by the strategies of one PSA chunk) keeps the family's S_u when its
+    parameters are not touched by any strategy override, so a curve that differs between
+    strategies only by hr/or/cure is evaluated once per chunk.
+    """
     from ces.survival.registry import survival_matrix
 
     unit = YEARS_PER_UNIT[model.loaded.model.time_unit]
@@ -85,11 +91,18 @@ def curve_survival(model, cdef: CurveDef, env: dict, D: int, t_years: np.ndarray
         if v.ndim == 2 and v.shape[1] > 1:
             raise CesError(f"curve `{cdef.name}`: `{name}` must not depend on time", file=cdef.where[0],
                            path=f"{cdef.where[1]}.{name}", line=cdef.where[2])
-    if "af" in mods:
-        af = mods["af"]
-        S = survival_matrix(cdef.family, t[None, :] / af, theta, cdef.extra, cdef)
+    key = (cdef.name, cdef.family, tuple(sorted((p, e.source) for p, e in cdef.params.items())),
+           repr(sorted(cdef.extra.items())))
+    shareable = cache is not None and "af" not in mods and not (set().union(
+        *(e.names for e in cdef.params.values())) & set(affected))
+    if shareable and key in cache:
+        S = cache[key]
+    elif "af" in mods:
+        S = survival_matrix(cdef.family, t[None, :] / mods["af"], theta, cdef.extra, cdef)
     else:
         S = survival_matrix(cdef.family, t[None, :], theta, cdef.extra, cdef)
+        if shareable:
+            cache[key] = S
     if "hr" in mods:
         S = effects.proportional_hazards(S, t, mods["hr"], cdef.hr_until)
     if "or" in mods:

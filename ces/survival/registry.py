@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ces.errors import CesError
 
@@ -143,14 +143,15 @@ def survival_scalar(code, t, theta, extra, scale):  # pragma: no cover
     return math.nan
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def survival_rows(code, t, thetas, extra, scale, out):  # pragma: no cover
-    """out[d, k] = S(t[d or 0, k]; thetas[d]) for every draw d."""
+    """out[d, k] = S(t[d or 0, k]; thetas[d]) for every draw d (prange over draws)."""
     D = out.shape[0]
     K = out.shape[1]
-    for d in range(D):
-        td = d if t.shape[0] > 1 else 0
-        th = thetas[d if thetas.shape[0] > 1 else 0]
+    for dd in prange(D):
+        d = np.int64(dd)
+        td = d if t.shape[0] > 1 else np.int64(0)
+        th = thetas[d if thetas.shape[0] > 1 else np.int64(0)]
         for k in range(K):
             out[d, k] = survival_scalar(code, t[td, k], th, extra, scale)
 

@@ -130,6 +130,8 @@ def test_mixture_cure_life_expectancy_converges_to_life_table(tmp_path):
 CROSS = """\
 ces: 1
 kind: psm
+start_age: 60
+sex: female
 cycle: 1 year
 horizon: 10 cycles
 correction: end
@@ -183,6 +185,12 @@ def test_crossing_counts_draws_under_psa(tmp_path):
     (("partition: [pfs, os]", "partition: [pfs]"), "one curve per state"),
     (("dist: exponential, rate: r_pfs", "dist: exponential, rate: r_pfs, cure: 0.3"), "background"),
     (("dist: exponential, rate: r_pfs", "dist: exponential, rate: r_pfs, foo: 1"), "unknown key `foo`"),
+    (("dist: exponential, rate: r_pfs", "dist: exponential, rate: r_pfs, cure: 1.4, background: us_2021"),
+     "cure fraction 1.4 is outside [0, 1]"),
+    (("dist: exponential, rate: r_pfs", "dist: exponential, rate: r_pfs, cure: 0.3, background: mars_2020"),
+     "unknown life table `mars_2020`"),
+    (("dist: weibull, shape: 2, scale: 6", "dist: spline, gamma0: -3, gamma1: 1, gamma2: 0.1, knots: [0, 2, 1]"),
+     "strictly increasing"),
 ])
 def test_psm_bad_input(tmp_path, mutation, fragment):
     body = CROSS.format(policy="cap", pfs=0.5).replace(*mutation)

@@ -108,3 +108,13 @@ def test_life_tables_match_published_life_expectancy():
     assert np.allclose(mix, 0.5 * lt.survival(60, t, {"male": 1.0}) + 0.5 * lt.survival(60, t, {"female": 1.0}))
     with pytest.raises(CesError, match="unknown life table"):
         life_table("mars_2021")
+
+
+def test_km_table_with_parametric_tail():
+    extra = {"times": [0.0, 1.0, 2.0, 4.0], "surv": [1.0, 0.8, 0.6, 0.5], "join": 4.0, "tail": "exponential"}
+    S = survival("km", [0.5, 1.0, 3.9, 4.0, 6.0], {"rate": 0.2}, extra)
+    assert np.allclose(S, [1.0, 0.8, 0.6, 0.5, 0.5 * math.exp(-0.2 * 2.0)], atol=1e-14)
+    with pytest.raises(CesError, match="join"):
+        survival("km", [1.0], {"rate": 0.2}, {**extra, "join": 9.0})
+    with pytest.raises(CesError, match="non-increasing"):
+        survival("km", [1.0], {"rate": 0.2}, {**extra, "surv": [1.0, 0.8, 0.9, 0.5]})

@@ -16,6 +16,7 @@ partitioned-survival engine and time-dependent Markov transitions.
 | ``gengamma`` | mu, sigma, Q | w = (ln t − μ)/σ, u = Q^−2 e^(Q w): S = 1 − P(Q^−2, u) (Q > 0), P(Q^−2, u) (Q < 0), lognormal (Q = 0) | ``gengamma`` (Prentice 1974) |
 | ``spline`` | gamma0..gamma(m+1), ``knots`` (log time), ``scale`` hazard/odds/normal | η = γ0 + γ1 x + Σ γ(j+1) v_j(x), x = ln t; H = e^η, S = 1/(1+e^η), or S = Φ(−η) | ``survspline`` (Royston & Parmar 2002) |
 | ``piecewise_exponential`` | rate1..rateK, ``cuts`` (K−1 interior cut times) | H = Σ rate_i × time spent in interval i | ``pexp`` (msm) |
+| ``km`` | ``times``, ``surv`` (a Kaplan-Meier table), ``join`` time T, ``tail`` family + its parameters | S_KM(t) (step) for t ≤ T; S_KM(T)·S_tail(t)/S_tail(T) after | — |
 
 P(a, x) is the regularised lower incomplete gamma function (series for x < a + 1, Lentz
 continued fraction otherwise; Press et al., *Numerical Recipes*, §6.2).  Spline basis:
@@ -176,6 +177,7 @@ FAMILIES = {f.name: f for f in (
     Family("gengamma", GENG, ("mu", "sigma", "Q"), ("sigma",), "gengamma"),
     Family("spline", SPLINE, (), (), "survspline"),
     Family("piecewise_exponential", PEXP, (), (), "pexp"),
+    Family("km", -1, (), (), "(KM table + parametric tail)"),
 )}
 ALIASES = {"exp": "exponential", "weibullPH": "weibull_ph", "llogis": "loglogistic", "lnorm": "lognormal",
            "survspline": "spline", "pexp": "piecewise_exponential"}
@@ -202,6 +204,12 @@ def curve_inputs(name: str, spec: dict | None = None) -> tuple:
     if fam.code == PEXP:
         cuts = spec.get("cuts") or []
         return tuple(f"rate{i + 1}" for i in range(len(cuts) + 1)), ("cuts",)
+    if fam.name == "km":
+        tail = spec.get("tail")
+        if not isinstance(tail, str) or family(tail).name == "km":
+            raise CesError("a `km` curve needs `tail: FAMILY` (e.g. weibull) for the extrapolation after `join`")
+        tparams, textra = curve_inputs(tail, spec)
+        return tparams, ("times", "surv", "join", "tail") + textra
     return fam.params, ()
 
 
@@ -226,9 +234,44 @@ def check_extra(name: str, extra: dict) -> tuple:
     return np.zeros(0), 0
 
 
+def _km_table(extra: dict) -> tuple:
+    times = np.asarray(extra.get("times", []), dtype=float)
+    surv = np.asarray(extra.get("surv", []), dtype=float)
+    join = extra.get("join")
+    if times.ndim != 1 or times.size < 1 or times.shape != surv.shape:
+        raise CesError("`km` needs `times` and `surv` lists of the same length")
+    if np.any(np.diff(times) <= 0) or np.any(times < 0):
+        raise CesError("`km` `times` must be ≥ 0 and strictly increasing")
+    if np.any(np.diff(surv) > 0) or np.any((surv < 0) | (surv > 1)):
+        raise CesError("`km` `surv` must be non-increasing values in [0, 1]")
+    if isinstance(join, bool) or not isinstance(join, (int, float)) or not times[0] <= join <= times[-1]:
+        raise CesError(f"`km` `join` must be a time within the table ({times[0]:g} to {times[-1]:g})")
+    return times, surv, float(join)
+
+
+def _km_survival(t: np.ndarray, theta: dict, extra: dict, where) -> np.ndarray:
+    """Kaplan-Meier step function up to `join`, then the parametric tail conditional on survival to `join`."""
+    try:
+        times, surv, join = _km_table(extra)
+    except CesError as exc:
+        if where is not None:
+            raise CesError(exc.message, file=where.where[0], path=where.where[1], line=where.where[2]) from None
+        raise
+    idx = np.searchsorted(times, t, side="right") - 1
+    s_km = np.where(idx >= 0, surv[np.clip(idx, 0, None)], 1.0)
+    s_join = surv[np.searchsorted(times, join, side="right") - 1]
+    tail = survival_matrix(extra["tail"], t, theta, extra, where)
+    tail_join = survival_matrix(extra["tail"], np.full((1, 1), join), theta, extra, where)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cond = np.where(tail_join > 0, tail / tail_join, 0.0)
+    return np.where(t <= join, s_km, s_join * cond)
+
+
 def survival_matrix(name: str, t: np.ndarray, theta: dict, extra: dict, where=None) -> np.ndarray:
     """S(t) for every draw: t (1 or D, K); theta: parameter → float or (D, 1) array. Returns (D, K)."""
     fam = family(name)
+    if fam.name == "km":
+        return _km_survival(t, theta, extra, where)
     pnames, _ = curve_inputs(name, extra)
     cols = [np.asarray(theta[p], dtype=float).reshape(-1) for p in pnames]
     D = max([c.size for c in cols] + [t.shape[0]])

@@ -1,7 +1,8 @@
 """One registry of parametric survival families, in flexsurv's parameterisations.
 
-Each family is defined once, as numba functions of (t, θ) giving the cumulative hazard
-H(t) and the hazard h(t); survival is S(t) = exp(−H(t)).  The same code serves the
+Each family is defined once, as numba functions of (t, θ) giving the survival S(t)
+(:func:`survival_scalar`) and the hazard h(t) (:func:`hazard_scalar`, closed forms); the
+cumulative hazard is H(t) = −ln S(t).  The same code serves the
 partitioned-survival engine and time-dependent Markov transitions.
 
 | ``dist`` | parameters | H(t) or S(t) | flexsurv |
@@ -144,6 +145,84 @@ def survival_scalar(code, t, theta, extra, scale):  # pragma: no cover
     return math.nan
 
 
+@njit(cache=True)
+def _spline_deta(x, theta, knots):  # pragma: no cover
+    """dη/dx of the Royston-Parmar linear predictor."""
+    kmin = knots[0]
+    kmax = knots[knots.shape[0] - 1]
+    d = theta[1]
+    for j in range(1, knots.shape[0] - 1):
+        lam = (kmax - knots[j]) / (kmax - kmin)
+        dv = 3 * max(x - knots[j], 0.0) ** 2 - 3 * lam * max(x - kmin, 0.0) ** 2 - 3 * (1 - lam) * max(x - kmax, 0.0) ** 2
+        d += theta[j + 1] * dv
+    return d
+
+
+@njit(cache=True)
+def hazard_scalar(code, t, theta, extra, scale):  # pragma: no cover
+    """h(t) of family ``code`` (closed forms; h = f/S where no simpler form exists)."""
+    if t <= 0.0:
+        t = 1e-300
+    if code == EXP:
+        return theta[0]
+    if code == WEI:
+        a, b = theta[0], theta[1]
+        return (a / b) * (t / b) ** (a - 1.0)
+    if code == WEIPH:
+        return theta[1] * theta[0] * t ** (theta[0] - 1.0)
+    if code == GOMP:
+        return theta[1] * math.exp(theta[0] * t)
+    if code == LLOG:
+        a, b = theta[0], theta[1]
+        z = (t / b) ** a
+        return (a / t) * z / (1.0 + z)
+    if code == LNORM:
+        z = (math.log(t) - theta[0]) / theta[1]
+        pdf = math.exp(-0.5 * z * z) / (math.sqrt(2 * math.pi) * theta[1] * t)
+        return pdf / _norm_sf(z)
+    if code == GAMMA:
+        a, b = theta[0], theta[1]
+        logf = a * math.log(b) + (a - 1.0) * math.log(t) - b * t - math.lgamma(a)
+        return math.exp(logf) / survival_scalar(code, t, theta, extra, scale)
+    if code == GENG:
+        mu, sigma, q = theta[0], theta[1], theta[2]
+        w = (math.log(t) - mu) / sigma
+        if q == 0.0:
+            pdf = math.exp(-0.5 * w * w) / (math.sqrt(2 * math.pi) * sigma * t)
+        else:
+            qi = 1.0 / (q * q)
+            logf = (math.log(abs(q)) + qi * math.log(qi) - math.log(sigma * t) - math.lgamma(qi)
+                    + qi * (q * w - math.exp(q * w)))
+            pdf = math.exp(logf)
+        return pdf / survival_scalar(code, t, theta, extra, scale)
+    if code == SPLINE:
+        x = math.log(t)
+        eta = _spline_eta(x, theta, extra)
+        deta = _spline_deta(x, theta, extra) / t
+        if scale == 0:
+            return deta * math.exp(eta)
+        if scale == 1:
+            return deta * math.exp(eta) / (1.0 + math.exp(eta))
+        return deta * math.exp(-0.5 * eta * eta) / math.sqrt(2 * math.pi) / _norm_sf(eta)
+    if code == PEXP:
+        for i in range(theta.shape[0]):
+            if i >= extra.shape[0] or t < extra[i]:
+                return theta[i]
+        return theta[theta.shape[0] - 1]
+    return math.nan
+
+
+@njit(parallel=True, cache=True)
+def hazard_rows(code, t, thetas, extra, scale, out):  # pragma: no cover
+    """out[d, k] = h(t[d or 0, k]; thetas[d])."""
+    for dd in prange(out.shape[0]):
+        d = np.int64(dd)
+        td = d if t.shape[0] > 1 else np.int64(0)
+        th = thetas[d if thetas.shape[0] > 1 else np.int64(0)]
+        for k in range(out.shape[1]):
+            out[d, k] = hazard_scalar(code, t[td, k], th, extra, scale)
+
+
 @njit(parallel=True, cache=True)
 def survival_rows(code, t, thetas, extra, scale, out):  # pragma: no cover
     """out[d, k] = S(t[d or 0, k]; thetas[d]) for every draw d (prange over draws)."""
@@ -269,9 +348,21 @@ def _km_survival(t: np.ndarray, theta: dict, extra: dict, where) -> np.ndarray:
 
 def survival_matrix(name: str, t: np.ndarray, theta: dict, extra: dict, where=None) -> np.ndarray:
     """S(t) for every draw: t (1 or D, K); theta: parameter → float or (D, 1) array. Returns (D, K)."""
-    fam = family(name)
-    if fam.name == "km":
+    if family(name).name == "km":
         return _km_survival(t, theta, extra, where)
+    return _rows(survival_rows, name, t, theta, extra, where)
+
+
+def hazard_matrix(name: str, t: np.ndarray, theta: dict, extra: dict, where=None) -> np.ndarray:
+    """h(t) for every draw (closed forms); shapes as :func:`survival_matrix`."""
+    if family(name).name == "km":
+        raise CesError("the hazard of a `km` curve is not defined (step function)")
+    return _rows(hazard_rows, name, t, theta, extra, where)
+
+
+def _rows(kernel, name: str, t: np.ndarray, theta: dict, extra: dict, where) -> np.ndarray:
+    """Validate the parameters of family ``name`` and run ``kernel`` over draws × times."""
+    fam = family(name)
     pnames, _ = curve_inputs(name, extra)
     cols = [np.asarray(theta[p], dtype=float).reshape(-1) for p in pnames]
     D = max([c.size for c in cols] + [t.shape[0]])
@@ -296,7 +387,7 @@ def survival_matrix(name: str, t: np.ndarray, theta: dict, extra: dict, where=No
             raise CesError(exc.message, file=where.where[0], path=where.where[1], line=where.where[2]) from None
         raise
     out = np.empty((D, t.shape[1]))
-    survival_rows(fam.code, np.ascontiguousarray(t, dtype=float), thetas, ex, scale, out)
+    kernel(fam.code, np.ascontiguousarray(t, dtype=float), thetas, ex, scale, out)
     return out
 
 
@@ -311,8 +402,7 @@ def cumhaz(name: str, t, params: dict, extra: dict | None = None) -> np.ndarray:
     return -np.log(survival(name, t, params, extra))
 
 
-def hazard(name: str, t, params: dict, extra: dict | None = None, rel_step: float = 1e-6) -> np.ndarray:
-    """h(t) = dH/dt by a central difference of H (numerical; adequate for checks and plots)."""
+def hazard(name: str, t, params: dict, extra: dict | None = None) -> np.ndarray:
+    """h(t) for one parameter set."""
     t = np.atleast_1d(np.asarray(t, dtype=float))
-    dt = np.maximum(t * rel_step, 1e-9)
-    return (cumhaz(name, t + dt, params, extra) - cumhaz(name, t - dt, params, extra)) / (2 * dt)
+    return hazard_matrix(name, t[None, :], params, extra or {})[0]

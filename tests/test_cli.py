@@ -65,3 +65,21 @@ def test_config_overrides_parameters_and_settings(tmp_path):
 def test_model_file_runs_directly_with_default_settings(runner):
     r = runner.invoke(app, ["run", str(MODELS / "hiv_dmhee.yaml"), "-q"])
     assert r.exit_code == 0
+
+
+def test_readme_tour_model_and_config_run(tmp_path):
+    """The README's 5-minute tour must run as written."""
+    import re
+
+    from ces.pipeline import run
+
+    text = (ROOT / "README.md").read_text()
+    model = re.search(r"save it as `models/tour.yaml`\):\n\n```yaml\n(.*?)```", text, re.S).group(1)
+    config = re.search(r"# configs/tour_uk.yaml\n(.*?)```", text, re.S).group(1)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "models" / "tour.yaml").write_text(model)
+    (tmp_path / "configs" / "tour_uk.yaml").write_text(config)
+    res = run(tmp_path / "configs" / "tour_uk.yaml", draws=50, seed=1)
+    assert list(res.totals["strategy"]) == ["usual", "new"] and res.psa.n_draws == 50
+    assert len(res.nmb) == 2 * 6

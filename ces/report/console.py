@@ -94,13 +94,21 @@ def print_structure(loaded, model, console: Console | None = None) -> None:
         t.add_row(s, ", ".join(f"{k}: {v}" for k, v in costs.items()), str(st.utility if st.utility is not None else ""),
                   "yes" if st.dead else "", str(st.max_residence or ""))
     console.print(t)
-    t = Table(title="Transitions", title_justify="left")
-    t.add_column("From")
-    t.add_column("To")
-    t.add_column("Probability per cycle")
-    for frm, row in spec.transitions.items():
-        for to, e in row.items():
-            t.add_row(frm, to, str(e))
+    if spec.kind == "psm":
+        t = Table(title=f"Curves (time unit: {spec.time_unit}); partition: {', '.join(spec.partition)}; "
+                  f"crossing: {spec.crossing}", title_justify="left")
+        t.add_column("Curve")
+        t.add_column("Definition")
+        for name, c in spec.curves.items():
+            t.add_row(name, ", ".join(f"{k}: {v}" for k, v in c.items()))
+    else:
+        t = Table(title="Transitions", title_justify="left")
+        t.add_column("From")
+        t.add_column("To")
+        t.add_column("Probability per cycle")
+        for frm, row in spec.transitions.items():
+            for to, e in row.items():
+                t.add_row(frm, to, str(e))
     console.print(t)
     t = Table(title="Parameters", title_justify="left")
     t.add_column("Name")

@@ -138,7 +138,11 @@ def validation_error(exc: ValidationError, root: type, loc_file: Located, data: 
         msg = f"invalid value {value!r}: {first['msg'].replace('Input should be', 'expected')}"
     elif len(same) > 1 and all(e["type"].endswith("_type") for e in same):
         kinds = sorted({e["type"].replace("_type", "").replace("_parsing", "") for e in same})
-        msg = f"expected {' or '.join(kinds)}, got {_type_name(value)} ({value!r})"
+        msg = f"expected {' or '.join(kinds)}, got {_type_name(value)}"
+        if value is None:
+            msg += " (inside `{...}` a comma ends a value: quote expressions that contain commas)"
+        else:
+            msg += f" ({value!r})"
     else:
         msg = first["msg"].replace("Input should be", "expected")
         if value is not None and etype != "missing":

@@ -109,6 +109,8 @@ def run(
     threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (default: all cores)."),
     no_psa: bool = typer.Option(False, "--no-psa", help="Skip the PSA even if the config has one."),
     draws_out: Optional[Path] = typer.Option(None, "--draws-out", help="Write per-draw PSA results (.csv or .parquet)."),
+    baseline: Optional[Path] = typer.Option(None, "--baseline", help="Compare with an earlier results.json "
+                                            "(as `ces diff`; exit 1 if a metric moved beyond tolerance)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
 ) -> None:
     """Run the base case (and the PSA if configured) and print the results tables."""
@@ -116,7 +118,10 @@ def run(
     from ces.report.atomic import write_text_atomic
     from ces.report.results_json import dumps, results_document
 
+    code = 0
     try:
+        if baseline is not None:
+            _load_results(baseline)  # bad baseline: fail before running
         for name, v in (("--draws", draws), ("--chunk", chunk)):
             if v is not None and v < 1:
                 raise CesError(f"{name} must be at least 1, got {v}")
@@ -136,10 +141,17 @@ def run(
                 print_psa(res)
         if draws_out is not None:
             _write_draws(draws_out, res.psa)
+        doc = results_document(res)
         if json_out is not None:
-            write_text_atomic(json_out, dumps(results_document(res)))
+            write_text_atomic(json_out, dumps(doc))
+        if baseline is not None:
+            from ces.analysis.diff import diff_results
+            from ces.report.console import make_console
+
+            code = _print_diff(diff_results(_load_results(baseline), json.loads(dumps(doc))), make_console())
     except CesError as exc:
         _fail(exc)
+    raise typer.Exit(code=code)
 
 
 @app.command()
@@ -191,6 +203,80 @@ def sweep(
                 write_text_atomic(out, json.dumps(_clean(table), indent=2) + "\n")
     except CesError as exc:
         _fail(exc)
+
+
+def _load_results(path: Path) -> dict:
+    from ces.report.results_json import SCHEMA, SCHEMA_VERSION
+
+    if not path.exists():
+        raise CesError("file not found", file=str(path))
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CesError(f"not a JSON file ({exc})", file=str(path)) from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise CesError(f"not a ces results document (expected \"schema\": \"{SCHEMA}\")", file=str(path))
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise CesError(f"results schema version {doc.get('schema_version')} is not supported (this ces writes "
+                       f"{SCHEMA_VERSION})", file=str(path))
+    return doc
+
+
+def _print_diff(rows, console, show_all: bool = False) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    bad = [r for r in rows if not r.ok]
+    shown = rows if show_all else bad
+    if shown:
+        t = Table(title="Metrics outside tolerance" if not show_all else "Metrics", title_justify="left")
+        for c in ("metric", "old", "new", "difference", "tolerance", ""):
+            t.add_column(c, justify="left" if c in ("metric", "") else "right", no_wrap=True)
+        for r in shown:
+            num = isinstance(r.old, (int, float)) and isinstance(r.new, (int, float)) and not isinstance(r.old, bool)
+            t.add_row(escape(r.path), repr(r.old) if not num else f"{r.old:.10g}", repr(r.new) if not num else f"{r.new:.10g}",
+                      f"{r.new - r.old:.4g}" if num else "", f"{r.tol:.3g}" if r.tol is not None else "exact",
+                      "ok" if r.ok else "CHANGED")
+        console.print(t)
+    console.print(f"{len(rows) - len(bad)} of {len(rows)} metrics within tolerance; {len(bad)} changed.")
+    return 1 if bad else 0
+
+
+@app.command()
+def diff(
+    old: Path = typer.Argument(..., help="Old results.json (or, with --models, the old model YAML)."),
+    new: Path = typer.Argument(..., help="New results.json (or model YAML)."),
+    models: bool = typer.Option(False, "--models", help="Compare two model files: list changed keys."),
+    abs_tol: float = typer.Option(1e-9, "--abs-tol", help="Absolute tolerance."),
+    rel_tol: float = typer.Option(1e-9, "--rel-tol", help="Relative tolerance."),
+    z: float = typer.Option(4.0, "--z", help="PSA metrics: allowance in Monte Carlo standard errors."),
+    show_all: bool = typer.Option(False, "--all", help="List every metric, not only the changed ones."),
+) -> None:
+    """Compare two results files metric by metric (exit 0 within tolerance, 1 if not, 2 on bad input)."""
+    from rich.markup import escape
+
+    from ces.analysis.diff import diff_models, diff_results
+    from ces.report.console import make_console
+
+    console = make_console()
+    try:
+        if models:
+            from rich.table import Table
+
+            from ces.spec.yamlio import load_yaml
+
+            changes = diff_models(load_yaml(old).data, load_yaml(new).data)
+            t = Table(title=f"Model changes: {old} → {new}", title_justify="left")
+            for c in ("key", "change", "old", "new"):
+                t.add_column(c)
+            for path, kind, a, b in changes:
+                t.add_row(escape(path), kind, "" if a is None else escape(str(a)), "" if b is None else escape(str(b)))
+            console.print(t if changes else "no changes")
+            raise typer.Exit(code=1 if changes else 0)
+        rows = diff_results(_load_results(old), _load_results(new), abs_tol, rel_tol, z)
+    except CesError as exc:
+        _fail(exc)
+    raise typer.Exit(code=_print_diff(rows, console, show_all))
 
 
 @app.command()

@@ -109,6 +109,8 @@ def run(
     threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (default: all cores)."),
     no_psa: bool = typer.Option(False, "--no-psa", help="Skip the PSA even if the config has one."),
     draws_out: Optional[Path] = typer.Option(None, "--draws-out", help="Write per-draw PSA results (.csv or .parquet)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory: results.json, CSV per table, "
+                                       "results.xlsx, manifest.json (written atomically)."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Compare with an earlier results.json "
                                             "(as `ces diff`; exit 1 if a metric moved beyond tolerance)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
@@ -128,9 +130,11 @@ def run(
         _set_threads(threads)
         if draws_out is not None and draws_out.suffix.lower() not in (".csv", ".parquet"):
             raise CesError(f"--draws-out must end in .csv or .parquet, got `{draws_out.name}`")
+        t0 = time.perf_counter()
         with _progress(not quiet) as on_chunk:
             res = run_pipeline(config, wtp=list(wtp) if wtp else None, psa=not no_psa, draws=draws, seed=seed,
                                chunk=chunk, on_chunk=on_chunk)
+        seconds = time.perf_counter() - t0
         if draws_out is not None and res.psa is None:
             raise CesError("--draws-out needs a PSA: add `psa:` to the config or pass --draws N")
         if not quiet:
@@ -144,6 +148,15 @@ def run(
         doc = results_document(res)
         if json_out is not None:
             write_text_atomic(json_out, dumps(doc))
+        outputs = res.loaded.config.outputs
+        if out is not None or outputs is not None:
+            from ces.report.outputs import write_output_dir
+
+            if out is not None:
+                write_output_dir(res, out, seconds)
+            else:
+                base = Path(res.loaded.config_loc.file).parent
+                write_output_dir(res, base / outputs.dir, seconds, tuple(outputs.formats))
         if baseline is not None:
             from ces.analysis.diff import diff_results
             from ces.report.console import make_console

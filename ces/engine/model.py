@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pathlib import Path
+
 import numpy as np
 
 from ces.engine import conventions as cv
@@ -23,7 +25,7 @@ from ces.engine.evaluate import ParamEvaluator, as_array, uses_any
 from ces.engine.kernels import accumulate_rewards, markov_trace
 from ces.errors import CesError, ModelCheckError
 from ces.params.parameters import parse_parameters
-from ces.params.tables import load_table
+from ces.params.tables import load_table, resolve_table_file
 from ces.spec.expr import compile_expr
 from ces.spec.loader import Loaded
 from ces.spec.units import parse_cycle, parse_horizon
@@ -75,6 +77,7 @@ class CohortModel:
     functions: dict = field(default_factory=dict)
     known: frozenset = frozenset()
     model_defs: dict = field(default_factory=dict)  # the model's parameters, without strategy overrides
+    data_files: list = field(default_factory=list)  # every data file read (for the run manifest)
     _model_evaluator: Any = None
 
     # ------------------------------------------------------------------ build
@@ -94,6 +97,7 @@ class CohortModel:
         for name, tspec in spec.tables.items():
             m.functions[name] = load_table(name, tspec, loaded.base_dir, spec.sex,
                                            lambda key, msg, n=name: loaded.error(("tables", n, key), msg))
+            m.data_files.append(str(resolve_table_file(tspec.file, loaded.base_dir)))
         known = {"cycle", "time", "cycle_length", "residence"}
         if spec.start_age is not None:
             known.add("age")
@@ -196,6 +200,10 @@ class CohortModel:
         defs = parse_parameters(spec.parameters, L.locate, fns, L.base_dir)
         if not self.model_defs:
             self.model_defs = dict(defs)
+        for d in list(defs.values()):
+            if d.dist is not None and d.dist.name == "empirical":
+                f = Path(d.dist.params["file"])
+                self.data_files.append(str(f if f.is_absolute() else (L.base_dir / f).resolve()))
         if strat is not None:
             over = parse_parameters(strat.parameters, L.locate, fns, L.base_dir, prefix=spath)
             for name, d in over.items():
@@ -396,6 +404,10 @@ class CohortModel:
                 raise L.error(("curves", name), f"{what} needs `background: LIFE_TABLE` (e.g. us_2021) for "
                               "background mortality")
             cdef.background = bg
+            if bg is not None:
+                from ces.survival.lifetable import LIFE_TABLES, _path
+
+                self.data_files.append(str(_path(LIFE_TABLES[bg][0])))
             cs.curves[name] = cdef
         for cname, costs in spec.curve_costs.items():
             cs.curve_costs[cname] = {c: self._expr(v, ("curve_costs", cname, c)) for c, v in costs.items()}

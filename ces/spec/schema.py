@@ -165,6 +165,12 @@ class PsaSpec(Strict):
     population_discount: Number = Field(0.0, ge=0, le=1, description="Annual discount rate for population EVPI.")
 
 
+class OutputsSpec(Strict):
+    dir: StrictStr = Field(description="Output directory, relative to the config file.")
+    formats: list[Literal["json", "csv", "xlsx"]] = Field(["json", "csv", "xlsx"],
+                                                          description="Files to write (manifest.json always).")
+
+
 class ConfigSpec(Strict):
     ces: Literal[1]
     model: StrictStr = Field(description="Path of the model YAML, relative to this config.")
@@ -176,3 +182,4 @@ class ConfigSpec(Strict):
     wtp: Optional[Union[Number, list[Number], WtpGrid]] = Field(
         None, description="Willingness to pay per unit of effect: a number, a list, or {from, to, by}.")
     psa: Optional[PsaSpec] = None
+    outputs: Optional[OutputsSpec] = Field(None, description="Output directory written by `ces run` (as --out).")

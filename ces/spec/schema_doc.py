@@ -76,6 +76,7 @@ def schema_markdown() -> str:
                        (S.StrategySpec, "StrategySpec"), (S.StatePatch, "StatePatch")):
         lines += _section(cls, title)
     lines += ["## Analysis config", ""]
-    for cls, title in ((S.ConfigSpec, "ConfigSpec (top level)"), (S.PsaSpec, "PsaSpec"), (S.WtpGrid, "WtpGrid")):
+    for cls, title in ((S.ConfigSpec, "ConfigSpec (top level)"), (S.PsaSpec, "PsaSpec"), (S.WtpGrid, "WtpGrid"),
+                       (S.OutputsSpec, "OutputsSpec")):
         lines += _section(cls, title)
     return "\n".join(lines)

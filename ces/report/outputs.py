@@ -1,0 +1,99 @@
+"""The output directory (``--out DIR``): results.json, one CSV per table, an XLSX workbook, manifest.json.
+
+Atomic: every file is first written into a temporary folder next to DIR; only when all of
+them are complete are they moved into DIR (one ``os.replace`` each).  An error before that
+leaves DIR untouched and removes the temporary folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from ces import __version__
+from ces.report.results_json import dumps, results_document
+
+
+def tables(run) -> dict:
+    """Name → DataFrame of every table of a run (the CSV files and XLSX sheets)."""
+    out = {"base_case_totals": run.totals, "base_case_icer": run.icers}
+    if len(run.nmb):
+        out["base_case_nmb"] = run.nmb
+    for name, df in run.psa_tables.items():
+        out[f"psa_{name}"] = df
+    trace_rows = []
+    for s, r in run.base.results.items():
+        for k, occ in enumerate(r.trace[0]):
+            trace_rows.append({"strategy": s, "cycle": k, **{st: float(v) for st, v in zip(run.model.states, occ)}})
+    out["base_case_trace"] = pd.DataFrame(trace_rows)
+    return out
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest(run, seconds: float) -> dict:
+    import numba
+    import numpy
+
+    files = {}
+    if run.loaded.config_loc is not None:
+        files["config"] = run.loaded.config_loc.file
+    files["model"] = run.loaded.model_loc.file
+    data = {str(p): sha256(Path(p)) for p in sorted(set(run.model.data_files))}
+    return {
+        "ces_version": __version__,
+        "numpy_version": numpy.__version__,
+        "numba_version": numba.__version__,
+        "python_version": platform.python_version(),
+        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "run_seconds": round(seconds, 3),
+        "seed": run.psa.seed if run.psa is not None else None,
+        "n_draws": run.psa.n_draws if run.psa is not None else None,
+        "files": {k: {"path": v, "sha256": sha256(Path(v))} for k, v in files.items()},
+        "data_files": data,
+    }
+
+
+def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", "csv", "xlsx")) -> list:
+    """Write every requested format atomically into ``out_dir``; returns the file names written."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        names = []
+        if "json" in formats:
+            (tmp / "results.json").write_text(dumps(results_document(run)), encoding="utf-8")
+            names.append("results.json")
+        tabs = tables(run)
+        if "csv" in formats:
+            for name, df in tabs.items():
+                df.to_csv(tmp / f"{name}.csv", index=False)
+                names.append(f"{name}.csv")
+        if "xlsx" in formats:
+            with pd.ExcelWriter(tmp / "results.xlsx", engine="openpyxl") as xw:
+                for name, df in tabs.items():
+                    df.to_excel(xw, sheet_name=name[:31], index=False)
+            names.append("results.xlsx")
+        (tmp / "manifest.json").write_text(json.dumps(manifest(run, seconds), indent=2) + "\n", encoding="utf-8")
+        names.append("manifest.json")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            os.replace(tmp / name, out_dir / name)
+        return names
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -293,6 +293,69 @@ def diff(
 
 
 @app.command()
+def dsa(
+    config: Path = typer.Argument(..., help="Config with `dsa:` and/or `scenarios:`."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Directory for tornado/two-way/scenario CSVs."),
+) -> None:
+    """Deterministic sensitivity analysis: tornado, two-way grid, threshold, scenarios."""
+    from rich.table import Table
+
+    from ces.report.console import make_console
+    from ces.sensitivity import run_dsa
+
+    try:
+        r = run_dsa(config)
+    except CesError as exc:
+        _fail(exc)
+    console = make_console()
+    what = "ICER" if r["outcome"] == "icer" else f"incremental NMB at {r['wtp']:,.0f}"
+    console.print(f"[bold]DSA[/bold]: {what} of {r['strategy']} vs {r['comparator']}; base case {r['base']:,.2f}")
+    if "one_way" in r:
+        t = Table(title="One-way sensitivity (tornado, sorted by range)", title_justify="left")
+        for c in ("parameter", "low", "high", f"{r['outcome']} at low", f"{r['outcome']} at high", "range"):
+            t.add_column(c, justify="left" if c == "parameter" else "right")
+        width = 30
+        rng = max(r["one_way"]["range"].max(), 1e-300)
+        for _, row in r["one_way"].iterrows():
+            t.add_row(row["parameter"], f"{row['low']:g}", f"{row['high']:g}", f"{row['outcome_low']:,.2f}",
+                      f"{row['outcome_high']:,.2f}", f"{row['range']:,.2f} " + "█" * max(1, int(width * row["range"] / rng)))
+        console.print(t)
+    if r.get("two_way") is not None:
+        tw = r["two_way"]
+        x, y, z = tw.columns
+        piv = tw.pivot(index=x, columns=y, values=z)
+        t = Table(title=f"Two-way: {z} by {x} (rows) and {y} (columns)", title_justify="left")
+        t.add_column(x)
+        for c in piv.columns:
+            t.add_column(f"{c:g}", justify="right")
+        for i, row in piv.iterrows():
+            t.add_row(f"{i:g}", *[f"{v:,.2f}" for v in row])
+        console.print(t)
+    if r.get("threshold") is not None:
+        th = r["threshold"]
+        if th["threshold"] is None:
+            console.print(f"Threshold: the decision does not change for {th['parameter']} in [{th['low']:g}, "
+                          f"{th['high']:g}] at WTP {th['wtp']:,.0f}.")
+        else:
+            console.print(f"Threshold: at WTP {th['wtp']:,.0f} the decision changes at {th['parameter']} = "
+                          f"{th['threshold']:,.6g} (incremental NMB = 0).")
+    sc = r["scenarios"]
+    if len(sc) > 1:
+        t = Table(title="Scenarios", title_justify="left")
+        for c in sc.columns:
+            t.add_column(c, justify="left" if c == "scenario" else "right")
+        for _, row in sc.iterrows():
+            t.add_row(str(row["scenario"]), *[f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}" for v in row.iloc[1:]])
+        console.print(t)
+    if out is not None:
+        from ces.report.atomic import write_text_atomic
+
+        for key in ("one_way", "two_way", "scenarios"):
+            if r.get(key) is not None:
+                write_text_atomic(out / f"dsa_{key}.csv", r[key].to_csv(index=False))
+
+
+@app.command()
 def validate(model: Path = typer.Argument(..., help="Model or config file to check.")) -> None:
     """Check a model (schema, names, structure) and print its structure without running it."""
     from ces.pipeline import build

@@ -62,8 +62,8 @@ def wtp_values(spec_wtp) -> list:
     return [float(spec_wtp.from_ + i * spec_wtp.by) for i in range(max(n, 0))]
 
 
-def build(path: str | Path) -> tuple[Loaded, CohortModel]:
-    loaded = load(path)
+def build(path: str | Path, overrides: dict | None = None) -> tuple[Loaded, CohortModel]:
+    loaded = load(path, overrides)
     return loaded, CohortModel.from_loaded(loaded)
 
 
@@ -102,9 +102,12 @@ def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions) -> di
 
 
 def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int | None = None,
-        seed: int | None = None, chunk: int | None = None, on_chunk=None) -> RunResult:
-    """Base case, and PSA when the config has `psa:` (or ``draws`` is given) and ``psa`` is True."""
-    loaded, model = build(path)
+        seed: int | None = None, chunk: int | None = None, on_chunk=None, overrides: dict | None = None) -> RunResult:
+    """Base case, and PSA when the config has `psa:` (or ``draws`` is given) and ``psa`` is True.
+
+    ``overrides``: {"parameters": {...}, "settings": {...}} applied on top of the config.
+    """
+    loaded, model = build(path, overrides)
     base = run_base_case(model)
     names = list(model.strategies)
     tot = np.vstack([base.results[s].totals[0] for s in names])

@@ -171,12 +171,20 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
-def load(path: str | Path) -> Loaded:
-    """Load a config or a model file; returns validated specs with their locations."""
+def load(path: str | Path, overrides: dict | None = None) -> Loaded:
+    """Load a config or a model file; returns validated specs with their locations.
+
+    ``overrides`` = {"parameters": {...}, "settings": {...}} is applied on top of the config
+    (sensitivity analyses and scenarios use it).
+    """
     loc = load_yaml(path)
     data = loc.data
     if "model" in data and "states" not in data:
-        return _load_config(loc)
+        return _load_config(loc, overrides)
+    if overrides:
+        p = Path(path)
+        cfg = Located(data={"ces": 1, "model": p.name}, file=str(p))
+        return _load_config(cfg, overrides, model_path=p)
     model = _validate_model(loc, loc.data)
     cfg = ConfigSpec(ces=1, model=str(path))
     return _finish(model, loc, cfg, None, Path(path).resolve().parent)
@@ -196,18 +204,21 @@ def _validate_model(loc: Located, data: dict, settings_loc: Located | None = Non
         raise validation_error(exc, ModelSpec, loc, data) from None
 
 
-def _load_config(cloc: Located) -> Loaded:
+def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path | None = None) -> Loaded:
     try:
         cfg = ConfigSpec.model_validate(cloc.data)
     except ValidationError as exc:
         raise validation_error(exc, ConfigSpec, cloc, cloc.data) from None
+    if overrides:
+        cfg.settings = _deep_merge(cfg.settings, overrides.get("settings") or {})
+        cfg.parameters = {**cfg.parameters, **copy.deepcopy(overrides.get("parameters") or {})}
     for key in cfg.settings:
         if key not in SETTINGS_KEYS:
             close = difflib.get_close_matches(key, SETTINGS_KEYS, n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
             raise cloc.error(("settings", key), f"unknown setting `{key}`{hint} (allowed: {', '.join(SETTINGS_KEYS)})")
     base = Path(cloc.file).resolve().parent
-    mpath = (base / cfg.model)
+    mpath = model_path.resolve() if model_path is not None else (base / cfg.model)
     if not mpath.exists():
         raise cloc.error(("model",), f"model file `{cfg.model}` not found (resolved to {mpath})")
     mloc = load_yaml(mpath)

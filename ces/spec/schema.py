@@ -171,6 +171,38 @@ class OutputsSpec(Strict):
                                                           description="Files to write (manifest.json always).")
 
 
+class TwoWaySpec(Strict):
+    x: StrictStr = Field(description="First parameter (or setting path such as discount.costs).")
+    y: StrictStr = Field(description="Second parameter.")
+    x_values: list[Number] = Field(min_length=1)
+    y_values: list[Number] = Field(min_length=1)
+
+
+class ThresholdSpec(Strict):
+    parameter: StrictStr = Field(description="Parameter searched.")
+    low: Number = Field(description="Lower end of the search interval.")
+    high: Number = Field(description="Upper end of the search interval.")
+    wtp: Number = Field(ge=0, description="Willingness to pay at which the decision is evaluated.")
+
+
+class DsaSpec(Strict):
+    parameters: Union[list[StrictStr], dict[StrictStr, list[Number]]] = Field(
+        description="One-way ranges NAME: [low, high] (a parameter or a setting such as discount.costs), or a list "
+        "of parameter names whose low/high are their distribution's 2.5th/97.5th percentiles.")
+    strategy: Optional[StrictStr] = Field(None, description="Strategy evaluated (default: the last one).")
+    comparator: Optional[StrictStr] = Field(None, description="Comparator (default: the first strategy).")
+    outcome: Literal["icer", "nmb"] = Field("icer", description="Tornado outcome: ICER or incremental NMB.")
+    wtp: Optional[Number] = Field(None, ge=0, description="WTP for the incremental NMB outcome.")
+    two_way: Optional[TwoWaySpec] = None
+    threshold: Optional[ThresholdSpec] = None
+
+
+class ScenarioSpec(Strict):
+    label: Optional[StrictStr] = None
+    parameters: dict[StrictStr, Any] = Field(default_factory=dict)
+    settings: dict[StrictStr, Any] = Field(default_factory=dict)
+
+
 class ConfigSpec(Strict):
     ces: Literal[1]
     model: StrictStr = Field(description="Path of the model YAML, relative to this config.")
@@ -183,3 +215,6 @@ class ConfigSpec(Strict):
         None, description="Willingness to pay per unit of effect: a number, a list, or {from, to, by}.")
     psa: Optional[PsaSpec] = None
     outputs: Optional[OutputsSpec] = Field(None, description="Output directory written by `ces run` (as --out).")
+    dsa: Optional[DsaSpec] = Field(None, description="Deterministic sensitivity analysis (`ces dsa`).")
+    scenarios: dict[StrictStr, ScenarioSpec] = Field(default_factory=dict, description="Named scenarios: sets of "
+                                                     "parameter and setting overrides (`ces dsa`).")

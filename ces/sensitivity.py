@@ -1,0 +1,158 @@
+"""Deterministic sensitivity analysis: one-way (tornado), two-way grid, threshold, named scenarios.
+
+Every point is a full deterministic run of the model with the overrides applied (the same
+loader and engine as `ces run`), so each tornado row equals a run with that override.
+Outcome of strategy s against comparator c: ICER = (C_s − C_c)/(E_s − E_c), or the
+incremental NMB = λ·(E_s − E_c) − (C_s − C_c).  Ranges given as NAME: [low, high];
+a bare parameter name takes its distribution's 2.5th and 97.5th percentiles.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from ces.errors import CesError
+from ces.pipeline import run
+from ces.spec.schema import SETTINGS_KEYS
+
+
+def override(name: str, value: float) -> dict:
+    """A parameter override, or a setting override for dotted names / setting keys (e.g. discount.costs)."""
+    head = name.split(".")[0]
+    if "." in name or head in SETTINGS_KEYS:
+        node: dict = {}
+        cur = node
+        parts = name.split(".")
+        for p in parts[:-1]:
+            cur[p] = {}
+            cur = cur[p]
+        cur[parts[-1]] = value
+        return {"settings": node}
+    return {"parameters": {name: value}}
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = {"parameters": {**a.get("parameters", {}), **b.get("parameters", {})}, "settings": dict(a.get("settings", {}))}
+    for k, v in b.get("settings", {}).items():
+        out["settings"][k] = {**out["settings"].get(k, {}), **v} if isinstance(v, dict) else v
+    return out
+
+
+class Dsa:
+    def __init__(self, path: str | Path):
+        self.path = path
+        self.base = run(path, psa=False)
+        self.spec = self.base.loaded.config.dsa
+        names = list(self.base.model.strategies)
+        d = self.spec
+        self.strategy = (d.strategy if d and d.strategy else names[-1])
+        self.comparator = (d.comparator if d and d.comparator else names[0])
+        for s in (self.strategy, self.comparator):
+            if s not in names:
+                raise self.base.loaded.config_loc.error(("dsa",), f"unknown strategy `{s}` (strategies: {', '.join(names)})")
+        self.effect = self.base.loaded.model.effect
+        self.outcome = d.outcome if d else "icer"
+        self.wtp = d.wtp if d else None
+        if self.outcome == "nmb" and self.wtp is None:
+            raise self.base.loaded.config_loc.error(("dsa", "wtp"), "outcome `nmb` needs `wtp`")
+
+    def value(self, res, outcome: str | None = None, wtp: float | None = None) -> float:
+        t = res.totals.set_index("strategy")
+        dc = t.loc[self.strategy, "cost"] - t.loc[self.comparator, "cost"]
+        de = t.loc[self.strategy, self.effect] - t.loc[self.comparator, self.effect]
+        if (outcome or self.outcome) == "icer":
+            return float(dc / de) if de != 0 else math.nan
+        return float((wtp if wtp is not None else self.wtp) * de - dc)
+
+    def run_with(self, ov: dict):
+        return run(self.path, psa=False, overrides=ov)
+
+    def ranges(self) -> dict:
+        spec = self.spec.parameters
+        if isinstance(spec, dict):
+            out = {}
+            for k, v in spec.items():
+                if len(v) != 2:
+                    raise self.base.loaded.config_loc.error(("dsa", "parameters", k), "give [low, high]")
+                out[k] = (float(v[0]), float(v[1]))
+            return out
+        out = {}
+        defs = self.base.model.model_defs
+        for k in spec:
+            if k not in defs or defs[k].dist is None or defs[k].column is not None:
+                raise self.base.loaded.config_loc.error(("dsa", "parameters"), f"`{k}` has no univariate `dist`; "
+                                                        "give explicit bounds NAME: [low, high]")
+            lo, hi = defs[k].dist.ppf([0.025, 0.975])
+            out[k] = (float(lo), float(hi))
+        return out
+
+    def one_way(self) -> pd.DataFrame:
+        base = self.value(self.base)
+        rows = []
+        for name, (lo, hi) in self.ranges().items():
+            vlo = self.value(self.run_with(override(name, lo)))
+            vhi = self.value(self.run_with(override(name, hi)))
+            rows.append({"parameter": name, "low": lo, "high": hi, "outcome_low": vlo, "outcome_high": vhi,
+                         "base": base, "range": abs(vhi - vlo)})
+        df = pd.DataFrame(rows)
+        return df.sort_values("range", ascending=False, kind="stable").reset_index(drop=True)
+
+    def two_way(self) -> pd.DataFrame | None:
+        tw = self.spec.two_way
+        if tw is None:
+            return None
+        rows = []
+        for x in tw.x_values:
+            for y in tw.y_values:
+                res = self.run_with(_merge(override(tw.x, x), override(tw.y, y)))
+                rows.append({tw.x: x, tw.y: y, self.outcome: self.value(res)})
+        return pd.DataFrame(rows)
+
+    def threshold(self) -> dict | None:
+        th = self.spec.threshold
+        if th is None:
+            return None
+
+        def f(v):
+            return self.value(self.run_with(override(th.parameter, v)), "nmb", th.wtp)
+        flo, fhi = f(th.low), f(th.high)
+        out = {"parameter": th.parameter, "wtp": th.wtp, "low": th.low, "high": th.high,
+               "inc_nmb_low": flo, "inc_nmb_high": fhi, "threshold": None}
+        if np.sign(flo) != np.sign(fhi):
+            out["threshold"] = float(brentq(f, th.low, th.high, xtol=1e-10 * max(1.0, abs(th.high)), rtol=1e-12))
+        return out
+
+    def scenarios(self) -> pd.DataFrame:
+        cfg = self.base.loaded.config
+        rows = [self._scenario_row("base case", self.base)]
+        for name, sc in cfg.scenarios.items():
+            res = self.run_with({"parameters": sc.parameters, "settings": sc.settings})
+            rows.append(self._scenario_row(sc.label or name, res))
+        return pd.DataFrame(rows)
+
+    def _scenario_row(self, name, res) -> dict:
+        t = res.totals.set_index("strategy")
+        return {"scenario": name, f"cost.{self.strategy}": t.loc[self.strategy, "cost"],
+                f"cost.{self.comparator}": t.loc[self.comparator, "cost"],
+                f"{self.effect}.{self.strategy}": t.loc[self.strategy, self.effect],
+                f"{self.effect}.{self.comparator}": t.loc[self.comparator, self.effect],
+                "icer": self.value(res, "icer")}
+
+
+def run_dsa(path: str | Path) -> dict:
+    d = Dsa(path)
+    if d.spec is None and not d.base.loaded.config.scenarios:
+        raise CesError("the config has neither `dsa:` nor `scenarios:`", file=str(path))
+    out = {"strategy": d.strategy, "comparator": d.comparator, "outcome": d.outcome, "wtp": d.wtp,
+           "base": d.value(d.base)}
+    if d.spec is not None:
+        out["one_way"] = d.one_way()
+        out["two_way"] = d.two_way()
+        out["threshold"] = d.threshold()
+    out["scenarios"] = d.scenarios()
+    return out

@@ -111,6 +111,7 @@ def run(
     draws_out: Optional[Path] = typer.Option(None, "--draws-out", help="Write per-draw PSA results (.csv or .parquet)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory: results.json, CSV per table, "
                                        "results.xlsx, manifest.json (written atomically)."),
+    plots: bool = typer.Option(False, "--plots", help="Also write figures (PNG and SVG) into the output directory."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Compare with an earlier results.json "
                                             "(as `ces diff`; exit 1 if a metric moved beyond tolerance)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
@@ -153,10 +154,12 @@ def run(
             from ces.report.outputs import write_output_dir
 
             if out is not None:
-                write_output_dir(res, out, seconds)
+                write_output_dir(res, out, seconds, plots=plots)
             else:
                 base = Path(res.loaded.config_loc.file).parent
-                write_output_dir(res, base / outputs.dir, seconds, tuple(outputs.formats))
+                write_output_dir(res, base / outputs.dir, seconds, tuple(outputs.formats), plots=plots)
+        elif plots:
+            raise CesError("--plots needs an output directory: pass --out DIR or add `outputs: {dir: ...}`")
         if baseline is not None:
             from ces.analysis.diff import diff_results
             from ces.report.console import make_console
@@ -353,6 +356,14 @@ def dsa(
         for key in ("one_way", "two_way", "scenarios"):
             if r.get(key) is not None:
                 write_text_atomic(out / f"dsa_{key}.csv", r[key].to_csv(index=False))
+        if "one_way" in r:
+            from ces.report.plots import plot_tornado
+
+            spec = r["loaded"].model
+            unit = "QALY" if spec.effect == "qaly" else "life-year"
+            label = (f"ICER ({spec.currency} per {unit})" if r["outcome"] == "icer"
+                     else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}")
+            plot_tornado(r["one_way"], r["base"], label, out)
 
 
 @app.command()

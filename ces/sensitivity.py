@@ -149,7 +149,7 @@ def run_dsa(path: str | Path) -> dict:
     if d.spec is None and not d.base.loaded.config.scenarios:
         raise CesError("the config has neither `dsa:` nor `scenarios:`", file=str(path))
     out = {"strategy": d.strategy, "comparator": d.comparator, "outcome": d.outcome, "wtp": d.wtp,
-           "base": d.value(d.base)}
+           "base": d.value(d.base), "loaded": d.base.loaded}
     if d.spec is not None:
         out["one_way"] = d.one_way()
         out["two_way"] = d.two_way()

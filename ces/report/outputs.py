@@ -69,7 +69,8 @@ def manifest(run, seconds: float) -> dict:
     }
 
 
-def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", "csv", "xlsx")) -> list:
+def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", "csv", "xlsx"),
+                     plots: bool = False) -> list:
     """Write every requested format atomically into ``out_dir``; returns the file names written."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -89,9 +90,16 @@ def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", 
                 for name, df in tabs.items():
                     df.to_excel(xw, sheet_name=name[:31], index=False)
             names.append("results.xlsx")
+        if plots:
+            from ces.report.plots import plot_run
+
+            (tmp / "plots").mkdir()
+            names += [f"plots/{n}" for n in plot_run(run, tmp / "plots")]
         (tmp / "manifest.json").write_text(json.dumps(manifest(run, seconds), indent=2) + "\n", encoding="utf-8")
         names.append("manifest.json")
         out_dir.mkdir(parents=True, exist_ok=True)
+        if plots:
+            (out_dir / "plots").mkdir(exist_ok=True)
         for name in names:
             os.replace(tmp / name, out_dir / name)
         return names

@@ -64,6 +64,31 @@ def _progress(enabled: bool):
             state["bar"].stop()
 
 
+@contextmanager
+def _progress_tasks(enabled: bool):
+    """A rich progress bar over sweep tasks (terminal only)."""
+    console = Console()
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress
+
+    bar = Progress("sweep", BarColumn(), "{task.completed}/{task.total} runs", console=console, transient=True)
+    task = None
+    bar.start()
+
+    def on_done(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            task = bar.add_task("sweep", total=total)
+        bar.update(task, completed=done)
+
+    try:
+        yield on_done
+    finally:
+        bar.stop()
+
+
 def _parse_wtp_range(text: str) -> list[float]:
     """`FROM:TO:BY` → [FROM, FROM+BY, ..., ≤ TO]."""
     try:
@@ -172,15 +197,20 @@ def run(
 
 @app.command()
 def sweep(
-    config: Path = typer.Argument(..., help="Analysis config or model file."),
+    configs: list[str] = typer.Argument(..., help="Config or model files (glob patterns allowed)."),
     wtp: Optional[str] = typer.Option(None, "--wtp", help="WTP grid FROM:TO:BY (default: the config's `wtp:`)."),
-    draws: Optional[int] = typer.Option(None, "--draws", help="PSA draws (default: the config's psa.draws, else 1000)."),
+    grid: Optional[list[str]] = typer.Option(None, "--grid", help="NAME=v1,v2,... (a parameter, or a setting "
+                                             "such as discount.costs); repeat for a multi-way grid."),
+    draws: Optional[int] = typer.Option(None, "--draws", help="PSA draws (single config: default psa.draws or 1000)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="PSA seed."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="numba threads."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the per-WTP table (.csv or .json)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel worker processes for grids and several configs."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (single-config PSA sweep)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the table (.csv or .json)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
-    """WTP sweep from one set of PSA results: optimal strategy, expected NMB, CEAC, EVPI per WTP."""
+    """WTP sweep from one PSA (one config), or a parallel batch over configs × parameter grid × WTP."""
+    import glob as globmod
+
     from ces.pipeline import run as run_pipeline
     from ces.pipeline import wtp_values
     from ces.report.atomic import write_text_atomic
@@ -189,27 +219,56 @@ def sweep(
         _set_threads(threads)
         from ces.spec.loader import load
 
-        loaded = load(config)
-        grid = _parse_wtp_range(wtp) if wtp else wtp_values(loaded.config.wtp)
-        if draws is None and loaded.config.psa is None:
-            draws = 1000
-        if not grid:
+        paths = []
+        for c in configs:
+            found = sorted(globmod.glob(c)) if any(ch in c for ch in "*?[") else [c]
+            if not found:
+                raise CesError(f"no file matches `{c}`")
+            paths += found
+        loaded = load(paths[0])
+        grid_spec = {}
+        for g in grid or []:
+            if "=" not in g:
+                raise CesError(f"--grid must be NAME=v1,v2,..., got `{g}`")
+            name, vals = g.split("=", 1)
+            try:
+                grid_spec[name.strip()] = [float(v) for v in vals.split(",")]
+            except ValueError:
+                raise CesError(f"--grid values must be numbers, got `{vals}`") from None
+        grid_ = _parse_wtp_range(wtp) if wtp else wtp_values(loaded.config.wtp)
+        if not grid_:
             raise CesError("no WTP values: pass --wtp FROM:TO:BY or add `wtp:` to the config")
         if out is not None and out.suffix.lower() not in (".csv", ".json"):
             raise CesError(f"--out must end in .csv or .json, got `{out.name}`")
-        with _progress(not quiet) as on_chunk:
-            res = run_pipeline(config, wtp=grid, draws=draws, seed=seed, on_chunk=on_chunk)
-        table = res.psa_tables["wtp"]
-        if not quiet:
-            from ces.report.console import make_console, print_wtp_table
+        if jobs < 1:
+            raise CesError(f"--jobs must be at least 1, got {jobs}")
+        if len(paths) > 1 or grid_spec:
+            from ces.sweep import LocalExecutor, SerialExecutor
+            from ces.sweep import sweep as batch
 
-            spec = res.loaded.model
-            console = make_console()
-            console.print(f"[bold]{spec.title}[/bold]: WTP sweep over {len(grid)} values, "
-                          f"{res.psa.n_draws:,} PSA draws (seed {res.psa.seed})")
-            print_wtp_table(table, res.psa.strategies, f" ({spec.currency})" if spec.currency else "",
-                            "QALYs" if spec.effect == "qaly" else "LYs", console, res.psa_tables["convergence"],
-                            max_rows=len(grid) if len(grid) <= 25 else 25)
+            with _progress_tasks(not quiet) as on_done:
+                table = batch(paths, grid_spec, grid_, LocalExecutor(jobs) if jobs > 1 else SerialExecutor(),
+                              draws=draws, seed=seed, on_done=on_done)
+            if not quiet:
+                from ces.report.console import make_console
+
+                make_console().print(table.to_string(index=False, max_rows=60))
+        else:
+            if draws is None and loaded.config.psa is None:
+                draws = 1000
+            with _progress(not quiet) as on_chunk:
+                res = run_pipeline(paths[0], wtp=grid_, draws=draws, seed=seed, on_chunk=on_chunk)
+            table = res.psa_tables["wtp"]
+            if not quiet:
+                from ces.report.console import make_console, print_wtp_table
+
+                spec = res.loaded.model
+                console = make_console()
+                console.print(f"[bold]{spec.title}[/bold]: WTP sweep over {len(grid_)} values, "
+                              f"{res.psa.n_draws:,} PSA draws (seed {res.psa.seed})")
+                print_wtp_table(table, res.psa.strategies, f" ({spec.currency})" if spec.currency else "",
+                                "QALYs" if spec.effect == "qaly" else "LYs", console, res.psa_tables["convergence"],
+                                max_rows=len(grid_) if len(grid_) <= 25 else 25)
         if out is not None:
             if out.suffix.lower() == ".csv":
                 write_text_atomic(out, table.to_csv(index=False))
@@ -219,43 +278,6 @@ def sweep(
                 write_text_atomic(out, json.dumps(_clean(table), indent=2) + "\n")
     except CesError as exc:
         _fail(exc)
-
-
-def _load_results(path: Path) -> dict:
-    from ces.report.results_json import SCHEMA, SCHEMA_VERSION
-
-    if not path.exists():
-        raise CesError("file not found", file=str(path))
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CesError(f"not a JSON file ({exc})", file=str(path)) from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise CesError(f"not a ces results document (expected \"schema\": \"{SCHEMA}\")", file=str(path))
-    if doc.get("schema_version") != SCHEMA_VERSION:
-        raise CesError(f"results schema version {doc.get('schema_version')} is not supported (this ces writes "
-                       f"{SCHEMA_VERSION})", file=str(path))
-    return doc
-
-
-def _print_diff(rows, console, show_all: bool = False) -> int:
-    from rich.markup import escape
-    from rich.table import Table
-
-    bad = [r for r in rows if not r.ok]
-    shown = rows if show_all else bad
-    if shown:
-        t = Table(title="Metrics outside tolerance" if not show_all else "Metrics", title_justify="left")
-        for c in ("metric", "old", "new", "difference", "tolerance", ""):
-            t.add_column(c, justify="left" if c in ("metric", "") else "right", no_wrap=True)
-        for r in shown:
-            num = isinstance(r.old, (int, float)) and isinstance(r.new, (int, float)) and not isinstance(r.old, bool)
-            t.add_row(escape(r.path), repr(r.old) if not num else f"{r.old:.10g}", repr(r.new) if not num else f"{r.new:.10g}",
-                      f"{r.new - r.old:.4g}" if num else "", f"{r.tol:.3g}" if r.tol is not None else "exact",
-                      "ok" if r.ok else "CHANGED")
-        console.print(t)
-    console.print(f"{len(rows) - len(bad)} of {len(rows)} metrics within tolerance; {len(bad)} changed.")
-    return 1 if bad else 0
 
 
 @app.command()

@@ -40,7 +40,11 @@ class LocalExecutor:
 
     def map(self, fn, items):
         items = list(items)
-        with ProcessPoolExecutor(max_workers=self.jobs, initializer=_single_thread) as pool:
+        import multiprocessing
+
+        # spawn, not fork: a forked child of a process whose numba thread pool is running can deadlock
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=self.jobs, initializer=_single_thread, mp_context=ctx) as pool:
             yield from pool.map(fn, items)
 
 

@@ -280,6 +280,43 @@ def sweep(
         _fail(exc)
 
 
+def _load_results(path: Path) -> dict:
+    from ces.report.results_json import SCHEMA, SCHEMA_VERSION
+
+    if not path.exists():
+        raise CesError("file not found", file=str(path))
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CesError(f"not a JSON file ({exc})", file=str(path)) from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise CesError(f"not a ces results document (expected \"schema\": \"{SCHEMA}\")", file=str(path))
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise CesError(f"results schema version {doc.get('schema_version')} is not supported (this ces writes "
+                       f"{SCHEMA_VERSION})", file=str(path))
+    return doc
+
+
+def _print_diff(rows, console, show_all: bool = False) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    bad = [r for r in rows if not r.ok]
+    shown = rows if show_all else bad
+    if shown:
+        t = Table(title="Metrics outside tolerance" if not show_all else "Metrics", title_justify="left")
+        for c in ("metric", "old", "new", "difference", "tolerance", ""):
+            t.add_column(c, justify="left" if c in ("metric", "") else "right", no_wrap=True)
+        for r in shown:
+            num = isinstance(r.old, (int, float)) and isinstance(r.new, (int, float)) and not isinstance(r.old, bool)
+            t.add_row(escape(r.path), repr(r.old) if not num else f"{r.old:.10g}", repr(r.new) if not num else f"{r.new:.10g}",
+                      f"{r.new - r.old:.4g}" if num else "", f"{r.tol:.3g}" if r.tol is not None else "exact",
+                      "ok" if r.ok else "CHANGED")
+        console.print(t)
+    console.print(f"{len(rows) - len(bad)} of {len(rows)} metrics within tolerance; {len(bad)} changed.")
+    return 1 if bad else 0
+
+
 @app.command()
 def diff(
     old: Path = typer.Argument(..., help="Old results.json (or, with --models, the old model YAML)."),

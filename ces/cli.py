@@ -169,6 +169,10 @@ def run(
             print_run(res)
             if res.psa is not None:
                 print_psa(res)
+            if res.budget is not None:
+                from ces.report.console import print_budget
+
+                print_budget(res)
         if draws_out is not None:
             _write_draws(draws_out, res.psa)
         doc = results_document(res)
@@ -423,6 +427,28 @@ def dsa(
             label = (f"ICER ({spec.currency} per {unit})" if r["outcome"] == "icer"
                      else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}")
             plot_tornado(r["one_way"], r["base"], label, out)
+
+
+@app.command()
+def bia(
+    config: Path = typer.Argument(..., help="Config with a `budget_impact:` block."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the budget tables as CSV into this directory."),
+) -> None:
+    """Budget impact only (base case per-patient costs, no PSA)."""
+    from ces.pipeline import run as run_pipeline
+    from ces.report.atomic import write_text_atomic
+    from ces.report.console import print_budget
+
+    try:
+        res = run_pipeline(config, psa=False)
+        if res.budget is None:
+            raise CesError("the config has no `budget_impact:` block", file=str(config))
+        print_budget(res)
+        if out is not None:
+            for name, df in res.budget.items():
+                write_text_atomic(out / f"budget_impact_{name}.csv", df.to_csv(index=False))
+    except CesError as exc:
+        _fail(exc)
 
 
 @app.command()

@@ -27,6 +27,7 @@ class RunResult:
     wtps: list = field(default_factory=list)
     psa: PsaResult | None = None
     psa_tables: dict = field(default_factory=dict)
+    budget: dict | None = None
 
     @property
     def strategy_names(self) -> list:
@@ -93,6 +94,54 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
                       spec.population_years, float(spec.population_discount))
 
 
+def budget_impact(res: "RunResult") -> dict:
+    """Budget impact tables from the config's `budget_impact:` block and the model's own cost streams."""
+    from ces.analysis.budget import annual_streams, budget_tables, funnel, shares_by_year, uptake_shares
+    from ces.engine import conventions as cv
+    from ces.errors import CesError
+
+    b = res.loaded.config.budget_impact
+    model = res.model
+    names = list(model.strategies)
+    T = b.years
+    cats = b.cost_categories or list(model.cost_streams)
+    for c in cats:
+        if c not in model.cost_streams:
+            raise res.loaded.config_loc.error(("budget_impact", "cost_categories"),
+                                              f"unknown cost category `{c}` (model has: {', '.join(model.cost_streams)})")
+    try:
+        p = b.population
+        if p.patients is not None:
+            patients = np.asarray(p.patients, dtype=float)
+            if patients.shape != (T,) or np.any(patients < 0):
+                raise CesError(f"budget_impact.population.patients: give {T} non-negative numbers (one per year)")
+        else:
+            if p.size is None or p.rate is None:
+                raise CesError("budget_impact.population: give `patients` per year, or `size` and `rate` (funnel)")
+            patients = funnel(p.size, p.rate, p.diagnosed, p.treated, p.eligible, p.growth, T)
+        current = shares_by_year(b.current, names, T, "current")
+        if b.new is not None:
+            new = shares_by_year(b.new, names, T, "new")
+        elif b.uptake is not None:
+            new = uptake_shares(current, names, b.uptake.strategy, b.uptake.target, b.uptake.years_to_target, T)
+        else:
+            raise CesError("budget_impact: give the new world as `new:` shares or an `uptake:` ramp")
+    except CesError as exc:
+        raise CesError(exc.message, file=res.loaded.config_loc.file if res.loaded.config_loc else None,
+                       path="budget_impact", line=res.loaded.config_loc.line(("budget_impact",))
+                       if res.loaded.config_loc else None) from None
+    _, times = cv.period_cycles_and_times(res.loaded.model.correction, model.n_cycles, model.cycle_years)
+    period_years = np.floor(times + 1e-9)
+    idx = [model.streams.index(c) for c in cats]
+    streams = {s: annual_streams(res.base.results[s].periods[0][idx], res.base.results[s].initial[0][idx],
+                                 period_years, T) for s in names}
+    tables = budget_tables(patients, names, streams, current, new, cats, float(b.discount))
+    tables["per_patient"] = pd.DataFrame([{"strategy": s, "year_since_start": a + 1,
+                                           **{c: streams[s][k, a] for k, c in enumerate(cats)}}
+                                          for s in names for a in range(T)])
+    return tables
+
+
 def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions) -> dict:
     tables = {"summary": summary_table(psa), "icer": probabilistic_icers(psa, effect)}
     if wtps:
@@ -118,6 +167,8 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp)
     nmb = nmb_table(totals, effect, wtps)
     res = RunResult(loaded, model, base, totals, icers, nmb, wtps)
+    if loaded.config.budget_impact is not None:
+        res.budget = budget_impact(res)
     opts = psa_options(loaded, draws, seed, chunk) if psa else None
     if opts is not None:
         res.psa = run_psa(model, opts.draws, opts.seed, opts.chunk, on_chunk)

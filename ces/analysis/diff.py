@@ -37,12 +37,11 @@ class MetricDiff:
 
 
 def _row_id(table: str, row: dict, i: int) -> str:
-    key = ROW_KEYS.get(table)
-    if key is None:
-        return str(i)
-    if isinstance(key, tuple):
-        return ",".join(_fmt(row.get(k)) for k in key)
-    return _fmt(row.get(key))
+    for key in (ROW_KEYS.get(table), ("world", "year"), ("strategy", "year_since_start"), "year"):
+        keys = key if isinstance(key, tuple) else (key,)
+        if key is not None and all(k in row for k in keys):
+            return ",".join(_fmt(row[k]) for k in keys)
+    return str(i)
 
 
 def _fmt(v) -> str:

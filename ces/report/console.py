@@ -196,3 +196,28 @@ def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int =
     width = max(len(s) for s in strategies)
     for s in strategies:
         console.print(f"  {s:<{width}} │{ceac_sparkline(w[f'ceac.{s}'])}│", highlight=False)
+
+
+def print_budget(run, console: Console | None = None) -> None:
+    console = console or make_console()
+    b = run.budget
+    cur = f" ({run.loaded.model.currency})" if run.loaded.model.currency else ""
+    t = Table(title=f"Budget impact{cur}, undiscounted unless configured", title_justify="left")
+    for c in ("Year", "Patients", "Current world", "New world", "Net impact", "Cumulative"):
+        t.add_column(c, justify="right")
+    for _, r in b["summary"].iterrows():
+        t.add_row(str(int(r["year"])), _num(r["patients"], 1), _num(r["current_total"]), _num(r["new_total"]),
+                  _num(r["net_impact"]), _num(r["cumulative_impact"]))
+    console.print(t)
+    d = b["detail"]
+    strat_cols = [c for c in d.columns if c.startswith("patients.")]
+    t = Table(title="Patients and costs by strategy and year (new world)", title_justify="left")
+    t.add_column("Year", justify="right")
+    for c in strat_cols:
+        t.add_column(c.replace("patients.", "patients "), justify="right")
+    cost_cols = [c for c in d.columns if c.startswith("cost.")]
+    for c in cost_cols:
+        t.add_column(c.replace("cost.", "cost "), justify="right")
+    for _, r in d[d["world"] == "new"].iterrows():
+        t.add_row(str(int(r["year"])), *[_num(r[c], 1) for c in strat_cols], *[_num(r[c]) for c in cost_cols])
+    console.print(t)

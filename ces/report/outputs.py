@@ -30,6 +30,8 @@ def tables(run) -> dict:
         out["base_case_nmb"] = run.nmb
     for name, df in run.psa_tables.items():
         out[f"psa_{name}"] = df
+    for name, df in (run.budget or {}).items():
+        out[f"budget_impact_{name}"] = df
     trace_rows = []
     for s, r in run.base.results.items():
         for k, occ in enumerate(r.trace[0]):

@@ -75,6 +75,8 @@ def plot_run(run, folder: Path) -> list:
     names += _save(fig, folder, "trace")
     if spec.kind == "psm":
         names += plot_survival(run, folder, plt)
+    if getattr(run, "budget", None) is not None:
+        names += plot_budget(run, folder, plt)
     psa = run.psa
     if psa is not None:
         c, e = psa.matrix("cost"), psa.matrix(spec.effect)
@@ -179,3 +181,22 @@ def plot_tornado(one_way, base: float, label: str, folder: Path) -> list:
     ax.set_title("One-way sensitivity analysis (tornado)")
     ax.legend(fontsize=9)
     return _save(fig, folder, "tornado")
+
+
+def plot_budget(run, folder: Path, plt=None) -> list:
+    """Budget impact by year: current vs new world totals, with the net impact."""
+    plt = plt or _plt()
+    sm = run.budget["summary"]
+    cur = _money(run.loaded.model.currency)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    x = sm["year"].to_numpy()
+    ax.bar(x - 0.2, sm["current_total"], width=0.4, label="current world")
+    ax.bar(x + 0.2, sm["new_total"], width=0.4, label="new world")
+    ax.plot(x, sm["net_impact"], "k-o", label="net impact")
+    ax.set_xlabel("Year")
+    ax.set_ylabel(f"Budget{cur}")
+    ax.set_xticks(x)
+    ax.set_title("Budget impact by year")
+    _thousands(ax)
+    ax.legend(fontsize=9)
+    return _save(fig, folder, "budget_impact")

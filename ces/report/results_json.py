@@ -55,6 +55,8 @@ def results_document(run) -> dict:
             "nmb": run.nmb,
         },
     }
+    if getattr(run, "budget", None) is not None:
+        doc["budget_impact"] = {k: v for k, v in run.budget.items()}
     crossing = {s: {"points": r.crossing.points, "cycles": r.crossing.cycles}
                 for s, r in run.base.results.items() if r.crossing is not None}
     if crossing:

@@ -203,6 +203,35 @@ class ScenarioSpec(Strict):
     settings: dict[StrictStr, Any] = Field(default_factory=dict)
 
 
+class PopulationSpec(Strict):
+    size: Optional[Number] = Field(None, ge=0, description="Population in year 1 (persons).")
+    rate: Optional[Number] = Field(None, ge=0, le=1, description="Annual incidence (or prevalence) per person.")
+    diagnosed: Number = Field(1.0, ge=0, le=1, description="Share diagnosed.")
+    treated: Number = Field(1.0, ge=0, le=1, description="Share of diagnosed who are treated.")
+    eligible: Number = Field(1.0, ge=0, le=1, description="Share of treated who are eligible.")
+    growth: Number = Field(0.0, ge=-1, description="Annual population growth (0.01 = 1 %).")
+    patients: Optional[list[Number]] = Field(None, description="Explicit patients starting treatment per year "
+                                             "(instead of the funnel).")
+
+
+class UptakeSpec(Strict):
+    strategy: StrictStr = Field(description="The new strategy taking up market share.")
+    target: Number = Field(ge=0, le=1, description="Share reached at the end of the ramp.")
+    years_to_target: StrictInt = Field(1, ge=1, description="Linear ramp: share = target·min(1, year/years).")
+
+
+class BudgetImpactSpec(Strict):
+    years: StrictInt = Field(5, ge=1, le=50, description="Horizon (years); ISPOR default 5 (Sullivan et al. 2014).")
+    population: PopulationSpec
+    current: dict[StrictStr, Union[Number, list[Number]]] = Field(
+        description="Current-world market shares by strategy (a share, or one per year).")
+    new: Optional[dict[StrictStr, Union[Number, list[Number]]]] = Field(
+        None, description="New-world shares by strategy (explicit), or use `uptake`.")
+    uptake: Optional[UptakeSpec] = None
+    cost_categories: Optional[list[StrictStr]] = Field(None, description="Cost categories counted (default all).")
+    discount: Number = Field(0.0, ge=0, le=1, description="Annual discount rate (BIA default: undiscounted).")
+
+
 class ConfigSpec(Strict):
     ces: Literal[1]
     model: StrictStr = Field(description="Path of the model YAML, relative to this config.")
@@ -216,5 +245,6 @@ class ConfigSpec(Strict):
     psa: Optional[PsaSpec] = None
     outputs: Optional[OutputsSpec] = Field(None, description="Output directory written by `ces run` (as --out).")
     dsa: Optional[DsaSpec] = Field(None, description="Deterministic sensitivity analysis (`ces dsa`).")
+    budget_impact: Optional[BudgetImpactSpec] = Field(None, description="Budget impact analysis (`ces bia`).")
     scenarios: dict[StrictStr, ScenarioSpec] = Field(default_factory=dict, description="Named scenarios: sets of "
                                                      "parameter and setting overrides (`ces dsa`).")

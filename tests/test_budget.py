@@ -1,0 +1,121 @@
+"""Budget impact: a hand-computed 3-treatment, 5-year case with a linear ramp; consistency with the CEA."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from ces.cli import app
+from ces.errors import CesError
+from ces.pipeline import run
+from tests.conftest import CONFIGS, MODELS
+
+MODEL = """\
+ces: 1
+cycle: 1 year
+horizon: 10 cycles
+correction: start
+discount: {costs: 0, effects: 0}
+parameters:
+  c: 0
+states:
+  Alive: {cost: c, utility: 1}
+  Dead: {dead: true}
+transitions:
+  Alive: {Alive: 1}
+strategies:
+  A: {parameters: {c: 10}, initial_costs: {drug: 100}}
+  B: {parameters: {c: 5}, initial_costs: {drug: 200}}
+  C: {parameters: {c: 50}}
+"""
+
+
+def _write(tmp_path, bia: str):
+    (tmp_path / "m.yaml").write_text(MODEL)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("ces: 1\nmodel: m.yaml\nbudget_impact:\n" + textwrap.indent(textwrap.dedent(bia), "  "))
+    return cfg
+
+
+BIA = """\
+years: 5
+population: {size: 1000000, rate: 0.0001, growth: 0.1}
+current: {A: 0.7, B: 0.3, C: 0}
+uptake: {strategy: C, target: 0.5, years_to_target: 2}
+"""
+
+
+def test_hand_computed_three_treatment_five_year_ramp(tmp_path):
+    res = run(_write(tmp_path, BIA), psa=False)
+    sm = res.budget["summary"]
+    # patients: 100, 110, 121, 133.1, 146.41
+    patients = [100.0, 110.0, 121.0, 133.1, 146.41]
+    assert np.allclose(sm["patients"], patients)
+    # per-patient streams by year since start (cost category `cost` per year + `drug` at start)
+    stream = {"A": [110, 10, 10, 10, 10], "B": [205, 5, 5, 5, 5], "C": [50, 50, 50, 50, 50]}
+    cur = {"A": [0.7] * 5, "B": [0.3] * 5, "C": [0.0] * 5}
+    # ramp: C share 0.25 in year 1, 0.5 from year 2; A and B keep their 70:30 split of the rest
+    new = {"C": [0.25, 0.5, 0.5, 0.5, 0.5]}
+    new["A"] = [0.7 * (1 - x) for x in new["C"]]
+    new["B"] = [0.3 * (1 - x) for x in new["C"]]
+
+    def budget(shares):
+        out = [0.0] * 5
+        for y in range(5):
+            for s in "ABC":
+                for a in range(5 - y):
+                    out[y + a] += patients[y] * shares[s][y] * stream[s][a]
+        return out
+    bc, bn = budget(cur), budget(new)
+    assert np.allclose(sm["current_total"], bc, rtol=1e-12)
+    assert np.allclose(sm["new_total"], bn, rtol=1e-12)
+    assert np.allclose(sm["net_impact"], np.array(bn) - np.array(bc), rtol=1e-12)
+    assert np.allclose(sm["cumulative_impact"], np.cumsum(np.array(bn) - np.array(bc)), rtol=1e-12)
+    d = res.budget["detail"]
+    y1 = d[(d["world"] == "new") & (d["year"] == 1)].iloc[0]
+    assert (y1["patients.A"], y1["patients.B"], y1["patients.C"]) == pytest.approx((52.5, 22.5, 25.0))
+
+
+def test_bia_consistent_with_cea_first_year_cost(tmp_path):
+    """One-year cohort, no ramp: BIA cost per treated patient in year 1 = the model's undiscounted first-year cost."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"""ces: 1
+model: {MODELS / 'cart_lbcl.yaml'}
+budget_impact:
+  years: 5
+  population: {{patients: [1, 0, 0, 0, 0]}}
+  current: {{chemo: 0, cart: 1}}
+  new: {{chemo: 0, cart: 1}}
+""")
+    bia = run(cfg, psa=False).budget["summary"]
+    one = tmp_path / "one.yaml"
+    one.write_text(f"ces: 1\nmodel: {MODELS / 'cart_lbcl.yaml'}\nsettings: {{horizon: 1 years}}\n")
+    first = run(one, psa=False).totals.set_index("strategy").loc["cart", "cost_undiscounted"]
+    assert bia["new_total"].iloc[0] == pytest.approx(first, rel=1e-12)
+
+
+@pytest.mark.parametrize("bia,fragment", [
+    ("years: 5\npopulation: {patients: [1, 1, 1, 1, 1]}\ncurrent: {A: 0.7, B: 0.2}\nuptake: {strategy: C, target: 0.5}\n",
+     "sum to 0.9"),
+    ("years: 5\npopulation: {size: -5, rate: 0.1}\ncurrent: {A: 1}\nuptake: {strategy: C, target: 0.5}\n",
+     "budget_impact.population.size"),
+    ("years: 3\npopulation: {patients: [1, 1, 1]}\ncurrent: {A: 1}\nuptake: {strategy: C, target: 0.5, years_to_target: 4}\n",
+     "longer than the horizon"),
+])
+def test_bia_bad_input(tmp_path, runner, bia, fragment):
+    cfg = _write(tmp_path, bia)
+    r = runner.invoke(app, ["bia", str(cfg)])
+    assert r.exit_code == 2 and fragment in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cart_bia_config_prints_and_plots(runner, tmp_path):
+    r = runner.invoke(app, ["bia", str(CONFIGS / "cart_lbcl_bia.yaml")])
+    assert r.exit_code == 0 and "Budget impact" in r.output and "Cumulative" in r.output
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_bia.yaml"), "-q", "--out", str(out), "--plots"])
+    assert r.exit_code == 0, r.output
+    assert (out / "plots" / "budget_impact.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "budget_impact_summary.csv").exists()

@@ -61,6 +61,9 @@ CASES = [
     ("unknown-function", _mutate("p_die: 0.1", "p_die: open('x')"), ["open", "parameters.p_die"]),
     ("subscript", _mutate("p_die: 0.1", "p_die: c_well[0]"), ["parameters.p_die"]),
     ("unknown-correction", _mutate("correction: end", "correction: halfcycle"), ["correction", "halfcycle"]),
+    ("self-transition-reward", _mutate("strategies:", "transition_rewards:\n  - {from: Well, to: Well, cost: 5}\nstrategies:"),
+     ["two different states"]),
+    ("flow-mapping-comma", _mutate("Dead: p_die}", "Dead: if_else(1 > 0, p_die, 0)}"), ["quote expressions"]),
 ]
 
 

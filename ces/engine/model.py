@@ -268,6 +268,8 @@ class CohortModel:
             for key, st_ in (("from", tr.from_), ("to", tr.to)):
                 if st_ not in spec.states:
                     raise L.error(p + (key,), f"unknown state `{st_}` (states: {', '.join(spec.states)})")
+            if tr.from_ == tr.to:
+                raise L.error(p + ("to",), "a transition reward needs two different states (staying is not a move)")
             r = {}
             if tr.cost is not None:
                 r["cost"] = self._expr(tr.cost, p + ("cost",))

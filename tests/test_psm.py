@@ -236,3 +236,30 @@ def test_cart_flagship_is_plausible_against_published_ranges():
     assert abs(os_c[18] - 0.52) < 0.03 and abs(os_c[60] - 0.426) < 0.03
     os_s = 1 - res.base.results["chemo"].trace[0][:, 2]
     assert abs(os_s[24] - 0.20) < 0.03
+
+
+def test_life_table_mortality_in_markov_expressions(tmp_path):
+    """mortality("us_2021", age) is the table's annual hazard (−ln(1 − qx)) for the model's sex mix."""
+    body = """\
+    ces: 1
+    horizon: 3 cycles
+    start_age: 60
+    sex: {male: 0.5, female: 0.5}
+    correction: end
+    discount: {costs: 0, effects: 0}
+    states:
+      Alive: {cost: 0, utility: 1}
+      Dead: {dead: true}
+    transitions:
+      Alive: {Dead: "rate_to_prob(mortality('us_2021', age))", Alive: rest}
+    strategies:
+      s: {}
+    """
+    res = _run(tmp_path, body)
+    df = pd.read_csv(ROOT / "ces" / "data" / "lifetable_us_nchs_2021.csv", comment="#")
+    alive = 1.0
+    for a in (60, 61, 62):
+        q = {s: df[(df["sex"] == s) & (df["age"] == a)]["qx"].iloc[0] for s in ("male", "female")}
+        mu = 0.5 * -math.log(1 - q["male"]) + 0.5 * -math.log(1 - q["female"])
+        alive *= math.exp(-mu)
+    assert res.base.results["s"].trace[0][3, 0] == pytest.approx(alive, rel=1e-12)

@@ -98,6 +98,7 @@ class CohortModel:
             m.functions[name] = load_table(name, tspec, loaded.base_dir, spec.sex,
                                            lambda key, msg, n=name: loaded.error(("tables", n, key), msg))
             m.data_files.append(str(resolve_table_file(tspec.file, loaded.base_dir)))
+        m.functions["mortality"] = m._mortality
         known = {"cycle", "time", "cycle_length", "residence"}
         if spec.start_age is not None:
             known.add("age")
@@ -113,6 +114,15 @@ class CohortModel:
         for s in selected:
             m.strategies[s] = m._compile_strategy(s)
         return m
+
+    def _mortality(self, table, age):
+        """Expression function mortality("us_2021", age): annual background hazard from a shipped life table
+        (model `sex` weights); use rate_to_prob(mortality("us_2021", age)) for a per-cycle probability."""
+        from ces.survival.lifetable import life_table, sex_weights
+
+        if not isinstance(table, str):
+            raise CesError("mortality(TABLE, age): TABLE must be a life-table name in quotes, e.g. \"us_2021\"")
+        return life_table(table).hazard_at(age, sex_weights(self.loaded.model.sex))
 
     def _check_psm_structure(self) -> None:
         L, spec = self.loaded, self.loaded.model

@@ -71,6 +71,12 @@ class LifeTable:
             out = out + w * np.exp(-self.cumhaz(age0, t, s))
         return np.asarray(out, dtype=float)
 
+    def hazard_at(self, age, sex_weights: dict) -> np.ndarray:
+        """Annual hazard μ(age) of a cohort, mixing sexes with fixed weights: Σ_s w_s μ_s(age)."""
+        age = np.asarray(age, dtype=float)
+        i = np.clip(np.searchsorted(self.ages, age + 1e-9, side="right") - 1, 0, len(self.ages) - 1)
+        return sum(w * self.hazard[s][i] for s, w in sex_weights.items())
+
     def life_expectancy(self, age0: float, sex_weights: dict, horizon: float = 150.0, step: float = 0.01) -> float:
         """∫_0^horizon S_bg(t) dt by the trapezoid rule (for checks and severity shortfall)."""
         t = np.arange(0.0, horizon + step / 2, step)

@@ -29,10 +29,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from ces.errors import CesError
+
+
+def _stats():
+    """scipy.stats, imported on first use (it costs ~0.5–1 s at start-up; only quantiles need it)."""
+    from scipy import stats
+
+    return stats
 
 
 # ----------------------------------------------------------------- method of moments
@@ -97,14 +102,15 @@ class Distribution:
         return self._ppf(np.asarray(q, dtype=float))
 
 
-def _scipy(name, frozen, sampler, params) -> Distribution:
-    return Distribution(name, 1, float(frozen.mean()), float(frozen.std()), sampler, frozen.ppf, params)
+def _uni(name, mean, sd, sampler, frozen, params) -> Distribution:
+    """A univariate distribution; ``frozen()`` builds the scipy.stats object for quantiles, lazily."""
+    return Distribution(name, 1, float(mean), float(sd), sampler, lambda q: frozen().ppf(q), params)
 
 
 def _normal(p):
     m, s = p["mean"], p["sd"]
     _pos(s, "sd")
-    return _scipy("normal", stats.norm(m, s), lambda rng, n: m + s * rng.standard_normal(n), p)
+    return _uni("normal", m, s, lambda rng, n: m + s * rng.standard_normal(n), lambda: _stats().norm(m, s), p)
 
 
 def _truncnormal(p):
@@ -116,9 +122,9 @@ def _truncnormal(p):
     if lo >= hi:
         raise ValueError(f"truncnormal needs lower < upper, got {lo} and {hi}")
     a, b = (lo - m) / s, (hi - m) / s
-    fr = stats.truncnorm(a, b, loc=m, scale=s)
+    fr = _stats().truncnorm(a, b, loc=m, scale=s)
     # inverse-CDF sampling from uniforms: exact and reproducible
-    return _scipy("truncnormal", fr, lambda rng, n: fr.ppf(rng.random(n)), p)
+    return _uni("truncnormal", fr.mean(), fr.std(), lambda rng, n: fr.ppf(rng.random(n)), lambda: fr, p)
 
 
 def _lognormal(p):
@@ -127,8 +133,10 @@ def _lognormal(p):
         _pos(sl, "sdlog")
     else:
         ml, sl = lognormal_from_mean_sd(p["mean"], p["sd"])
-    fr = stats.lognorm(s=sl, scale=math.exp(ml))
-    return _scipy("lognormal", fr, lambda rng, n: np.exp(ml + sl * rng.standard_normal(n)), p)
+    mean = math.exp(ml + sl ** 2 / 2)
+    sd = math.sqrt(math.expm1(sl ** 2)) * mean
+    return _uni("lognormal", mean, sd, lambda rng, n: np.exp(ml + sl * rng.standard_normal(n)),
+                lambda: _stats().lognorm(s=sl, scale=math.exp(ml)), p)
 
 
 def _beta(p):
@@ -140,7 +148,8 @@ def _beta(p):
         a, b = beta_from_mean_sd(p["mean"], p["sd"])
     _pos(a, "alpha")
     _pos(b, "beta")
-    return _scipy("beta", stats.beta(a, b), lambda rng, n: rng.beta(a, b, n), p)
+    return _uni("beta", a / (a + b), math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))),
+                lambda rng, n: rng.beta(a, b, n), lambda: _stats().beta(a, b), p)
 
 
 def _gamma(p):
@@ -152,22 +161,25 @@ def _gamma(p):
         k, th = gamma_from_mean_sd(p["mean"], p["sd"])
     _pos(k, "shape")
     _pos(th, "scale")
-    return _scipy("gamma", stats.gamma(k, scale=th), lambda rng, n: rng.gamma(k, th, n), p)
+    return _uni("gamma", k * th, math.sqrt(k) * th, lambda rng, n: rng.gamma(k, th, n),
+                lambda: _stats().gamma(k, scale=th), p)
 
 
 def _uniform(p):
     lo, hi = p["min"], p["max"]
     if lo >= hi:
         raise ValueError(f"uniform needs min < max, got {lo} and {hi}")
-    return _scipy("uniform", stats.uniform(lo, hi - lo), lambda rng, n: rng.uniform(lo, hi, n), p)
+    return _uni("uniform", (lo + hi) / 2, (hi - lo) / math.sqrt(12), lambda rng, n: rng.uniform(lo, hi, n),
+                lambda: _stats().uniform(lo, hi - lo), p)
 
 
 def _triangular(p):
     lo, mo, hi = p["min"], p["mode"], p["max"]
     if not (lo <= mo <= hi and lo < hi):
         raise ValueError(f"triangular needs min ≤ mode ≤ max with min < max, got {lo}, {mo}, {hi}")
-    fr = stats.triang((mo - lo) / (hi - lo), loc=lo, scale=hi - lo)
-    return _scipy("triangular", fr, lambda rng, n: rng.triangular(lo, mo, hi, n), p)
+    var = (lo ** 2 + mo ** 2 + hi ** 2 - lo * mo - lo * hi - mo * hi) / 18
+    return _uni("triangular", (lo + mo + hi) / 3, math.sqrt(var), lambda rng, n: rng.triangular(lo, mo, hi, n),
+                lambda: _stats().triang((mo - lo) / (hi - lo), loc=lo, scale=hi - lo), p)
 
 
 def _pert(p):
@@ -177,8 +189,10 @@ def _pert(p):
     _pos(lam, "lambda")
     a = 1 + lam * (mo - lo) / (hi - lo)
     b = 1 + lam * (hi - mo) / (hi - lo)
-    fr = stats.beta(a, b, loc=lo, scale=hi - lo)
-    return _scipy("pert", fr, lambda rng, n: lo + (hi - lo) * rng.beta(a, b, n), p)
+    mean = lo + (hi - lo) * a / (a + b)
+    sd = (hi - lo) * math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+    return _uni("pert", mean, sd, lambda rng, n: lo + (hi - lo) * rng.beta(a, b, n),
+                lambda: _stats().beta(a, b, loc=lo, scale=hi - lo), p)
 
 
 def _fixed(p):
@@ -238,6 +252,8 @@ def _empirical(p, base_dir: Path | None):
         path = Path(base_dir) / path
     if not path.exists():
         raise ValueError(f"draws file `{p['file']}` not found (resolved to {path})")
+    import pandas as pd
+
     df = pd.read_csv(path, comment="#")
     cols = [p["column"]] if "column" in p else list(p["columns"])
     for c in cols:

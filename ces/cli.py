@@ -169,6 +169,10 @@ def run(
             print_run(res)
             if res.psa is not None:
                 print_psa(res)
+            if res.payment is not None:
+                from ces.report.console import print_payment
+
+                print_payment(res)
             if res.budget is not None:
                 from ces.report.console import print_budget
 

@@ -28,6 +28,7 @@ class RunResult:
     psa: PsaResult | None = None
     psa_tables: dict = field(default_factory=dict)
     budget: dict | None = None
+    payment: dict | None = None
 
     @property
     def strategy_names(self) -> list:
@@ -94,6 +95,43 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
                       spec.population_years, float(spec.population_discount))
 
 
+def payment_model(loaded: Loaded, model: CohortModel, base: BaseCase) -> dict:
+    """Schedules of the configured payment model (and upfront / instalments for comparison) and the CEA adjustment."""
+    from ces.analysis.payment import cash_flow_table, discounted_total, occupancy_reader, schedule
+
+    spec = loaded.config.payment
+
+    def err(msg, key=None):
+        path = ("payment", key) if key else ("payment",)
+        return loaded.config_loc.error(path, msg) if loaded.config_loc else CesError(msg)
+    from ces.errors import CesError
+
+    if spec.strategy not in model.strategies:
+        raise err(f"unknown strategy `{spec.strategy}` (strategies: {', '.join(model.strategies)})", "strategy")
+    if spec.category not in model.cost_streams:
+        raise err(f"unknown cost category `{spec.category}` (model has: {', '.join(model.cost_streams)})", "category")
+    r = base.results[spec.strategy]
+    c = model.streams.index(spec.category)
+    if r.initial[0, c] + 1e-9 < spec.price:
+        raise err(f"price {spec.price:g} exceeds the strategy's one-off `{spec.category}` cost at time 0 "
+                  f"({r.initial[0, c]:g})", "price")
+    for st in spec.stages:
+        for name in st.condition or []:
+            if name != "alive" and name not in model.states:
+                raise err(f"unknown state `{name}` in a stage condition (states: {', '.join(model.states)}, or alive)",
+                          "stages")
+    dead = [i for i, s in enumerate(model.states) if loaded.model.states[s].dead]
+    alive_at, occ_at = occupancy_reader(r.trace[0], model.states, dead, model.cycle_years)
+    sched = schedule(spec, spec.price, alive_at, occ_at)
+    rate = float(loaded.model.discount.costs)
+    years = max([y for y, _ in sched] + [spec.n - 1, 4]) + 1
+    compare = {"upfront": [(0, spec.price)], spec.model: sched}
+    return {"strategy": spec.strategy, "category": spec.category, "price": spec.price, "model": spec.model,
+            "schedule": sched, "cea_adjustment": discounted_total(sched, rate) - spec.price,
+            "cea_adjustment_undiscounted": float(sum(a for _, a in sched)) - spec.price,
+            "cash_flow": cash_flow_table(compare, years)}
+
+
 def budget_impact(res: "RunResult") -> dict:
     """Budget impact tables from the config's `budget_impact:` block and the model's own cost streams."""
     from ces.analysis.budget import annual_streams, budget_tables, funnel, shares_by_year, uptake_shares
@@ -135,6 +173,13 @@ def budget_impact(res: "RunResult") -> dict:
     idx = [model.streams.index(c) for c in cats]
     streams = {s: annual_streams(res.base.results[s].periods[0][idx], res.base.results[s].initial[0][idx],
                                  period_years, T) for s in names}
+    if res.payment is not None and res.payment["category"] in cats:
+        k = cats.index(res.payment["category"])
+        st = streams[res.payment["strategy"]]
+        st[k, 0] -= res.payment["price"]
+        for y, a in res.payment["schedule"]:
+            if y < T:
+                st[k, y] += a
     tables = budget_tables(patients, names, streams, current, new, cats, float(b.discount))
     tables["per_patient"] = pd.DataFrame([{"strategy": s, "year_since_start": a + 1,
                                            **{c: streams[s][k, a] for k, c in enumerate(cats)}}
@@ -161,16 +206,26 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     names = list(model.strategies)
     tot = np.vstack([base.results[s].totals[0] for s in names])
     totu = np.vstack([base.results[s].totals_undisc[0] for s in names])
+    payment = None
+    if loaded.config.payment is not None:
+        payment = payment_model(loaded, model, base)
+        i = names.index(payment["strategy"])
+        c = model.streams.index(payment["category"])
+        tot[i, c] += payment["cea_adjustment"]
+        totu[i, c] += payment["cea_adjustment_undiscounted"]
     totals = totals_table(names, model.streams, model.cost_streams, tot, totu)
     effect = loaded.model.effect
     icers = icer_table(totals, effect)
     wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp)
     nmb = nmb_table(totals, effect, wtps)
     res = RunResult(loaded, model, base, totals, icers, nmb, wtps)
+    res.payment = payment
     if loaded.config.budget_impact is not None:
         res.budget = budget_impact(res)
     opts = psa_options(loaded, draws, seed, chunk) if psa else None
     if opts is not None:
         res.psa = run_psa(model, opts.draws, opts.seed, opts.chunk, on_chunk)
+        if payment is not None:  # documented approximation: the base-case payment adjustment for every draw
+            res.psa.totals[payment["strategy"]][:, model.streams.index(payment["category"])] += payment["cea_adjustment"]
         res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)
     return res

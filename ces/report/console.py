@@ -221,3 +221,18 @@ def print_budget(run, console: Console | None = None) -> None:
     for _, r in d[d["world"] == "new"].iterrows():
         t.add_row(str(int(r["year"])), *[_num(r[c], 1) for c in strat_cols], *[_num(r[c]) for c in cost_cols])
     console.print(t)
+
+
+def print_payment(run, console: Console | None = None) -> None:
+    console = console or make_console()
+    p = run.payment
+    cur = f" ({run.loaded.model.currency})" if run.loaded.model.currency else ""
+    t = Table(title=f"Payer cash flow per treated patient{cur}: {p['strategy']}, price {p['price']:,.0f}, "
+              f"payment model `{p['model']}`", title_justify="left")
+    for c in p["cash_flow"].columns:
+        t.add_column(c, justify="right")
+    for _, r in p["cash_flow"].iterrows():
+        t.add_row(str(int(r["year"])), *[_num(v) for v in r.iloc[1:]])
+    console.print(t)
+    console.print(f"CEA: discounted expected payments replace the price at time 0 (adjustment "
+                  f"{p['cea_adjustment']:,.2f} per patient in `{p['category']}`).")

@@ -55,6 +55,8 @@ def results_document(run) -> dict:
             "nmb": run.nmb,
         },
     }
+    if getattr(run, "payment", None) is not None:
+        doc["payment"] = {k: v for k, v in run.payment.items() if k != "schedule"}
     if getattr(run, "budget", None) is not None:
         doc["budget_impact"] = {k: v for k, v in run.budget.items()}
     crossing = {s: {"points": r.crossing.points, "cycles": r.crossing.cycles}

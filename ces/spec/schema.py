@@ -232,6 +232,27 @@ class BudgetImpactSpec(Strict):
     discount: Number = Field(0.0, ge=0, le=1, description="Annual discount rate (BIA default: undiscounted).")
 
 
+class StageSpec(Strict):
+    year: StrictInt = Field(ge=0, description="Payment year (0 = at treatment).")
+    share: Number = Field(ge=0, le=1, description="Share of the price paid.")
+    condition: Optional[list[StrictStr]] = Field(None, description="[alive] or state names the patient must "
+                                                 "occupy at that year for the payment to be made.")
+
+
+class PaymentSpec(Strict):
+    strategy: StrictStr = Field(description="Strategy whose price is paid under the model.")
+    category: StrictStr = Field(description="Cost category of the one-off price at time 0.")
+    price: Number = Field(gt=0, description="The price (part of that category's one-off cost).")
+    model: Literal["upfront", "instalments", "outcome", "staged"] = "upfront"
+    n: StrictInt = Field(5, ge=1, description="Instalments: number of annual payments.")
+    interest: Number = Field(0.0, ge=0, description="Instalments: annual interest rate.")
+    stop_at_death: StrictBool = Field(False, description="Instalments: no payment after death.")
+    rebate: Number = Field(0.0, ge=0, le=1, description="Outcome: share of the price refunded for non-response.")
+    non_response: Number = Field(0.0, ge=0, le=1, description="Outcome: probability of non-response.")
+    rebate_year: StrictInt = Field(1, ge=0, description="Outcome: year the rebate is paid.")
+    stages: list[StageSpec] = Field(default_factory=list, description="Staged: payments by year and condition.")
+
+
 class ConfigSpec(Strict):
     ces: Literal[1]
     model: StrictStr = Field(description="Path of the model YAML, relative to this config.")
@@ -246,5 +267,7 @@ class ConfigSpec(Strict):
     outputs: Optional[OutputsSpec] = Field(None, description="Output directory written by `ces run` (as --out).")
     dsa: Optional[DsaSpec] = Field(None, description="Deterministic sensitivity analysis (`ces dsa`).")
     budget_impact: Optional[BudgetImpactSpec] = Field(None, description="Budget impact analysis (`ces bia`).")
+    payment: Optional[PaymentSpec] = Field(None, description="Payment model for a large up-front price, applied "
+                                           "in both the CEA and the BIA.")
     scenarios: dict[StrictStr, ScenarioSpec] = Field(default_factory=dict, description="Named scenarios: sets of "
                                                      "parameter and setting overrides (`ces dsa`).")

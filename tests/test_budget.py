@@ -119,3 +119,80 @@ def test_cart_bia_config_prints_and_plots(runner, tmp_path):
     assert r.exit_code == 0, r.output
     assert (out / "plots" / "budget_impact.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "budget_impact_summary.csv").exists()
+
+
+REPRICE = """\
+years: 5
+population: {patients: [100, 200, 400, 800, 1600]}
+current: {A: 1, B: 0, C: 0}
+new: {A: 0, B: 0, C: 1}
+pricing: {strategy: A, category: drug, forecast_sales: [1, 1, 1, 1, 1], price_cut: 0.25}
+"""
+
+
+def test_japan_repricing_fires_in_the_right_year_and_cuts_later_prices(tmp_path):
+    # A's price is 100 (drug, one-off) so current-world sales are 100·patients: 10,000 ... 160,000.
+    # Scale the Japanese thresholds (¥15 bn, 2x forecast) down by putting the forecast at 1 and the
+    # sales tier above 15 bn out of reach; use explicit patients so sales pass 15e9 only in year 4.
+    body = REPRICE.replace("patients: [100, 200, 400, 800, 1600]", "patients: [1000000, 10000000, 90000000, 200000000, 300000000]")
+    body = body.replace("current: {A: 1, B: 0, C: 0}\nnew: {A: 0, B: 0, C: 1}", "current: {A: 0, B: 0, C: 1}\nnew: {A: 1, B: 0, C: 0}")
+    cfg = _write(tmp_path, body)
+    cfg.write_text(cfg.read_text().replace("ces: 1\n", "ces: 1\nsetting: japan\n", 1))
+    res = run(cfg, psa=False)
+    flags = res.budget["flags"]
+    # sales = patients x price 100: 1e8, 1e9, 9e9 (below both tiers' ¥10 bn / ¥15 bn), 2e10 -> fires in year 4
+    assert list(flags["year"]) == [4] and "repricing" in flags["rule"].iloc[0]
+    new_total = res.budget["summary"]["new_total"].to_numpy()
+    # new world = A: price 100 at treatment + 10 per year afterwards; cohorts from year 5 pay 75
+    pts = [1.0e6, 1.0e7, 9.0e7, 2.0e8, 3.0e8]
+    expected = []
+    for t in range(5):
+        tot = 0.0
+        for y in range(t + 1):
+            price = 75.0 if y >= 4 else 100.0
+            tot += pts[y] * ((price + 10.0) if y == t else 10.0)
+        expected.append(tot)
+    assert np.allclose(new_total, expected, rtol=1e-12)
+
+
+def test_china_price_ceiling_flags(tmp_path):
+    body = "years: 3\npopulation: {patients: [1, 1, 1]}\ncurrent: {A: 1}\nnew: {B: 1}\npricing: {strategy: B, category: drug}\n"
+    cfg = _write(tmp_path, body)
+    text = cfg.read_text().replace("ces: 1\n", "ces: 1\nsetting: china\n", 1)
+    (tmp_path / "m.yaml").write_text(MODEL.replace("initial_costs: {drug: 200}", "initial_costs: {drug: 400000}"))
+    cfg.write_text(text)
+    res = run(cfg, psa=False)
+    assert res.loaded.model.currency == "CNY"
+    f = res.budget["flags"]
+    assert len(f) == 1 and "300,000" in f["detail"].iloc[0] and f["year"].iloc[0] == 1
+    (tmp_path / "m.yaml").write_text(MODEL.replace("initial_costs: {drug: 200}", "initial_costs: {drug: 999000}"))
+    assert "excluded" in run(cfg, psa=False).budget["flags"]["detail"].iloc[0]
+
+
+def test_bia_scenarios_and_dsa_rederive_patients(tmp_path):
+    body = BIA + ("scenarios:\n  conservative: {population: {rate: 0.00005}, uptake: {target: 0.3}}\n"
+                  "dsa: {population.rate: [0.00005, 0.0002], population.eligible: [0.5, 1.0]}\n")
+    res = run(_write(tmp_path, body), psa=False)
+    sc = res.budget["scenarios"].set_index("scenario")
+    assert sc.loc["base", "patients_total"] == pytest.approx(sum([100.0, 110.0, 121.0, 133.1, 146.41]))
+    assert sc.loc["conservative", "patients_total"] == pytest.approx(0.5 * sc.loc["base", "patients_total"])
+    d = res.budget["dsa"].set_index("input")
+    base_cum = sc.loc["base", "cumulative_impact"]
+    # the cumulative impact is linear in the number of patients: rate x2 doubles it, eligible 0.5 halves it
+    assert d.loc["population.rate", "cumulative_high"] == pytest.approx(2 * base_cum, rel=1e-12)
+    assert d.loc["population.eligible", "cumulative_low"] == pytest.approx(0.5 * base_cum, rel=1e-12)
+
+
+def test_unknown_setting(tmp_path, runner):
+    cfg = _write(tmp_path, BIA)
+    cfg.write_text(cfg.read_text().replace("ces: 1\n", "ces: 1\nsetting: atlantis\n", 1))
+    r = runner.invoke(app, ["bia", str(cfg)])
+    assert r.exit_code == 2 and "unknown setting `atlantis`" in r.stderr
+
+
+def test_cart_japan_config_prints_five_year_budget_impact(runner):
+    r = runner.invoke(app, ["bia", str(CONFIGS / "cart_lbcl_japan.yaml")])
+    assert r.exit_code == 0, r.output
+    assert "Budget impact (JPY)" in r.output and "Cumulative" in r.output
+    assert "conservative" in r.output and "population.treated" in r.output
+    assert "market" in r.output.lower() or "none fired" in r.output

@@ -72,8 +72,12 @@ def uptake_shares(current: np.ndarray, strategies: list, strategy: str, target: 
 
 
 def budget_tables(patients: np.ndarray, strategies: list, streams: dict, current: np.ndarray, new: np.ndarray,
-                  categories: list, discount: float = 0.0) -> dict:
-    """Per-year tables. streams[s]: (n_categories, n_years_of_stream) per-patient undiscounted costs."""
+                  categories: list, discount: float = 0.0, price_adjust: tuple | None = None) -> dict:
+    """Per-year tables. streams[s]: (n_categories, n_years_of_stream) per-patient undiscounted costs.
+
+    ``price_adjust`` = (strategy, category, reduction by cohort year): the one-off cost in the
+    treatment year of cohort y is lowered by reduction[y] (e.g. price × cut after a repricing).
+    """
     T = len(patients)
     d = (1.0 + discount) ** -np.arange(T)
 
@@ -86,6 +90,10 @@ def budget_tables(patients: np.ndarray, strategies: list, streams: dict, current
                 if n == 0:
                     continue
                 st = streams[s]
+                if price_adjust is not None and price_adjust[0] == s:
+                    st = st.copy()
+                    k = categories.index(price_adjust[1])
+                    st[k, 0] -= price_adjust[2][y]
                 for a in range(T - y):
                     col = st[:, a] if a < st.shape[1] else np.zeros(len(categories))
                     by_cat[:, y + a] += n * col

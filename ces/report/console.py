@@ -221,6 +221,28 @@ def print_budget(run, console: Console | None = None) -> None:
     for _, r in d[d["world"] == "new"].iterrows():
         t.add_row(str(int(r["year"])), *[_num(r[c], 1) for c in strat_cols], *[_num(r[c]) for c in cost_cols])
     console.print(t)
+    if len(b["scenarios"]) > 1:
+        t = Table(title=f"Budget impact scenarios: cumulative net impact{cur}", title_justify="left")
+        for c in ("Scenario", "Patients (total)", "Cumulative impact"):
+            t.add_column(c, justify="left" if c == "Scenario" else "right")
+        for _, r in b["scenarios"].iterrows():
+            t.add_row(str(r["scenario"]), _num(r["patients_total"], 1), _num(r["cumulative_impact"]))
+        console.print(t)
+    if "dsa" in b:
+        t = Table(title=f"One-way sensitivity of the cumulative impact{cur}", title_justify="left")
+        for c in ("Input", "Low", "High", "At low", "At high", "Range"):
+            t.add_column(c, justify="left" if c == "Input" else "right")
+        for _, r in b["dsa"].iterrows():
+            t.add_row(str(r["input"]), f"{r['low']:g}", f"{r['high']:g}", _num(r["cumulative_low"]),
+                      _num(r["cumulative_high"]), _num(r["range"]))
+        console.print(t)
+    pricing = run.loaded.config.budget_impact.pricing
+    if pricing is not None and not len(b["flags"]):
+        console.print(f"pricing rules of setting `{run.loaded.config.setting}` checked for {pricing.strategy}: "
+                      "none fired over the horizon.")
+    for _, f in b["flags"].iterrows():
+        console.print(f"[yellow]pricing rule[/yellow] {f['rule']}, year {f['year']}: {f['detail']} ({f['source']})",
+                      highlight=False)
 
 
 def print_payment(run, console: Console | None = None) -> None:

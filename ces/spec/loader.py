@@ -112,6 +112,14 @@ def _is_branch_tag(el: str) -> bool:
         or el.startswith("literal") or el.startswith("function")
 
 
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _type_name(v: Any) -> str:
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
             dict: "a mapping", type(None): "empty (null)"}.get(type(v), type(v).__name__)
@@ -143,6 +151,8 @@ def validation_error(exc: ValidationError, root: type, loc_file: Located, data: 
             msg += " (inside `{...}` a comma ends a value: quote expressions that contain commas)"
         else:
             msg += f" ({value!r})"
+            if isinstance(value, str) and _looks_numeric(value):
+                msg += "; YAML reads numbers like 1e6 as text: write 1.0e+6 or 1000000"
     else:
         msg = first["msg"].replace("Input should be", "expected")
         if value is not None and etype != "missing":
@@ -209,6 +219,14 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
         cfg = ConfigSpec.model_validate(cloc.data)
     except ValidationError as exc:
         raise validation_error(exc, ConfigSpec, cloc, cloc.data) from None
+    if cfg.setting is not None:
+        from ces.economics.settings import available, load_setting
+
+        if cfg.setting not in available():
+            raise cloc.error(("setting",), f"unknown setting `{cfg.setting}` (available: {', '.join(available())})")
+        preset = load_setting(cfg.setting)
+        if "currency" in preset and "currency" not in cfg.settings:
+            cfg.settings = {**cfg.settings, "currency": preset["currency"]}
     if overrides:
         cfg.settings = _deep_merge(cfg.settings, overrides.get("settings") or {})
         cfg.parameters = {**cfg.parameters, **copy.deepcopy(overrides.get("parameters") or {})}

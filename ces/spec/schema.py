@@ -143,7 +143,7 @@ class ModelSpec(Strict):
 
 
 SETTINGS_KEYS = ("title", "cycle", "horizon", "start_age", "max_age", "sex", "currency", "correction",
-                 "discount", "effect")
+                 "discount", "effect", "curves", "crossing", "time_unit")
 
 
 class WtpGrid(Strict):
@@ -220,6 +220,23 @@ class UptakeSpec(Strict):
     years_to_target: StrictInt = Field(1, ge=1, description="Linear ramp: share = target·min(1, year/years).")
 
 
+class PricingSpec(Strict):
+    strategy: StrictStr = Field(description="The product whose price and sales are checked.")
+    category: StrictStr = Field(description="Cost category holding its one-off price.")
+    price: Optional[Number] = Field(None, gt=0, description="The product's price per course (default: the whole "
+                                    "one-off cost of `category`); sales = patients × price.")
+    forecast_sales: Optional[list[Number]] = Field(None, description="Japan repricing: forecast annual sales, "
+                                                   "one per year (currency units).")
+    price_cut: Number = Field(0.0, ge=0, lt=1, description="Japan repricing: price cut applied from the year after "
+                              "the rule fires (user input; not in the seeds).")
+
+
+class BudgetScenarioSpec(Strict):
+    label: Optional[StrictStr] = None
+    population: dict[StrictStr, Any] = Field(default_factory=dict, description="Population overrides.")
+    uptake: Optional[dict[StrictStr, Any]] = Field(None, description="Uptake overrides.")
+
+
 class BudgetImpactSpec(Strict):
     years: StrictInt = Field(5, ge=1, le=50, description="Horizon (years); ISPOR default 5 (Sullivan et al. 2014).")
     population: PopulationSpec
@@ -230,6 +247,13 @@ class BudgetImpactSpec(Strict):
     uptake: Optional[UptakeSpec] = None
     cost_categories: Optional[list[StrictStr]] = Field(None, description="Cost categories counted (default all).")
     discount: Number = Field(0.0, ge=0, le=1, description="Annual discount rate (BIA default: undiscounted).")
+    pricing: Optional[PricingSpec] = Field(None, description="Pricing-rule checks (rules from the `setting`).")
+    scenarios: dict[StrictStr, BudgetScenarioSpec] = Field(
+        default_factory=dict, description="Named scenarios (e.g. conservative, optimistic): population and uptake "
+        "overrides; patients are re-derived.")
+    dsa: dict[StrictStr, list[Number]] = Field(
+        default_factory=dict, description="One-way sensitivity on budget inputs: population.rate, "
+        "population.eligible, uptake.target, ... : [low, high]; reports the cumulative impact.")
 
 
 class StageSpec(Strict):
@@ -256,6 +280,7 @@ class PaymentSpec(Strict):
 class ConfigSpec(Strict):
     ces: Literal[1]
     model: StrictStr = Field(description="Path of the model YAML, relative to this config.")
+    setting: Optional[StrictStr] = Field(None, description="Country preset (ces/settings/NAME.yaml): japan, china.")
     title: Optional[StrictStr] = None
     settings: dict[StrictStr, Any] = Field(default_factory=dict, description="Overrides of model settings: "
                                            + ", ".join(SETTINGS_KEYS) + ".")

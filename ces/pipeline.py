@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ces.analysis.basecase import icer_table, nmb_table, totals_table
+from ces.analysis.basecase import icer_table, inventory_table, nmb_table, totals_table
 from ces.analysis.psa_tables import convergence_table, probabilistic_icers, summary_table, wtp_table
 from ces.engine.deterministic import BaseCase, run_base_case
 from ces.engine.model import CohortModel
@@ -29,6 +29,8 @@ class RunResult:
     psa_tables: dict = field(default_factory=dict)
     budget: dict | None = None
     payment: dict | None = None
+    perspectives: dict = field(default_factory=dict)  # societal ICER tables (payer is `icers`)
+    inventory: pd.DataFrame | None = None
 
     @property
     def strategy_names(self) -> list:
@@ -184,7 +186,7 @@ def budget_impact(res: "RunResult") -> dict:
     model = res.model
     names = list(model.strategies)
     T = b.years
-    cats = b.cost_categories or list(model.cost_streams)
+    cats = b.cost_categories or list(model.payer_streams)
 
     def located(exc: Exception) -> CesError:
         msg = exc.message if isinstance(exc, CesError) else str(exc)
@@ -302,13 +304,21 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         c = model.streams.index(payment["category"])
         tot[i, c] += payment["cea_adjustment"]
         totu[i, c] += payment["cea_adjustment_undiscounted"]
-    totals = totals_table(names, model.streams, model.cost_streams, tot, totu)
+    totals = totals_table(names, model.streams, model.cost_streams, tot, totu, model.payer_streams)
     effect = loaded.model.effect
     icers = icer_table(totals, effect)
+    perspectives = {}
+    if "cost_societal" in totals:
+        perspectives["societal"] = icer_table(totals, effect, "cost_societal")
+    if "cost_societal_consumption" in totals:
+        perspectives["societal_with_consumption"] = icer_table(totals, effect, "cost_societal_consumption")
     wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp)
     nmb = nmb_table(totals, effect, wtps)
     res = RunResult(loaded, model, base, totals, icers, nmb, wtps)
     res.payment = payment
+    res.perspectives = perspectives
+    if perspectives:
+        res.inventory = inventory_table(totals, model.cost_streams)
     if loaded.config.budget_impact is not None:
         res.budget = budget_impact(res)
     opts = psa_options(loaded, draws, seed, chunk) if psa else None

@@ -8,17 +8,31 @@ import pandas as pd
 from ces.analysis.icer import calculate_icers, nhb, nmb
 
 
-def totals_table(names, streams, cost_streams, totals: np.ndarray, totals_undisc: np.ndarray) -> pd.DataFrame:
-    """One row per strategy: total cost, QALYs, LYs (discounted), each cost category, and undiscounted values."""
+def totals_table(names, streams, cost_streams, totals: np.ndarray, totals_undisc: np.ndarray,
+                 payer_streams: list | None = None) -> pd.DataFrame:
+    """One row per strategy: total cost, QALYs, LYs (discounted), each cost category, and undiscounted values.
+
+    ``cost`` is the healthcare-payer cost (``payer_streams``); when societal terms exist,
+    ``cost_societal`` adds productivity, informal care and patient time, and
+    ``cost_societal_consumption`` also consumption in added life-years.
+    """
+    from ces.economics.indirect import CONSUMPTION, SOCIETAL
+
+    payer = payer_streams if payer_streams is not None else cost_streams
     rows = []
     for i, s in enumerate(names):
         row = {"strategy": s}
-        row["cost"] = float(sum(totals[i, streams.index(c)] for c in cost_streams))
+        row["cost"] = float(sum(totals[i, streams.index(c)] for c in payer))
+        soc = [c for c in cost_streams if c in SOCIETAL]
+        if soc or CONSUMPTION in cost_streams:
+            row["cost_societal"] = row["cost"] + float(sum(totals[i, streams.index(c)] for c in soc))
+        if CONSUMPTION in cost_streams:
+            row["cost_societal_consumption"] = row["cost_societal"] + float(totals[i, streams.index(CONSUMPTION)])
         row["qaly"] = float(totals[i, streams.index("qaly")])
         row["ly"] = float(totals[i, streams.index("ly")])
         for c in cost_streams:
             row[f"cost.{c}"] = float(totals[i, streams.index(c)])
-        row["cost_undiscounted"] = float(sum(totals_undisc[i, streams.index(c)] for c in cost_streams))
+        row["cost_undiscounted"] = float(sum(totals_undisc[i, streams.index(c)] for c in payer))
         row["qaly_undiscounted"] = float(totals_undisc[i, streams.index("qaly")])
         row["ly_undiscounted"] = float(totals_undisc[i, streams.index("ly")])
         for c in cost_streams:
@@ -27,8 +41,22 @@ def totals_table(names, streams, cost_streams, totals: np.ndarray, totals_undisc
     return pd.DataFrame(rows)
 
 
-def icer_table(totals: pd.DataFrame, effect: str) -> pd.DataFrame:
-    return calculate_icers(list(totals["strategy"]), totals["cost"].to_numpy(), totals[effect].to_numpy())
+def icer_table(totals: pd.DataFrame, effect: str, cost: str = "cost") -> pd.DataFrame:
+    return calculate_icers(list(totals["strategy"]), totals[cost].to_numpy(), totals[effect].to_numpy())
+
+
+def inventory_table(totals: pd.DataFrame, cost_streams: list) -> pd.DataFrame:
+    """Impact inventory (Second Panel on Cost-Effectiveness): every cost component per strategy,
+    discounted and undiscounted, labelled by perspective."""
+    from ces.economics.indirect import CONSUMPTION, SOCIETAL
+
+    rows = []
+    for c in cost_streams:
+        persp = "societal (consumption)" if c == CONSUMPTION else ("societal" if c in SOCIETAL else "healthcare payer")
+        for _, r in totals.iterrows():
+            rows.append({"component": c, "perspective": persp, "strategy": r["strategy"],
+                         "discounted": r[f"cost.{c}"], "undiscounted": r[f"cost.{c}_undiscounted"]})
+    return pd.DataFrame(rows)
 
 
 def nmb_table(totals: pd.DataFrame, effect: str, wtps) -> pd.DataFrame:

@@ -20,7 +20,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-ROW_KEYS = {"totals": "strategy", "icer": "strategy", "summary": ("strategy", "outcome"), "wtp": "wtp",
+ROW_KEYS = {"totals": "strategy", "icer": "strategy", "icer_societal": "strategy",
+            "icer_societal_with_consumption": "strategy", "inventory": ("component", "strategy"), "summary": ("strategy", "outcome"), "wtp": "wtp",
             "convergence": "wtp", "nmb": ("wtp", "strategy")}
 SKIP = {"ces_version", "schema", "schema_version"}
 METADATA = {"model.file", "model.config"}

@@ -78,6 +78,8 @@ class CohortModel:
     known: frozenset = frozenset()
     model_defs: dict = field(default_factory=dict)  # the model's parameters, without strategy overrides
     data_files: list = field(default_factory=list)  # every data file read (for the run manifest)
+    payer_streams: list = field(default_factory=list)  # cost categories of the healthcare payer
+    indirect: dict = field(default_factory=dict)  # state -> {societal category: expression}
     _model_evaluator: Any = None
 
     # ------------------------------------------------------------------ build
@@ -193,6 +195,14 @@ class CohortModel:
         for c in cats:
             if c in ("qaly", "ly", "total_cost"):
                 raise self.loaded.error(("states",), f"cost category name `{c}` is reserved")
+        from ces.economics.indirect import check_no_clash, indirect_costs
+
+        check_no_clash(cats, self.loaded.error)
+        self.payer_streams = list(cats)
+        self.indirect = indirect_costs(spec.indirect, spec.states, self.loaded.error)
+        for terms in self.indirect.values():
+            for c in terms:
+                add(c)
         self.cost_streams = cats
         self.streams = cats + ["qaly", "ly"]
 
@@ -266,6 +276,8 @@ class CohortModel:
                 for ps in strat.states:
                     if ps not in spec.states:
                         raise L.error(spath + ("states", ps), f"unknown state `{ps}` (states: {', '.join(spec.states)})")
+            for cat, src in self.indirect.get(s, {}).items():
+                costs[cat] = self._expr(src, ("indirect",))
             vals = dict(costs)
             if st.dead and util is not None and not (util.is_constant and float(util.evaluate({})) == 0.0):
                 raise L.error(("states", s, "utility"), "a dead state cannot have a utility")

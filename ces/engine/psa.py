@@ -87,5 +87,5 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
                 acc.draws += res.crossing.draws
         if on_chunk is not None:
             on_chunk(stop, n_draws)
-    return PsaResult(list(model.strategies), list(model.streams), list(model.cost_streams), totals, totals_u,
+    return PsaResult(list(model.strategies), list(model.streams), list(model.payer_streams), totals, totals_u,
                      n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing)

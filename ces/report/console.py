@@ -62,6 +62,31 @@ def print_run(run, console: Console | None = None) -> None:
                   _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
     console.print(t)
     console.print("Status: ND non-dominated (frontier), D strongly dominated, ED extendedly dominated.")
+    for key, table in getattr(run, "perspectives", {}).items():
+        title = {"societal": "Societal perspective (payer + productivity, informal care, patient time)",
+                 "societal_with_consumption": "Societal perspective with consumption in added life-years"}[key]
+        t = Table(title=f"{title}: incremental analysis", title_justify="left")
+        for col, j in (("Strategy", "left"), (f"Cost{cur}", "right"), (eff, "right"), ("Inc. cost", "right"),
+                       (f"Inc. {eff}", "right"), (f"ICER{cur}/{eff[:-1]}", "right"), ("Status", "left"), ("vs", "left")):
+            t.add_column(col, justify=j)
+        for _, r in table.iterrows():
+            t.add_row(str(r["strategy"]), _num(r["cost"], 2), _num(r["effect"], 4), _num(r["inc_cost"], 2),
+                      _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
+        console.print(t)
+    if getattr(run, "inventory", None) is not None:
+        inv = run.inventory
+        t = Table(title=f"Impact inventory{cur}: cost components per strategy (discounted / undiscounted)",
+                  title_justify="left")
+        t.add_column("Component")
+        t.add_column("Perspective")
+        strategies = list(dict.fromkeys(inv["strategy"]))
+        for st in strategies:
+            t.add_column(st, justify="right")
+        for comp in dict.fromkeys(inv["component"]):
+            rows = inv[inv["component"] == comp].set_index("strategy")
+            t.add_row(comp, rows["perspective"].iloc[0],
+                      *[f"{_num(rows.loc[st, 'discounted'])} / {_num(rows.loc[st, 'undiscounted'])}" for st in strategies])
+        console.print(t)
     for name, r in run.base.results.items():
         if r.crossing is not None and r.crossing.points:
             console.print(f"[yellow]note[/yellow]: {name}: curves crossed at {r.crossing.points} time points "

@@ -55,6 +55,10 @@ def results_document(run) -> dict:
             "nmb": run.nmb,
         },
     }
+    for key, table in getattr(run, "perspectives", {}).items():
+        doc["base_case"][f"icer_{key}"] = table
+    if getattr(run, "inventory", None) is not None:
+        doc["base_case"]["inventory"] = run.inventory
     if getattr(run, "payment", None) is not None:
         doc["payment"] = {k: v for k, v in run.payment.items() if k != "schedule"}
     if getattr(run, "budget", None) is not None:

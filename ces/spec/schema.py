@@ -93,6 +93,44 @@ class StrategySpec(Strict):
     initial: Optional[dict[StrictStr, Expression]] = None
 
 
+class ProductivitySpec(Strict):
+    method: Literal["human_capital"] = Field("human_capital", description="Human-capital method (Swedish default).")
+    wage: Expression = Field(description="Annual wage per employed person (currency).")
+    payroll: Expression = Field(0, description="Employer payroll contributions as a share of the wage (may use age).")
+    employment: Expression = Field(description="Employment rate (0-1); may use age, e.g. a table emp(age).")
+    retirement_age: Optional[Number] = Field(None, description="Hard retirement: no production at or after this age.")
+    work_lost: dict[StrictStr, Expression] = Field(
+        default_factory=dict, description="Share of work lost per alive state (0-1); dead states lose all work.")
+
+
+class CaregiverSpec(Strict):
+    hours_per_week: dict[StrictStr, Expression] = Field(description="Informal care hours per week by state.")
+    value_per_hour: Expression = Field(description="Value of an hour of informal care (opportunity cost, "
+                                       "replacement cost or a fixed value).")
+
+
+class PatientTimeSpec(Strict):
+    visits_per_cycle: dict[StrictStr, Expression] = Field(default_factory=dict, description="Visits per cycle by state.")
+    travel_cost: Expression = Field(0, description="Travel cost per visit.")
+    hours_per_visit: Expression = Field(0, description="Patient hours per visit (travel + waiting + care).")
+    value_of_time: Expression = Field(0, description="Value of an hour of patient time.")
+    out_of_pocket: dict[StrictStr, Expression] = Field(default_factory=dict, description="Out-of-pocket costs per "
+                                                       "cycle by state.")
+
+
+class ConsumptionSpec(Strict):
+    include: StrictBool = Field(False, description="Count consumption in added life-years (historical TLV rule).")
+    per_year: Optional[Expression] = Field(None, description="Annual consumption per person (may use age); "
+                                           "required when include is true.")
+
+
+class IndirectSpec(Strict):
+    productivity: Optional[ProductivitySpec] = None
+    caregiver: Optional[CaregiverSpec] = None
+    patient_time: Optional[PatientTimeSpec] = None
+    consumption: Optional[ConsumptionSpec] = None
+
+
 class ModelSpec(Strict):
     ces: Literal[1] = Field(description="Schema version; must be 1.")
     title: StrictStr = "untitled model"
@@ -140,10 +178,12 @@ class ModelSpec(Strict):
     initial_costs: dict[StrictStr, Expression] = Field(
         default_factory=dict, description="One-off costs at time 0 by category (undiscounted), e.g. acquisition.")
     strategies: dict[StrictStr, Optional[StrategySpec]] = Field(min_length=1, description="Strategies compared.")
+    indirect: Optional[IndirectSpec] = Field(None, description="Societal-perspective cost terms (productivity, "
+                                             "informal care, patient time and travel, consumption).")
 
 
 SETTINGS_KEYS = ("title", "cycle", "horizon", "start_age", "max_age", "sex", "currency", "correction",
-                 "discount", "effect", "curves", "crossing", "time_unit")
+                 "discount", "effect", "curves", "crossing", "time_unit", "indirect")
 
 
 class WtpGrid(Strict):

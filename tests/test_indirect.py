@@ -1,0 +1,108 @@
+"""Societal terms, hand-computed on a 2-state model with 3 yearly cycles (INDIRECT.md §2)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from ces.errors import CesError
+from ces.pipeline import run
+
+BASE = """\
+ces: 1
+cycle: 1 year
+horizon: 3 cycles
+start_age: 63
+correction: end
+discount: {{costs: {r}, effects: 0, timing: end}}
+parameters:
+  p: 0.1
+states:
+  Sick: {{cost: 100, utility: 0.7}}
+  Dead: {{dead: true}}
+transitions:
+  Sick: {{Dead: p, Sick: rest}}
+strategies:
+  s: {{}}
+indirect:
+{indirect}
+"""
+
+ALIVE = [0.9, 0.81, 0.729]  # occupancy of Sick at the end of cycles 1..3 (end counting)
+AGES = [63, 64, 65]  # age at the start of cycles 1..3
+
+
+def _run(tmp_path, indirect: str, r: float = 0.0):
+    p = tmp_path / "m.yaml"
+    p.write_text(BASE.format(r=r, indirect=textwrap.indent(textwrap.dedent(indirect), "  ")))
+    return run(p, psa=False).totals.iloc[0]
+
+
+def test_productivity_human_capital_with_death_and_retirement(tmp_path):
+    t = _run(tmp_path, """\
+    productivity: {wage: 400000, payroll: 0.3142, employment: 0.8, retirement_age: 65, work_lost: {Sick: 0.25}}
+    """)
+    annual = 0.8 * 400000 * 1.3142
+    # cycle k (age at start 63, 64, 65): alive lose 25 %, dead lose 100 %, nothing from age 65
+    expected = sum(annual * (0.25 * a + 1.0 * (1 - a)) * (1 if age < 65 else 0) for a, age in zip(ALIVE, AGES))
+    assert t["cost.productivity"] == pytest.approx(expected, rel=1e-12)
+    assert t["cost_societal"] == pytest.approx(t["cost"] + expected, rel=1e-12)
+    assert t["cost"] == pytest.approx(100 * sum(ALIVE), rel=1e-12)  # payer cost unchanged
+
+
+def test_zero_work_loss_gives_zero_productivity_cost_when_nobody_dies(tmp_path):
+    p = tmp_path / "x.yaml"
+    t = _run(tmp_path, "productivity: {wage: 400000, employment: 0.8, work_lost: {Sick: 0}}\n")
+    # only deaths lose production; with p = 0 nothing is lost
+    p.write_text(BASE.format(r=0, indirect="  productivity: {wage: 400000, employment: 0.8, work_lost: {Sick: 0}}")
+                 .replace("p: 0.1", "p: 0"))
+    assert run(p, psa=False).totals.iloc[0]["cost.productivity"] == 0.0
+    assert t["cost.productivity"] == pytest.approx(0.8 * 400000 * sum(1 - a for a in ALIVE), rel=1e-12)
+
+
+def test_caregiver_and_patient_time(tmp_path):
+    t = _run(tmp_path, """\
+    caregiver: {hours_per_week: {Sick: 10}, value_per_hour: 20}
+    patient_time: {visits_per_cycle: {Sick: 4}, travel_cost: 30, hours_per_visit: 3, value_of_time: 15, out_of_pocket: {Sick: 50}}
+    """)
+    assert t["cost.informal_care"] == pytest.approx(10 * 52 * 20 * sum(ALIVE), rel=1e-12)
+    assert t["cost.patient_time"] == pytest.approx((4 * (30 + 3 * 15) + 50) * sum(ALIVE), rel=1e-12)
+
+
+def test_consumption_off_by_default_and_reported_separately(tmp_path):
+    t = _run(tmp_path, "caregiver: {hours_per_week: {Sick: 1}, value_per_hour: 1}\n")
+    assert "cost.consumption" not in t.index and "cost_societal_consumption" not in t.index
+    t = _run(tmp_path, "consumption: {include: true, per_year: 200000}\n")
+    assert t["cost.consumption"] == pytest.approx(200000 * sum(ALIVE), rel=1e-12)
+    assert t["cost_societal_consumption"] == pytest.approx(t["cost_societal"] + t["cost.consumption"], rel=1e-12)
+    with pytest.raises(CesError, match="no consumption-by-age"):
+        _run(tmp_path, "consumption: {include: true}\n")
+
+
+def test_discounting_follows_direct_costs(tmp_path):
+    t = _run(tmp_path, "caregiver: {hours_per_week: {Sick: 10}, value_per_hour: 20}\n", r=0.03)
+    assert t["cost.informal_care"] == pytest.approx(sum(10 * 52 * 20 * a / 1.03 ** (k + 1)
+                                                        for k, a in enumerate(ALIVE)), rel=1e-12)
+    assert t["cost"] == pytest.approx(sum(100 * a / 1.03 ** (k + 1) for k, a in enumerate(ALIVE)), rel=1e-12)
+
+
+def test_bad_indirect_inputs(tmp_path):
+    with pytest.raises(CesError, match="unknown state `Well`"):
+        _run(tmp_path, "productivity: {wage: 1, employment: 0.5, work_lost: {Well: 0.2}}\n")
+    with pytest.raises(CesError, match="employment"):
+        _run(tmp_path, "productivity: {wage: 1}\n")
+
+
+def test_cart_societal_config_reports_both_perspectives(runner):
+    from ces.cli import app
+    from tests.conftest import CONFIGS
+
+    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_societal.yaml"), "--no-psa"])
+    assert r.exit_code == 0, r.output
+    assert "Societal perspective" in r.output and "Impact inventory" in r.output and "productivity" in r.output
+    res = run(CONFIGS / "cart_lbcl_societal.yaml", psa=False)
+    soc = res.perspectives["societal"].set_index("strategy")
+    pay = res.icers.set_index("strategy")
+    assert soc.loc["cart", "effect"] == pay.loc["cart", "effect"]  # QALYs are the same under both perspectives
+    assert soc.loc["cart", "icer"] != pay.loc["cart", "icer"]

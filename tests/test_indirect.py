@@ -106,3 +106,11 @@ def test_cart_societal_config_reports_both_perspectives(runner):
     pay = res.icers.set_index("strategy")
     assert soc.loc["cart", "effect"] == pay.loc["cart", "effect"]  # QALYs are the same under both perspectives
     assert soc.loc["cart", "icer"] != pay.loc["cart", "icer"]
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_societal.yaml"), "--no-psa", "-q", "--out", d])
+        assert r.exit_code == 0
+        names = {p.name for p in Path(d).iterdir()}
+        assert {"base_case_icer_societal.csv", "base_case_inventory.csv"} <= names

@@ -28,6 +28,10 @@ def tables(run) -> dict:
     out = {"base_case_totals": run.totals, "base_case_icer": run.icers}
     if len(run.nmb):
         out["base_case_nmb"] = run.nmb
+    for key, table in getattr(run, "perspectives", {}).items():
+        out[f"base_case_icer_{key}"] = table
+    if getattr(run, "inventory", None) is not None:
+        out["base_case_inventory"] = run.inventory
     for name, df in run.psa_tables.items():
         out[f"psa_{name}"] = df
     for name, df in (run.budget or {}).items():

@@ -456,6 +456,30 @@ def bia(
 
 
 @app.command()
+def price(
+    config: Path = typer.Argument(..., help="Config or model file."),
+    parameter: str = typer.Option(..., "--parameter", "-p", help="Cost parameter holding the price."),
+    wtp: float = typer.Option(..., "--wtp", help="Willingness to pay per unit of effect."),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help="Strategy (default: the last)."),
+    comparator: Optional[str] = typer.Option(None, "--comparator", help="Comparator (default: the first)."),
+    perspective: str = typer.Option("payer", "--perspective", help="payer, societal or societal_with_consumption."),
+) -> None:
+    """Threshold price: the value of a price parameter at which the ICER equals the WTP (exact, linear)."""
+    from ces.economics.price import threshold_price
+
+    cols = {"payer": "cost", "societal": "cost_societal", "societal_with_consumption": "cost_societal_consumption"}
+    try:
+        if perspective not in cols:
+            raise CesError(f"--perspective must be one of {', '.join(cols)}, got `{perspective}`")
+        r = threshold_price(config, parameter, wtp, strategy, comparator, cols[perspective])
+    except CesError as exc:
+        _fail(exc)
+    typer.echo(f"{r['strategy']} vs {r['comparator']} ({perspective}): ICER = {wtp:,.0f} when {parameter} = "
+               f"{r['threshold_price']:,.2f} (base value {r['base_value']:,.2f}; each unit of {parameter} adds "
+               f"{r['slope']:,.6g} to the incremental cost)")
+
+
+@app.command()
 def validate(model: Path = typer.Argument(..., help="Model or config file to check.")) -> None:
     """Check a model (schema, names, structure) and print its structure without running it."""
     from ces.pipeline import build

@@ -169,6 +169,10 @@ def run(
             print_run(res)
             if res.psa is not None:
                 print_psa(res)
+            if res.appraisal is not None:
+                from ces.report.console import print_appraisal
+
+                print_appraisal(res)
             if res.payment is not None:
                 from ces.report.console import print_payment
 

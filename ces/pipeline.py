@@ -30,6 +30,7 @@ class RunResult:
     budget: dict | None = None
     payment: dict | None = None
     perspectives: dict = field(default_factory=dict)  # societal ICER tables (payer is `icers`)
+    appraisal: dict | None = None
     inventory: pd.DataFrame | None = None
 
     @property
@@ -95,6 +96,49 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
     return PsaOptions(draws if draws is not None else spec.draws, seed if seed is not None else spec.seed,
                       chunk if chunk is not None else spec.chunk, spec.precision, spec.population,
                       spec.population_years, float(spec.population_discount))
+
+
+def appraisal(res: "RunResult") -> dict:
+    """Severity, the setting's threshold and a verdict for every frontier ICER under each perspective."""
+    from ces.economics.settings import load_setting
+    from ces.economics.thresholds import c2h_band, qale, severity, threshold
+    from ces.errors import CesError
+    from ces.survival.lifetable import life_table, sex_weights
+
+    loaded = res.loaded
+    preset = load_setting(loaded.config.setting)
+    rule = preset["threshold"]
+    sv = loaded.config.severity
+    spec = loaded.model
+    sev = None
+    needs = rule["rule"] in ("proportional_shortfall", "nice_severity_modifier") or (
+        rule["rule"] == "severity_graded" and not (sv and sv.grade))
+    if needs or sv is not None:
+        if spec.start_age is None or spec.sex is None:
+            raise CesError(f"the {preset['name']} threshold needs the severity, which needs the model's `start_age` "
+                           "and `sex`", file=loaded.model_loc.file)
+        comp = (sv.comparator if sv and sv.comparator else list(res.model.strategies)[0])
+        qg = qale(life_table(preset["life_table"]), float(spec.start_age), sex_weights(spec.sex),
+                  sv.utility_norm if sv else 0.85, float(spec.discount.effects))
+        sev = severity(qg, float(res.totals.set_index("strategy").loc[comp, "qaly"]))
+        sev["comparator"] = comp
+    thr = threshold(rule, sev, bool(sv and sv.anticancer), sv.grade if sv else None)
+    verdicts = []
+    for name, table in [("healthcare payer", res.icers)] + [(k.replace("_", " "), t) for k, t in res.perspectives.items()]:
+        for _, r in table.iterrows():
+            if r["status"] != "ND" or r["ref"] is None or r["icer"] != r["icer"]:
+                continue
+            v = {"perspective": name, "strategy": r["strategy"], "vs": r["ref"], "icer": float(r["icer"]),
+                 "threshold": float(thr["threshold"]), "below_threshold": bool(r["icer"] <= thr["threshold"])}
+            if rule["rule"] == "c2h_bands":
+                v["c2h_band"] = c2h_band(float(r["icer"]), thr["boundaries"])
+            verdicts.append(v)
+    unverified = [v["key"] for v in preset.get("values", []) if v.get("verification") == "U"]
+    if rule.get("verification") == "U":
+        unverified.append("threshold")
+    return {"setting": preset["name"], "base_perspective": preset.get("base_perspective"), "rule": rule["rule"],
+            "threshold": thr, "severity": sev, "verdicts": pd.DataFrame(verdicts), "unverified": unverified,
+            "source": rule.get("source")}
 
 
 def payment_model(loaded: Loaded, model: CohortModel, base: BaseCase) -> dict:
@@ -319,6 +363,8 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     res.perspectives = perspectives
     if perspectives:
         res.inventory = inventory_table(totals, model.cost_streams)
+    if loaded.config.setting is not None:
+        res.appraisal = appraisal(res)
     if loaded.config.budget_impact is not None:
         res.budget = budget_impact(res)
     opts = psa_options(loaded, draws, seed, chunk) if psa else None

@@ -283,3 +283,30 @@ def print_payment(run, console: Console | None = None) -> None:
     console.print(t)
     console.print(f"CEA: discounted expected payments replace the price at time 0 (adjustment "
                   f"{p['cea_adjustment']:,.2f} per patient in `{p['category']}`).")
+
+
+def print_appraisal(run, console: Console | None = None) -> None:
+    console = console or make_console()
+    a = run.appraisal
+    cur = run.loaded.model.currency
+    if a["severity"]:
+        sv = a["severity"]
+        console.print(f"Severity vs general population (utility norm, discounted): QALE {sv['qale_general_population']:.2f}, "
+                      f"{sv['comparator']} {sv['qale_comparator']:.2f}; absolute shortfall {sv['absolute_shortfall']:.2f}, "
+                      f"proportional {sv['proportional_shortfall']:.2f}")
+    console.print(f"Setting [bold]{a['setting']}[/bold] (base case perspective: {a['base_perspective']}): threshold "
+                  f"{cur} {a['threshold']['threshold']:,.0f} per QALY — {a['threshold']['basis']}. Source: {a['source']}")
+    t = Table(title="Verdicts", title_justify="left")
+    for c in ("Perspective", "Strategy", "vs", f"ICER ({cur})", "Threshold", "Verdict") + (
+            ("C2H band",) if "c2h_band" in a["verdicts"].columns else ()):
+        t.add_column(c)
+    for _, v in a["verdicts"].iterrows():
+        row = [v["perspective"], v["strategy"], v["vs"], _num(v["icer"]), _num(v["threshold"]),
+               "below threshold" if v["below_threshold"] else "above threshold"]
+        if "c2h_band" in v:
+            row.append(v["c2h_band"])
+        t.add_row(*row)
+    console.print(t)
+    if a["unverified"]:
+        console.print(f"[yellow]unverified[/yellow] preset values (not seen in a primary source): "
+                      f"{', '.join(a['unverified'])}")

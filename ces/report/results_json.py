@@ -59,6 +59,8 @@ def results_document(run) -> dict:
         doc["base_case"][f"icer_{key}"] = table
     if getattr(run, "inventory", None) is not None:
         doc["base_case"]["inventory"] = run.inventory
+    if getattr(run, "appraisal", None) is not None:
+        doc["appraisal"] = run.appraisal
     if getattr(run, "payment", None) is not None:
         doc["payment"] = {k: v for k, v in run.payment.items() if k != "schedule"}
     if getattr(run, "budget", None) is not None:

@@ -225,8 +225,16 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
         if cfg.setting not in available():
             raise cloc.error(("setting",), f"unknown setting `{cfg.setting}` (available: {', '.join(available())})")
         preset = load_setting(cfg.setting)
-        if "currency" in preset and "currency" not in cfg.settings:
-            cfg.settings = {**cfg.settings, "currency": preset["currency"]}
+        defaults: dict = {}
+        if "currency" in preset:
+            defaults["currency"] = preset["currency"]
+        for v in preset.get("values", []):
+            node = defaults
+            parts = v["key"].split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = v["value"]
+        cfg.settings = _deep_merge(defaults, cfg.settings)
     if overrides:
         cfg.settings = _deep_merge(cfg.settings, overrides.get("settings") or {})
         cfg.parameters = {**cfg.parameters, **copy.deepcopy(overrides.get("parameters") or {})}

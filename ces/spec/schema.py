@@ -317,10 +317,22 @@ class PaymentSpec(Strict):
     stages: list[StageSpec] = Field(default_factory=list, description="Staged: payments by year and condition.")
 
 
+class SeveritySpec(Strict):
+    utility_norm: Number = Field(0.85, gt=0, le=1, description="General-population utility (constant) for the "
+                                 "QALY shortfall.")
+    comparator: Optional[StrictStr] = Field(None, description="Strategy whose QALYs define the patients' QALE "
+                                            "(default: the first).")
+    anticancer: StrictBool = Field(False, description="Japan: 1.5x C2H boundaries for anticancer products.")
+    grade: Optional[Literal["low", "moderate", "high", "very_high"]] = Field(
+        None, description="Sweden: severity grade (default: from the proportional shortfall).")
+
+
 class ConfigSpec(Strict):
     ces: Literal[1]
     model: StrictStr = Field(description="Path of the model YAML, relative to this config.")
-    setting: Optional[StrictStr] = Field(None, description="Country preset (ces/settings/NAME.yaml): japan, china.")
+    setting: Optional[StrictStr] = Field(None, description="Country preset (ces/settings/NAME.yaml): sweden, japan, "
+                                         "uk, netherlands, china, us: currency, discount rates, thresholds, pricing rules.")
+    severity: Optional[SeveritySpec] = Field(None, description="Severity (QALY shortfall) inputs for the thresholds.")
     title: Optional[StrictStr] = None
     settings: dict[StrictStr, Any] = Field(default_factory=dict, description="Overrides of model settings: "
                                            + ", ".join(SETTINGS_KEYS) + ".")

@@ -1,0 +1,72 @@
+"""Country presets, thresholds, severity and verdicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from ces.economics.settings import available, load_setting
+from ces.economics.thresholds import c2h_band, qale, severity, threshold
+from ces.pipeline import run
+from ces.survival.lifetable import life_table
+from tests.conftest import CONFIGS, MODELS
+
+
+def test_all_presets_ship_with_sources():
+    assert available() == ["china", "japan", "netherlands", "sweden", "uk", "us"]
+    for name in available():
+        p = load_setting(name)
+        assert p["threshold"]["source"] and all(v["source"] for v in p.get("values", []))
+        assert {v["verification"] for v in p.get("values", [])} <= {"V", "S", "P", "U"}
+
+
+def test_threshold_rules_by_hand():
+    sev = severity(20.0, 2.0)  # AS 18, PS 0.9
+    assert sev["absolute_shortfall"] == 18 and sev["proportional_shortfall"] == pytest.approx(0.9)
+    assert threshold(load_setting("uk")["threshold"], sev)["threshold"] == pytest.approx(30000 * 1.7)  # AS >= 18
+    assert threshold(load_setting("uk")["threshold"], severity(20.0, 8.0))["threshold"] == pytest.approx(30000 * 1.2)  # AS 12
+    assert threshold(load_setting("uk")["threshold"], severity(20.0, 15.0))["threshold"] == 30000
+    nl = load_setting("netherlands")["threshold"]
+    assert [threshold(nl, severity(10.0, 10.0 - 10 * ps))["threshold"] for ps in (0.3, 0.5, 0.8)] == [20000, 50000, 80000]
+    se = load_setting("sweden")["threshold"]
+    assert threshold(se, sev)["grade"] == "very_high" and threshold(se, sev)["threshold"] == 1000000
+    assert threshold(se, None, grade="moderate")["threshold"] == 500000
+    jp = threshold(load_setting("japan")["threshold"], None, anticancer=True)
+    assert jp["boundaries"] == [7500000, 11250000, 15000000]
+    assert c2h_band(8_000_000, jp["boundaries"]).startswith("7,500,000–11,250,000")
+    cn = threshold(load_setting("china")["threshold"], None)
+    assert (cn["lower"], cn["threshold"]) == (89358, 3 * 89358)
+    assert threshold(load_setting("us")["threshold"], None)["threshold"] == 150000
+
+
+def test_qale_is_discounted_life_expectancy_times_norm():
+    lt = life_table("uk_2018_2020")
+    assert qale(lt, 60, {"female": 1.0}, 1.0, 0.0) == pytest.approx(lt.life_expectancy(60, {"female": 1.0}), rel=1e-3)
+    assert qale(lt, 60, {"female": 1.0}, 0.8, 0.035) < 0.8 * lt.life_expectancy(60, {"female": 1.0})
+
+
+def test_preset_applies_discount_and_labels_unverified(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"ces: 1\nmodel: {MODELS / 'thr_dmhee.yaml'}\nsetting: uk\nsettings: {{discount: {{effects: 0}}}}\n")
+    res = run(cfg, psa=False)
+    assert res.loaded.model.discount.costs == 0.035  # from the preset
+    assert res.loaded.model.discount.effects == 0  # the config overrides the preset
+    assert res.loaded.model.currency == "GBP"
+    assert "threshold" in res.appraisal["unverified"]
+    assert res.appraisal["severity"]["comparator"] == "standard"
+    # a model without start_age cannot give the severity that the UK rule needs: a clear error
+    cfg.write_text(f"ces: 1\nmodel: {MODELS / 'hiv_dmhee.yaml'}\nsetting: uk\n")
+    from ces.errors import CesError
+    with pytest.raises(CesError, match="needs the model's `start_age` and `sex`"):
+        run(cfg, psa=False)
+
+
+def test_country_configs_report_both_perspectives_and_verdicts(runner):
+    from ces.cli import app
+
+    for c in ("japan", "sweden", "china"):
+        r = runner.invoke(app, ["run", str(CONFIGS / f"cart_lbcl_{c}.yaml"), "--no-psa"])
+        assert r.exit_code == 0, r.output
+        assert "Societal perspective" in r.output and "Impact inventory" in r.output and "Verdicts" in r.output
+    res = run(CONFIGS / "cart_lbcl_sweden.yaml", psa=False)
+    v = res.appraisal["verdicts"]
+    assert set(v["perspective"]) == {"healthcare payer", "societal"}

@@ -138,7 +138,7 @@ def appraisal(res: "RunResult") -> dict:
         unverified.append("threshold")
     return {"setting": preset["name"], "base_perspective": preset.get("base_perspective"), "rule": rule["rule"],
             "threshold": thr, "severity": sev, "verdicts": pd.DataFrame(verdicts), "unverified": unverified,
-            "source": rule.get("source")}
+            "source": rule.get("source"), "reference_data": preset.get("reference_data", [])}
 
 
 def payment_model(loaded: Loaded, model: CohortModel, base: BaseCase) -> dict:

@@ -90,8 +90,6 @@ def test_discounting_follows_direct_costs(tmp_path):
 def test_bad_indirect_inputs(tmp_path):
     with pytest.raises(CesError, match="unknown state `Well`"):
         _run(tmp_path, "productivity: {wage: 1, employment: 0.5, work_lost: {Well: 0.2}}\n")
-    with pytest.raises(CesError, match="employment"):
-        _run(tmp_path, "productivity: {wage: 1}\n")
 
 
 def test_cart_societal_config_reports_both_perspectives(runner):
@@ -114,3 +112,29 @@ def test_cart_societal_config_reports_both_perspectives(runner):
         assert r.exit_code == 0
         names = {p.name for p in Path(d).iterdir()}
         assert {"base_case_icer_societal.csv", "base_case_inventory.csv"} <= names
+
+
+def test_friction_cost_is_capped_at_the_friction_period(tmp_path):
+    p = tmp_path / "f.yaml"
+    body = BASE.format(r=0, indirect=textwrap.indent(
+        "productivity: {method: friction_cost, cost_per_hour: 39.88, hours_per_year: 1500, elasticity: 0.8, "
+        "friction_weeks: 78.26785714285714, work_lost: {Sick: 0.5}}", "  "))
+    p.write_text(body)
+    t = run(p, psa=False).totals.iloc[0]
+    fp = 78.26785714285714 * 7 / 365.25  # = 1.5 years: all of cycle 1, half of cycle 2, none of cycle 3
+    assert fp == pytest.approx(1.5)
+    annual = 1500 * 39.88 * 0.8
+    expected = annual * ((0.5 * ALIVE[0] + (1 - ALIVE[0])) * 1.0 + (0.5 * ALIVE[1] + (1 - ALIVE[1])) * 0.5)
+    assert t["cost.productivity"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_employment_rate_outside_unit_interval_and_missing_wage_table(tmp_path):
+    with pytest.raises(CesError, match=r"employment rate must lie in \[0, 1\]"):
+        _run(tmp_path, "productivity: {wage: 1000, employment: 1.4}\n")
+    p = tmp_path / "w.yaml"
+    p.write_text(BASE.format(r=0, indirect="  productivity: {wage: wage_tab(age), employment: 0.5}")
+                 .replace("parameters:", "tables:\n  wage_tab: {file: wages_missing.csv, value: wage}\nparameters:"))
+    with pytest.raises(CesError, match="wages_missing.csv"):
+        run(p, psa=False)
+    with pytest.raises(CesError, match="needs `wage`"):
+        _run(tmp_path, "productivity: {employment: 0.5}\n")

@@ -11,6 +11,17 @@ from ces.survival.lifetable import life_table
 from tests.conftest import CONFIGS, MODELS
 
 
+def test_reference_data_ship_with_source_headers():
+    from pathlib import Path
+
+    import ces
+
+    for name in available():
+        for ref in load_setting(name).get("reference_data", []):
+            text = (Path(ces.__file__).parent / "data" / ref["file"]).read_text(encoding="utf-8")
+            assert text.startswith("#") and ("Source" in text[:3000] or "source" in text[:3000])
+
+
 def test_all_presets_ship_with_sources():
     assert available() == ["china", "japan", "netherlands", "sweden", "uk", "us"]
     for name in available():
@@ -67,6 +78,8 @@ def test_country_configs_report_both_perspectives_and_verdicts(runner):
         r = runner.invoke(app, ["run", str(CONFIGS / f"cart_lbcl_{c}.yaml"), "--no-psa"])
         assert r.exit_code == 0, r.output
         assert "Societal perspective" in r.output and "Impact inventory" in r.output and "Verdicts" in r.output
+    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_sweden.yaml"), "--no-psa"])
+    assert "partial reference data" in r.output and "se_employment_rate_partial.csv" in r.output
     res = run(CONFIGS / "cart_lbcl_sweden.yaml", psa=False)
     v = res.appraisal["verdicts"]
     assert set(v["perspective"]) == {"healthcare payer", "societal"}

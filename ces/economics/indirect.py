@@ -6,6 +6,9 @@ Per cycle of length Δ (years), for a person in state s at age a (INDIRECT.md §
   after ``retirement_age``), W the annual wage, τ the employer payroll contributions and f_s the
   share of work lost; dead states lose all work (f = 1), so production lost to premature death
   is counted automatically until retirement;
+- productivity (friction cost, Dutch costing manual): E(a)·hours per year·cost per hour·elasticity
+  ·f_s·Δ·(share of the cycle inside the friction period from the start of the model); nothing
+  after the friction period (a documented simplification: one absence spell starting at time 0);
 - informal care: hours per week_s · (52·Δ) · value per hour;
 - patient time and travel: visits_s per cycle · (travel cost + hours per visit · value of time)
   + out-of-pocket_s per cycle;
@@ -42,10 +45,25 @@ def indirect_costs(spec, states: dict, error) -> dict:
                 raise error(("indirect", block, table, s), f"unknown state `{s}` (states: {', '.join(states)})")
     p = spec.productivity
     if p is not None:
+        if isinstance(p.employment, (int, float)) and not 0 <= p.employment <= 1:
+            raise error(("indirect", "productivity", "employment"),
+                        f"employment rate must lie in [0, 1], got {p.employment}")
         emp = _e(p.employment)
         if p.retirement_age is not None:
             emp = f"if_else(age < {float(p.retirement_age)!r}, {emp}, 0)"
-        base = f"{emp} * {_e(p.wage)} * (1 + {_e(p.payroll)}) * cycle_length"
+        if p.method == "human_capital":
+            if p.wage is None:
+                raise error(("indirect", "productivity"), "the human-capital method needs `wage` (annual wage)")
+            base = f"{emp} * {_e(p.wage)} * (1 + {_e(p.payroll)}) * cycle_length"
+        else:
+            if p.cost_per_hour is None or p.friction_weeks is None:
+                raise error(("indirect", "productivity"), "the friction-cost method needs `cost_per_hour` and "
+                            "`friction_weeks`")
+            fp = float(p.friction_weeks) * 7 / 365.25
+            # share of cycle k = [t0, t0+Δ) inside the friction period [0, fp): min(max(fp − t0, 0), Δ)/Δ
+            share = f"min(max({fp!r} - time, 0), cycle_length) / cycle_length"
+            base = (f"{emp} * {_e(p.hours_per_year)} * {_e(p.cost_per_hour)} * {_e(p.elasticity)} * cycle_length"
+                    f" * {share}")
         for s, st in states.items():
             f = "1" if st.dead else _e(p.work_lost.get(s, 0))
             out[s][PRODUCTIVITY] = f"{base} * {f}"

@@ -310,3 +310,6 @@ def print_appraisal(run, console: Console | None = None) -> None:
     if a["unverified"]:
         console.print(f"[yellow]unverified[/yellow] preset values (not seen in a primary source): "
                       f"{', '.join(a['unverified'])}")
+    for ref in a.get("reference_data", []):
+        if ref.get("partial"):
+            console.print(f"[yellow]partial reference data[/yellow] ces/data/{ref['file']}: {ref['note']}", highlight=False)

@@ -94,10 +94,17 @@ class StrategySpec(Strict):
 
 
 class ProductivitySpec(Strict):
-    method: Literal["human_capital"] = Field("human_capital", description="Human-capital method (Swedish default).")
-    wage: Expression = Field(description="Annual wage per employed person (currency).")
+    method: Literal["human_capital", "friction_cost"] = Field(
+        "human_capital", description="human_capital (Swedish default) or friction_cost (Dutch).")
+    wage: Optional[Expression] = Field(None, description="Human capital: annual wage per employed person.")
+    cost_per_hour: Optional[Expression] = Field(None, description="Friction cost: productivity cost per hour "
+                                                "(e.g. EUR 39.88, Dutch costing manual 2022).")
+    hours_per_year: Expression = Field(1800, description="Friction cost: working hours per year of a full-time worker.")
+    elasticity: Expression = Field(0.8, description="Friction cost: elasticity of production to working time.")
+    friction_weeks: Optional[Number] = Field(None, gt=0, description="Friction cost: friction period (weeks) from "
+                                             "the start; losses after it are not counted.")
     payroll: Expression = Field(0, description="Employer payroll contributions as a share of the wage (may use age).")
-    employment: Expression = Field(description="Employment rate (0-1); may use age, e.g. a table emp(age).")
+    employment: Expression = Field(1, description="Employment rate (0-1); may use age, e.g. a table emp(age).")
     retirement_age: Optional[Number] = Field(None, description="Hard retirement: no production at or after this age.")
     work_lost: dict[StrictStr, Expression] = Field(
         default_factory=dict, description="Share of work lost per alive state (0-1); dead states lose all work.")

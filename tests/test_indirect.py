@@ -138,3 +138,14 @@ def test_employment_rate_outside_unit_interval_and_missing_wage_table(tmp_path):
         run(p, psa=False)
     with pytest.raises(CesError, match="needs `wage`"):
         _run(tmp_path, "productivity: {employment: 0.5}\n")
+
+
+def test_per_event_indirect_cost_on_a_transition(tmp_path):
+    p = tmp_path / "e.yaml"
+    p.write_text(BASE.format(r=0, indirect="  caregiver: {hours_per_week: {Sick: 0}, value_per_hour: 1}").replace(
+        "strategies:", "transition_rewards:\n  - {from: Sick, to: Dead, costs: {informal_care: 5000}}\nstrategies:"))
+    t = run(p, psa=False).totals.iloc[0]
+    deaths = [0.1, 0.09, 0.081]
+    assert t["cost.informal_care"] == pytest.approx(5000 * sum(deaths), rel=1e-12)
+    assert t["cost"] == pytest.approx(100 * sum(ALIVE), rel=1e-12)  # not a payer cost
+    assert t["cost_societal"] == pytest.approx(t["cost"] + 5000 * sum(deaths), rel=1e-12)

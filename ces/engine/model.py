@@ -175,8 +175,6 @@ class CohortModel:
         for tr in spec.transition_rewards:
             if tr.cost is not None:
                 add("cost")
-            for c in tr.costs:
-                add(c)
         for c in spec.initial_costs:
             add(c)
         for costs in spec.curve_costs.values():
@@ -198,7 +196,14 @@ class CohortModel:
         from ces.economics.indirect import check_no_clash, indirect_costs
 
         check_no_clash(cats, self.loaded.error)
-        self.payer_streams = list(cats)
+        # transition rewards may also use the societal categories (per-event indirect costs, e.g. a
+        # caregiver's leave at a relapse); those stay out of the payer perspective
+        from ces.economics.indirect import INDIRECT
+
+        for tr in spec.transition_rewards:
+            for c in tr.costs:
+                add(c)
+        self.payer_streams = [c for c in cats if c not in INDIRECT]
         self.indirect = indirect_costs(spec.indirect, spec.states, self.loaded.error)
         for terms in self.indirect.values():
             for c in terms:

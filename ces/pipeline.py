@@ -361,8 +361,8 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     res = RunResult(loaded, model, base, totals, icers, nmb, wtps)
     res.payment = payment
     res.perspectives = perspectives
-    if perspectives:
-        res.inventory = inventory_table(totals, model.cost_streams)
+    if perspectives or loaded.model.cost_bearers:
+        res.inventory = inventory_table(totals, model.cost_streams, loaded.model.cost_bearers)
     if loaded.config.setting is not None:
         res.appraisal = appraisal(res)
     if loaded.config.budget_impact is not None:

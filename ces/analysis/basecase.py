@@ -45,14 +45,15 @@ def icer_table(totals: pd.DataFrame, effect: str, cost: str = "cost") -> pd.Data
     return calculate_icers(list(totals["strategy"]), totals[cost].to_numpy(), totals[effect].to_numpy())
 
 
-def inventory_table(totals: pd.DataFrame, cost_streams: list) -> pd.DataFrame:
+def inventory_table(totals: pd.DataFrame, cost_streams: list, bearers: dict | None = None) -> pd.DataFrame:
     """Impact inventory (Second Panel on Cost-Effectiveness): every cost component per strategy,
     discounted and undiscounted, labelled by perspective."""
     from ces.economics.indirect import CONSUMPTION, SOCIETAL
 
     rows = []
     for c in cost_streams:
-        persp = "societal (consumption)" if c == CONSUMPTION else ("societal" if c in SOCIETAL else "healthcare payer")
+        persp = "societal (consumption)" if c == CONSUMPTION else ("societal" if c in SOCIETAL else
+                                                                  (bearers or {}).get(c, "healthcare payer"))
         for _, r in totals.iterrows():
             rows.append({"component": c, "perspective": persp, "strategy": r["strategy"],
                          "discounted": r[f"cost.{c}"], "undiscounted": r[f"cost.{c}_undiscounted"]})

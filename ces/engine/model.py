@@ -203,7 +203,10 @@ class CohortModel:
         for tr in spec.transition_rewards:
             for c in tr.costs:
                 add(c)
-        self.payer_streams = [c for c in cats if c not in INDIRECT]
+        for c, who in spec.cost_bearers.items():
+            if c not in cats:
+                raise self.loaded.error(("cost_bearers", c), f"unknown cost category `{c}` (categories: {', '.join(cats)})")
+        self.payer_streams = [c for c in cats if c not in INDIRECT and spec.cost_bearers.get(c, "payer") == "payer"]
         self.indirect = indirect_costs(spec.indirect, spec.states, self.loaded.error)
         for terms in self.indirect.values():
             for c in terms:
@@ -330,7 +333,7 @@ class CohortModel:
         cs.affected = cs.evaluator.dependents(overridden)
         t_exprs = [e for row in rows.values() for e in row.values()] + [e for *_, r, _ in trs for e in r.values()]
         v_exprs = [e for vals in values.values() for e in vals.values() if e is not None]
-        v_exprs += [e for c in cs.curves.values() for e in list(c.params.values()) + list(c.mods.values())]
+        v_exprs += [e for c in cs.curves.values() for e in _curve_exprs(c)]
         v_exprs += [e for costs in cs.curve_costs.values() for e in costs.values()]
         v_exprs += list(initial.values()) + list(initial_costs.values())
         cs.need_t = cs.evaluator.closure(set().union(*(e.names for e in t_exprs)) if t_exprs else set())
@@ -350,7 +353,7 @@ class CohortModel:
         for e in list(initial.values()) + list(initial_costs.values()):
             self._check_names(e, names_ok, cs)
         for c in cs.curves.values():
-            for e in list(c.params.values()) + list(c.mods.values()):
+            for e in _curve_exprs(c):
                 self._check_names(e, names_ok, cs)
         for costs in cs.curve_costs.values():
             for e in costs.values():
@@ -381,6 +384,26 @@ class CohortModel:
                 return base + (key,)
             where = L.locate(("curves", name))
             fam = merged.get("dist")
+            if fam == "mixture":
+                comps = merged.get("components")
+                unknown_keys = [k for k in merged if k not in ("dist", "components")]
+                if unknown_keys:
+                    raise L.error(path_of(unknown_keys[0]), f"unknown key `{unknown_keys[0]}` for a mixture curve "
+                                  "(allowed: dist, components)")
+                if not isinstance(comps, list) or not comps:
+                    raise L.error(path_of("components"), "a mixture curve needs `components: [{curve: NAME, "
+                                  "weight: EXPR}, ...]`")
+                parts = []
+                for i, c in enumerate(comps):
+                    if not isinstance(c, dict) or set(c) != {"curve", "weight"}:
+                        raise L.error(path_of("components") + (i,), "each component is {curve: NAME, weight: EXPR}")
+                    other = spec.curves.get(c["curve"])
+                    if other is None or other.get("dist") == "mixture":
+                        raise L.error(path_of("components") + (i,), f"`{c['curve']}` must be a (non-mixture) curve "
+                                      f"of this model (curves: {', '.join(spec.curves)})")
+                    parts.append((c["curve"], self._expr(c["weight"], path_of("components") + (i, "weight"))))
+                cs.curves[name] = CurveDef(name, "mixture", {}, {}, where=where, extra={"components": parts})
+                continue
             if not isinstance(fam, str):
                 raise L.error(("curves", name), "a curve needs `dist: FAMILY` (e.g. weibull, lognormal, gompertz)")
             try:
@@ -598,14 +621,17 @@ class CohortModel:
 
     def _psm_trace(self, cs, venv, D, draw_offset, shared=None) -> tuple:
         """Occupancy from the partition curves, plus one column per curve with costs (share under the curve)."""
-        from ces.engine.psm import curve_survival, partition_occupancy
+        from ces.engine.psm import curve_survival, mixture_survival, partition_occupancy
 
         spec = self.loaded.model
         n = self.n_cycles
         t_years = np.arange(n + 1) * self.cycle_years
         cache = shared.setdefault("curves", {}) if shared is not None else None
         surv = {name: curve_survival(self, c, venv, D, t_years, cache, cs.affected) for name, c in cs.curves.items()
-                if name in spec.partition or name in cs.curve_costs}
+                if c.family != "mixture"}
+        for name, c in cs.curves.items():  # mixtures: S = Σ w_i S_i of other curves
+            if c.family == "mixture":
+                surv[name] = mixture_survival(self, c, surv, venv)
 
         def crossing_error(j, d, k, lower, upper):
             a, b = spec.partition[j - 1], spec.partition[j]
@@ -746,6 +772,11 @@ class CohortModel:
         for k, (s, r) in enumerate(self.expanded):
             out[:, :, self.states.index(s)] += trace[:, :, k]
         return out
+
+
+def _curve_exprs(c) -> list:
+    """Every expression of a curve: family parameters, modifiers, mixture weights."""
+    return list(c.params.values()) + list(c.mods.values()) + [w for _, w in c.extra.get("components", [])]
 
 
 def _is_rest(e) -> bool:

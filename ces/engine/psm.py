@@ -121,6 +121,20 @@ def curve_survival(model, cdef: CurveDef, env: dict, D: int, t_years: np.ndarray
     return S
 
 
+def mixture_survival(model, cdef: CurveDef, surv: dict, env: dict) -> np.ndarray:
+    """S(t) = Σ_i w_i·S_i(t) (branches of a decision, e.g. out-of-specification manufacture); Σ w_i must be 1."""
+    total = 0.0
+    out = 0.0
+    for name, w in cdef.extra["components"]:
+        wv = np.asarray(w.evaluate(env, model.functions), dtype=float).reshape(-1, 1)
+        total = total + wv
+        out = out + wv * surv[name]
+    if np.any(np.abs(np.asarray(total) - 1.0) > 1e-9):
+        raise ModelCheckError(f"curve `{cdef.name}`: mixture weights sum to {float(np.ravel(total)[0]):.6g}, must be 1",
+                              file=cdef.where[0], path=f"{cdef.where[1]}.components", line=cdef.where[2])
+    return np.asarray(out)
+
+
 def partition_occupancy(curves: list, policy: str, where_msg, n_states: int) -> tuple:
     """Occupancy (D, n+1, N) from curves S_1..S_(N−1) (each (Di, n+1)); applies the crossing policy."""
     D = max(c.shape[0] for c in curves)

@@ -136,8 +136,15 @@ def plot_survival(run, folder: Path, plt=None) -> list:
         from ces.engine.model import CohortModel  # noqa: F401
 
         venv = cs.evaluator.evaluate(model.env(np.arange(n + 1.0), t_years), None, needed=cs.need_v)
+        from ces.engine.psm import mixture_survival
+
+        curves = {cn: curve_survival(model, c, venv, 1, t_years) for cn, c in cs.curves.items()
+                  if c.family != "mixture"}
+        for cn, c in cs.curves.items():
+            if c.family == "mixture":
+                curves[cn] = mixture_survival(model, c, curves, venv)
         for name, c in cs.curves.items():
-            S = curve_survival(model, c, venv, 1, t_years)[0]
+            S = curves[name][0]
             ax.plot(t_years, S, styles[k % 4], lw=2, label=f"{s}: {name}")
             if "cure" in c.mods:
                 pi = float(np.asarray(c.mods["cure"].evaluate(venv, model.functions)).ravel()[0])

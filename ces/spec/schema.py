@@ -187,6 +187,10 @@ class ModelSpec(Strict):
     strategies: dict[StrictStr, Optional[StrategySpec]] = Field(min_length=1, description="Strategies compared.")
     indirect: Optional[IndirectSpec] = Field(None, description="Societal-perspective cost terms (productivity, "
                                              "informal care, patient time and travel, consumption).")
+    cost_bearers: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict, description="Who bears a cost category when it is not the healthcare payer (e.g. "
+        "{apheresis_repeat: hospital, oos_product: manufacturer}); such categories are left out of the payer "
+        "cost and listed in the impact inventory.")
 
 
 SETTINGS_KEYS = ("title", "cycle", "horizon", "start_age", "max_age", "sex", "currency", "correction",

@@ -4,9 +4,12 @@ A model turns the price P (a one-off cost at time 0) into payments at whole year
 expected per-patient amount a_j:
 
 - ``upfront``: a_0 = P.
-- ``instalments``: n equal annual payments at years 0..n−1, A = P/n at zero interest, else the
-  annuity A = P·i/(1 − (1+i)^−n); with ``stop_at_death`` payment j is made only by patients alive
-  at year j: a_j = A·S(j), S = share alive in the model's trace.
+- ``instalments``: n equal annual payments at years 0..n−1 (in advance), A = P/n at zero interest,
+  else the annuity-due A = P·i / ((1 − (1+i)^−n)·(1+i)), so that Σ_{j<n} A·(1+i)^−j = P: at an
+  interest rate equal to the cost discount rate (and no stop at death) the payments are worth
+  exactly the price.  (The end-of-period annuity P·i/(1 − (1+i)^−n) belongs to payments at years
+  1..n; paid at 0..n−1 it is worth P·(1+i).)  With ``stop_at_death`` payment j is made only by
+  patients alive at year j: a_j = A·S(j), S = share alive in the model's trace.
 - ``outcome`` (rebate): a_0 = P, and a rebate of ``rebate``·P for non-responders, paid back at year
   ``rebate_year``: expected a = −rebate·P·P(non-response) (Garrison et al., on outcomes-based
   agreements; the rebate is certain given non-response).
@@ -22,6 +25,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def annuity_due(price: float, rate: float, n: int) -> float:
+    """Equal payment at years 0..n−1 whose present value at ``rate`` is ``price``:
+    A = P·i / ((1 − (1+i)^−n)·(1+i))."""
+    return price * rate / ((1.0 - (1.0 + rate) ** -n) * (1.0 + rate))
+
+
 def schedule(spec, price: float, alive_at, occupancy_at) -> list:
     """[(year, expected amount per patient treated)] for a payment spec."""
     m = spec.model
@@ -29,7 +38,7 @@ def schedule(spec, price: float, alive_at, occupancy_at) -> list:
         return [(0, price)]
     if m == "instalments":
         n, i = spec.n, float(spec.interest)
-        a = price / n if i == 0 else price * i / (1.0 - (1.0 + i) ** -n)
+        a = price / n if i == 0 else annuity_due(price, i, n)
         return [(j, a * (alive_at(j) if spec.stop_at_death else 1.0)) for j in range(n)]
     if m == "outcome":
         return [(0, price), (spec.rebate_year, -spec.rebate * price * spec.non_response)]

@@ -100,14 +100,19 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
 
 def appraisal(res: "RunResult") -> dict:
     """Severity, the setting's threshold and a verdict for every frontier ICER under each perspective."""
-    from ces.economics.settings import load_setting
+    from ces.economics.settings import load_setting, threshold_rule
     from ces.economics.thresholds import c2h_band, qale, severity, threshold
     from ces.errors import CesError
     from ces.survival.lifetable import life_table, sex_weights
 
     loaded = res.loaded
     preset = load_setting(loaded.config.setting)
-    rule = preset["threshold"]
+    ap = loaded.config.appraisal
+    try:
+        rule = threshold_rule(preset, ap.threshold if ap else None)
+    except CesError as exc:
+        cl = loaded.config_loc
+        raise (cl.error(("appraisal", "threshold"), exc.message) if cl else exc) from None
     sv = loaded.config.severity
     spec = loaded.model
     sev = None
@@ -122,7 +127,12 @@ def appraisal(res: "RunResult") -> dict:
                   sv.utility_norm if sv else 0.85, float(spec.discount.effects))
         sev = severity(qg, float(res.totals.set_index("strategy").loc[comp, "qaly"]))
         sev["comparator"] = comp
-    thr = threshold(rule, sev, bool(sv and sv.anticancer), sv.grade if sv else None)
+    try:
+        thr = threshold(rule, sev, bool(sv and sv.anticancer), sv.grade if sv else None,
+                        bool(sv and sv.assumed_grades))
+    except ValueError as exc:
+        cl = loaded.config_loc
+        raise (cl.error(("severity", "grade"), str(exc)) if cl else CesError(str(exc))) from None
     verdicts = []
     for name, table in [("healthcare payer", res.icers)] + [(k.replace("_", " "), t) for k, t in res.perspectives.items()]:
         for _, r in table.iterrows():
@@ -136,9 +146,16 @@ def appraisal(res: "RunResult") -> dict:
     unverified = [v["key"] for v in preset.get("values", []) if v.get("verification") == "U"]
     if rule.get("verification") == "U":
         unverified.append("threshold")
-    return {"setting": preset["name"], "base_perspective": preset.get("base_perspective"), "rule": rule["rule"],
-            "threshold": thr, "severity": sev, "verdicts": pd.DataFrame(verdicts), "unverified": unverified,
-            "source": rule.get("source"), "reference_data": preset.get("reference_data", [])}
+    if ap and ap.scenario and preset["scenarios"][ap.scenario].get("verification") == "U":
+        unverified.append(f"scenario {ap.scenario}")
+    out = {"setting": preset["name"], "base_perspective": preset.get("base_perspective"), "rule": rule["rule"],
+           "threshold": thr, "severity": sev, "verdicts": pd.DataFrame(verdicts), "unverified": unverified,
+           "source": rule.get("source"), "reference_data": preset.get("reference_data", [])}
+    extra = {"threshold_option": rule.get("option"), "in_force_from": rule.get("in_force_from"),
+             "in_force_until": rule.get("in_force_until"), "scenario": ap.scenario if ap else None,
+             "scenario_source": preset["scenarios"][ap.scenario]["source"] if ap and ap.scenario else None}
+    out.update({k: v for k, v in extra.items() if v is not None})
+    return out
 
 
 def payment_model(loaded: Loaded, model: CohortModel, base: BaseCase) -> dict:

@@ -35,9 +35,23 @@ def severity(qale_gen: float, qale_comparator: float) -> dict:
             "proportional_shortfall": a / qale_gen if qale_gen > 0 else float("nan")}
 
 
-def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str | None = None) -> dict:
-    """{'threshold': upper WTP used for the verdict, 'range' or 'bands', 'basis': text}."""
+def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str | None = None,
+              assumed_grades: bool = False) -> dict:
+    """{'threshold': upper WTP used for the verdict, 'range' or 'bands', 'basis': text}.
+
+    Sweden: only sourced grades unless ``assumed_grades`` (then the preset's ``assumed_grades`` levels and
+    the finer PS mapping are added)."""
     kind = rule["rule"]
+    if kind == "severity_graded":
+        levels = dict(rule["by_grade"])
+        mapping = rule["grade_by_proportional_shortfall"]
+        if assumed_grades:
+            levels.update(rule.get("assumed_grades", {}))
+            mapping = rule.get("grade_by_proportional_shortfall_assumed", mapping)
+        if grade is not None and grade not in levels:
+            raise ValueError(f"severity grade `{grade}` has no sourced level (sourced: {', '.join(rule['by_grade'])}; "
+                             "low/high only with `assumed_grades: true`)")
+        rule = {**rule, "by_grade": levels, "grade_by_proportional_shortfall": mapping}
     if kind == "range":
         lo, hi = rule["range"]
         return {"threshold": hi, "lower": lo, "basis": f"range {lo:,.0f}–{hi:,.0f}"}
@@ -52,7 +66,8 @@ def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str
         return {"threshold": b[0], "boundaries": b, "basis": "C2H price-adjustment boundaries " +
                 " / ".join(f"{x:,.0f}" for x in b) + (" (×1.5, anticancer)" if anticancer else "")}
     if kind == "severity_graded" and grade is not None:
-        return {"threshold": rule["by_grade"][grade], "grade": grade, "basis": f"severity {grade}"}
+        return {"threshold": rule["by_grade"][grade], "grade": grade, "basis": f"severity {grade}",
+                "assumption": grade in rule.get("assumed_grades", {})}
     if sev is None:
         raise ValueError(f"the {kind} rule needs the severity (QALY shortfall)")
     ps, as_ = sev["proportional_shortfall"], sev["absolute_shortfall"]
@@ -79,8 +94,9 @@ def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str
                 if ps < upper:
                     g = name
                     break
-        return {"threshold": rule["by_grade"][g], "grade": g,
-                "basis": f"severity {g}" + ("" if grade else f" (from proportional shortfall {ps:.2f})")}
+        return {"threshold": rule["by_grade"][g], "grade": g, "assumption": g in rule.get("assumed_grades", {}),
+                "basis": f"severity {g}" + ("" if grade else f" (from proportional shortfall {ps:.2f}; grade mapping "
+                                                            "is an assumption)")}
     raise ValueError(f"unknown threshold rule {kind!r}")
 
 

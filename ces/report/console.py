@@ -296,6 +296,13 @@ def print_appraisal(run, console: Console | None = None) -> None:
                       f"proportional {sv['proportional_shortfall']:.2f}")
     console.print(f"Setting [bold]{a['setting']}[/bold] (base case perspective: {a['base_perspective']}): threshold "
                   f"{cur} {a['threshold']['threshold']:,.0f} per QALY — {a['threshold']['basis']}. Source: {a['source']}")
+    if a.get("in_force_from"):
+        console.print(f"Threshold {'option `' + a['threshold_option'] + '` ' if a.get('threshold_option') else ''}in "
+                      f"force from {a['in_force_from']}" + (f" until {a['in_force_until']}" if a.get("in_force_until")
+                                                            else ""), highlight=False)
+    if a.get("scenario"):
+        console.print(f"[yellow]non-reference-case scenario[/yellow] `{a['scenario']}` ({a['scenario_source']}): "
+                      "the analyst confirmed its conditions", highlight=False)
     t = Table(title="Verdicts", title_justify="left")
     for c in ("Perspective", "Strategy", "vs", f"ICER ({cur})", "Threshold", "Verdict") + (
             ("C2H band",) if "c2h_band" in a["verdicts"].columns else ()):

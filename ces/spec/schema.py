@@ -334,8 +334,20 @@ class SeveritySpec(Strict):
     comparator: Optional[StrictStr] = Field(None, description="Strategy whose QALYs define the patients' QALE "
                                             "(default: the first).")
     anticancer: StrictBool = Field(False, description="Japan: 1.5x C2H boundaries for anticancer products.")
-    grade: Optional[Literal["low", "moderate", "high", "very_high"]] = Field(
-        None, description="Sweden: severity grade (default: from the proportional shortfall).")
+    grade: Optional[Literal["low", "moderate", "high", "very_high", "rare_very_high"]] = Field(
+        None, description="Sweden: severity grade (default: from the proportional shortfall); rare_very_high = "
+        "rare disease of very high severity (SEK 2M).")
+    assumed_grades: StrictBool = Field(False, description="Sweden: also use the unsourced low/high levels "
+                                       "(assumptions, off by default).")
+
+
+class AppraisalSpec(Strict):
+    threshold: Optional[StrictStr] = Field(None, description="A dated alternative threshold of the setting (its "
+                                           "`threshold.options`), e.g. uk: nice_2022 (GBP 20-30k).")
+    scenario: Optional[StrictStr] = Field(None, description="A non-reference-case scenario of the setting (its "
+                                          "`scenarios`), e.g. uk: discount_1_5.")
+    conditions_met: StrictBool = Field(False, description="The analyst confirms the scenario's conditions (listed "
+                                       "in the preset) hold; required for a scenario.")
 
 
 class ConfigSpec(Strict):
@@ -344,6 +356,8 @@ class ConfigSpec(Strict):
     setting: Optional[StrictStr] = Field(None, description="Country preset (ces/settings/NAME.yaml): sweden, japan, "
                                          "uk, netherlands, china, us: currency, discount rates, thresholds, pricing rules.")
     severity: Optional[SeveritySpec] = Field(None, description="Severity (QALY shortfall) inputs for the thresholds.")
+    appraisal: Optional[AppraisalSpec] = Field(None, description="Dated threshold options and non-reference-case "
+                                               "scenarios of the setting.")
     title: Optional[StrictStr] = None
     settings: dict[StrictStr, Any] = Field(default_factory=dict, description="Overrides of model settings: "
                                            + ", ".join(SETTINGS_KEYS) + ".")

@@ -143,6 +143,7 @@ def appraisal(res: "RunResult") -> dict:
             if rule["rule"] == "c2h_bands":
                 v["c2h_band"] = c2h_band(float(r["icer"]), thr["boundaries"])
             verdicts.append(v)
+    c2h = c2h_adjustment(res, rule, bool(sv and sv.anticancer)) if loaded.config.c2h is not None else None
     unverified = [v["key"] for v in preset.get("values", []) if v.get("verification") == "U"]
     if rule.get("verification") == "U":
         unverified.append("threshold")
@@ -155,7 +156,49 @@ def appraisal(res: "RunResult") -> dict:
              "in_force_until": rule.get("in_force_until"), "scenario": ap.scenario if ap else None,
              "scenario_source": preset["scenarios"][ap.scenario]["source"] if ap and ap.scenario else None}
     out.update({k: v for k, v in extra.items() if v is not None})
+    if c2h is not None:
+        out["c2h"] = c2h
     return out
+
+
+def c2h_adjustment(res: "RunResult", rule: dict, anticancer: bool) -> dict:
+    """Japan C2H: the adjusted price from the model's payer ICER of ``c2h.strategy`` (ces.economics.c2h)."""
+    from ces.economics.c2h import adjusted_price, band_table, weighted_price
+    from ces.errors import CesError
+
+    loaded = res.loaded
+    spec = loaded.config.c2h
+    cl = loaded.config_loc
+
+    def err(msg, key=None):
+        return cl.error(("c2h",) + ((key,) if key else ()), msg) if cl else CesError(msg)
+    if rule["rule"] != "c2h_bands":
+        raise err(f"`c2h:` needs setting japan (this setting's rule is {rule['rule']})")
+    if spec.strategy not in res.model.strategies:
+        raise err(f"unknown strategy `{spec.strategy}` (strategies: {', '.join(res.model.strategies)})", "strategy")
+    if spec.premium + spec.operating_profit > spec.price:
+        raise err("premium + operating_profit exceed the price", "premium")
+    row = res.icers.set_index("strategy").loc[spec.strategy]
+    if row["ref"] is None or row["icer"] != row["icer"]:
+        raise err(f"`{spec.strategy}` has no ICER on the frontier (status {row['status']})", "strategy")
+    considered = anticancer if spec.considered is None else spec.considered
+    pops = spec.populations or []
+    if pops and abs(sum(p.share for p in pops) - 1.0) > 1e-9:
+        raise err(f"population shares sum to {sum(p.share for p in pops):g}, must sum to 1", "populations")
+    per = []
+    for p in pops or [None]:
+        icer = float(row["icer"]) if p is None or p.icer is None else float(p.icer)
+        model_icer = p is None or p.icer is None
+        r = adjusted_price(spec.price, spec.premium, icer, rule, considered, spec.premium_rate, spec.operating_profit,
+                           float(row["inc_cost"]) if model_icer else None,
+                           float(row["inc_effect"]) if model_icer else None)
+        per.append({"share": 1.0 if p is None else p.share, **r})
+    price = weighted_price([(x["share"], x["adjusted_price"]) for x in per])
+    return {"strategy": spec.strategy, "vs": row["ref"], "price": spec.price, "premium": spec.premium,
+            "operating_profit": spec.operating_profit, "considered": considered, "adjusted_price": price,
+            "cut": 1.0 - price / spec.price, "populations": pd.DataFrame(per).drop(columns=["boundaries"]),
+            "bands": pd.DataFrame(band_table(spec.price, spec.premium, rule, considered, spec.premium_rate,
+                                             spec.operating_profit)), "source": rule.get("source")}
 
 
 def payment_model(loaded: Loaded, model: CohortModel, base: BaseCase) -> dict:

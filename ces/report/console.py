@@ -314,9 +314,26 @@ def print_appraisal(run, console: Console | None = None) -> None:
             row.append(v["c2h_band"])
         t.add_row(*row)
     console.print(t)
+    if a.get("c2h"):
+        print_c2h(a["c2h"], cur, console)
     if a["unverified"]:
         console.print(f"[yellow]unverified[/yellow] preset values (not seen in a primary source): "
                       f"{', '.join(a['unverified'])}")
     for ref in a.get("reference_data", []):
         if ref.get("partial"):
             console.print(f"[yellow]partial reference data[/yellow] ces/data/{ref['file']}: {ref['note']}", highlight=False)
+
+
+def print_c2h(c, cur, console) -> None:
+    """Japan C2H price adjustment: the adjusted price, and the price and cut in every ICER band."""
+    t = Table(title=f"C2H price adjustment of {c['strategy']} ({cur}): price {c['price']:,.0f}, premium portion "
+              f"{c['premium']:,.0f}, operating-profit portion {c['operating_profit']:,.0f}"
+              + (" (boundaries x1.5)" if c["considered"] else ""), title_justify="left")
+    for col in ("ICER band", "γ premium", "θ op. profit", "Adjusted price", "Cut", "Limited by"):
+        t.add_column(col, justify="left" if col in ("ICER band", "Limited by") else "right")
+    for _, r in c["bands"].iterrows():
+        t.add_row(r["band"], f"{r['gamma']:g}", f"{r['theta']:g}", _num(r["adjusted_price"]), f"{-r['cut']:.1%}" if r["cut"] else "0.0%",
+                  r["limited_by"])
+    console.print(t)
+    console.print(f"At the model's ICER: adjusted price {cur} {c['adjusted_price']:,.0f} ({-c['cut']:.1%}); "
+                  f"source: {c['source']}", highlight=False)

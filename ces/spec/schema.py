@@ -341,6 +341,25 @@ class SeveritySpec(Strict):
                                        "(assumptions, off by default).")
 
 
+class C2HPopulationSpec(Strict):
+    share: Number = Field(ge=0, le=1, description="Share of patients in this analysis population.")
+    icer: Optional[Number] = Field(None, description="The population's appraised ICER (default: the model's).")
+
+
+class C2HSpec(Strict):
+    strategy: StrictStr = Field(description="The evaluated product's strategy.")
+    price: Number = Field(gt=0, description="Price before adjustment (a one-off cost per patient in the model).")
+    premium: Number = Field(ge=0, description="Usefulness-premium portion of the price (有用性系加算部分), currency.")
+    premium_rate: Number = Field(0.0, ge=0, description="Premium rate before the disclosure coefficient (0.35 = "
+                                 "35 %): sets the cap on the cut.")
+    operating_profit: Number = Field(0.0, ge=0, description="Operating-profit portion, for cost-accounting products "
+                                     "with cost disclosure under 50 % (else 0).")
+    considered: Optional[StrictBool] = Field(None, description="Boundaries x1.5 (anticancer, no adequate treatment, "
+                                             "paediatric); default: severity.anticancer.")
+    populations: list[C2HPopulationSpec] = Field(default_factory=list, description="Analysis populations with their "
+                                                 "shares (price weighted by share); default: one, the model's ICER.")
+
+
 class AppraisalSpec(Strict):
     threshold: Optional[StrictStr] = Field(None, description="A dated alternative threshold of the setting (its "
                                            "`threshold.options`), e.g. uk: nice_2022 (GBP 20-30k).")
@@ -358,6 +377,8 @@ class ConfigSpec(Strict):
     severity: Optional[SeveritySpec] = Field(None, description="Severity (QALY shortfall) inputs for the thresholds.")
     appraisal: Optional[AppraisalSpec] = Field(None, description="Dated threshold options and non-reference-case "
                                                "scenarios of the setting.")
+    c2h: Optional[C2HSpec] = Field(None, description="Japan: C2H price adjustment of a product from its appraised "
+                                   "ICER (setting japan).")
     title: Optional[StrictStr] = None
     settings: dict[StrictStr, Any] = Field(default_factory=dict, description="Overrides of model settings: "
                                            + ", ".join(SETTINGS_KEYS) + ".")

@@ -318,6 +318,7 @@ def budget_impact(res: "RunResult") -> dict:
                 st[k, y] += a
     flags = []
     price_adjust = None
+    repricing_table = None
     pr = b.pricing
     if pr is not None:
         if pr.strategy not in names or pr.category not in cats:
@@ -326,20 +327,31 @@ def budget_impact(res: "RunResult") -> dict:
         j, k = names.index(pr.strategy), cats.index(pr.category)
         price = float(pr.price) if pr.price is not None else float(streams[pr.strategy][k, 0])
         if "market_expansion_repricing" in rules:
+            from ces.economics.repricing import repricing
+
             if pr.forecast_sales is None or len(pr.forecast_sales) != T:
                 raise located(CesError(f"pricing.forecast_sales: give {T} forecast values (one per year)"))
+            if pr.pricing_method is None:
+                raise located(CesError("pricing.pricing_method: give cost_accounting or comparator (the Japanese "
+                                       "repricing tiers and floors depend on it)"))
+            mer = rules["market_expansion_repricing"]
             sales = patients * new[j] * price
-            t, tier = repricing_year(sales, np.asarray(pr.forecast_sales, dtype=float),
-                                     rules["market_expansion_repricing"]["tiers"])
+            rp = repricing(price, sales, np.asarray(pr.forecast_sales, dtype=float), mer["tiers"], pr.pricing_method,
+                           float(pr.alpha))
+            t = rp["year"]
+            in_force = np.full(T, price)
             if t is not None:
-                reduction = np.zeros(T)
-                reduction[t + 1:] = price * pr.price_cut
-                price_adjust = (pr.strategy, pr.category, reduction)
+                in_force[t + 1:] = rp["price"]
+                price_adjust = (pr.strategy, pr.category, price - in_force)
                 flags.append({"rule": "market expansion repricing (Japan)", "year": t + 1,
-                              "detail": f"sales {sales[t]:,.0f} > {tier['ratio']:g}x forecast "
-                                        f"{pr.forecast_sales[t]:,.0f} and > {tier['sales']:,.0f}; price cut "
-                                        f"{pr.price_cut:.0%} from year {t + 2}",
-                              "source": rules["market_expansion_repricing"]["source"]})
+                              "detail": f"{rp['tier']['name']}: sales {sales[t]:,.0f} = {rp['ratio']:.2f}x forecast "
+                                        f"{pr.forecast_sales[t]:,.0f}; repriced {price:,.0f} -> {rp['price']:,.0f} "
+                                        f"({-rp['cut']:.1%}) from year {t + 2}",
+                              "source": mer["source"]})
+            # sales in the new world at the price in force (after a repricing the cohort pays the new price)
+            repricing_table = pd.DataFrame({"year": np.arange(1, T + 1), "forecast_sales": np.asarray(
+                pr.forecast_sales, dtype=float), "sales_at_listed_price": sales, "price_in_force": in_force,
+                "sales_at_price_in_force": patients * new[j] * in_force})
         if "price_ceilings" in rules:
             flag = ceiling_flag(price, rules["price_ceilings"]["ceilings"])
             if flag:
@@ -350,6 +362,8 @@ def budget_impact(res: "RunResult") -> dict:
                                            **{c: streams[s][k, a] for k, c in enumerate(cats)}}
                                           for s in names for a in range(T)])
     tables["flags"] = pd.DataFrame(flags, columns=["rule", "year", "detail", "source"])
+    if repricing_table is not None:
+        tables["repricing"] = repricing_table
 
     def cumulative(spec) -> float:
         pts, cur, nw = _bia_inputs(spec, names)

@@ -261,6 +261,14 @@ def print_budget(run, console: Console | None = None) -> None:
             t.add_row(str(r["input"]), f"{r['low']:g}", f"{r['high']:g}", _num(r["cumulative_low"]),
                       _num(r["cumulative_high"]), _num(r["range"]))
         console.print(t)
+    if "repricing" in b:
+        t = Table(title=f"Japan market-expansion repricing check by year{cur} (new world)", title_justify="left")
+        for c in ("Year", "Forecast sales", "Sales at listed price", "Price in force", "Sales at price in force"):
+            t.add_column(c, justify="right")
+        for _, r in b["repricing"].iterrows():
+            t.add_row(str(int(r["year"])), _num(r["forecast_sales"]), _num(r["sales_at_listed_price"]),
+                      _num(r["price_in_force"]), _num(r["sales_at_price_in_force"]))
+        console.print(t)
     pricing = run.loaded.config.budget_impact.pricing
     if pricing is not None and not len(b["flags"]):
         console.print(f"pricing rules of setting `{run.loaded.config.setting}` checked for {pricing.strategy}: "

@@ -278,8 +278,11 @@ class PricingSpec(Strict):
                                     "one-off cost of `category`); sales = patients × price.")
     forecast_sales: Optional[list[Number]] = Field(None, description="Japan repricing: forecast annual sales, "
                                                    "one per year (currency units).")
-    price_cut: Number = Field(0.0, ge=0, lt=1, description="Japan repricing: price cut applied from the year after "
-                              "the rule fires (user input; not in the seeds).")
+    pricing_method: Optional[Literal["cost_accounting", "comparator"]] = Field(
+        None, description="Japan repricing: how the product was priced at listing (cost accounting or the "
+        "comparator method); sets the tiers that apply and the floor of the repriced price.")
+    alpha: Number = Field(0.0, ge=0, le=0.15, description="Japan repricing: correction premium rate α for "
+                          "verified usefulness (0 when none; rule range 2.5-15 %).")
 
 
 class BudgetScenarioSpec(Strict):

@@ -32,6 +32,7 @@ class RunResult:
     perspectives: dict = field(default_factory=dict)  # societal ICER tables (payer is `icers`)
     appraisal: dict | None = None
     inventory: pd.DataFrame | None = None
+    payers: dict | None = None  # cost shares per payer: {"cea": table, "bia": table or None}
 
     @property
     def strategy_names(self) -> list:
@@ -396,6 +397,33 @@ def budget_impact(res: "RunResult") -> dict:
     return tables
 
 
+def payer_analysis(res: "RunResult") -> dict:
+    """The CEA and, with a budget impact, the BIA per payer (ces.economics.payers)."""
+    from ces.economics.payers import payer_budget, payer_cea, share_matrix
+    from ces.errors import CesError
+
+    loaded = res.loaded
+    spec = loaded.config.payers
+    cl = loaded.config_loc
+    names = list(res.model.strategies)
+    comp = spec.comparator or names[0]
+    for key, x in (("strategy", spec.strategy), ("comparator", comp)):
+        if x not in names:
+            raise (cl.error(("payers", key), f"unknown strategy `{x}` (strategies: {', '.join(names)})") if cl
+                   else CesError(f"unknown strategy `{x}`"))
+    cats = list(res.model.payer_streams)  # healthcare cost categories (indirect costs have no payer)
+    try:
+        payers, W = share_matrix(spec.shares, cats)
+    except CesError as exc:
+        raise (cl.error(("payers", "shares"), exc.message) if cl else exc) from None
+    out = {"shares": pd.DataFrame(W, index=payers, columns=cats).reset_index(names="payer"),
+           "cea": payer_cea(res.totals, cats, loaded.model.effect, payers, W, spec.strategy, comp), "bia": None}
+    if res.budget is not None:
+        bcats = [c for c in cats if f"cost.{c}" in res.budget["detail"].columns]
+        out["bia"] = payer_budget(res.budget["detail"], bcats, payers, W[:, [cats.index(c) for c in bcats]])
+    return out
+
+
 def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions) -> dict:
     tables = {"summary": summary_table(psa), "icer": probabilistic_icers(psa, effect)}
     if wtps:
@@ -441,6 +469,8 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         res.appraisal = appraisal(res)
     if loaded.config.budget_impact is not None:
         res.budget = budget_impact(res)
+    if loaded.config.payers is not None:
+        res.payers = payer_analysis(res)
     opts = psa_options(loaded, draws, seed, chunk) if psa else None
     if opts is not None:
         res.psa = run_psa(model, opts.draws, opts.seed, opts.chunk, on_chunk)

@@ -45,7 +45,7 @@ def test_threshold_rules_by_hand():
     assert jp["boundaries"] == [7500000, 11250000, 15000000]
     assert c2h_band(8_000_000, jp["boundaries"]).startswith("7,500,000–11,250,000")
     cn = threshold(load_setting("china")["threshold"], None)
-    assert (cn["lower"], cn["threshold"]) == (89358, 3 * 89358)
+    assert (cn["lower"], cn["threshold"]) == (99665, 3 * 99665)  # NBS 2025
     assert threshold(load_setting("us")["threshold"], None)["threshold"] == 150000
 
 

@@ -345,3 +345,27 @@ def print_c2h(c, cur, console) -> None:
     console.print(t)
     console.print(f"At the model's ICER: adjusted price {cur} {c['adjusted_price']:,.0f} ({-c['cut']:.1%}); "
                   f"source: {c['source']}", highlight=False)
+
+
+def print_payers(run, console: Console | None = None) -> None:
+    """Cost per payer (CEA) and the net budget impact per payer and year (BIA)."""
+    console = console or make_console()
+    p = run.payers
+    cur = f" ({run.loaded.model.currency})" if run.loaded.model.currency else ""
+    cea = p["cea"]
+    t = Table(title=f"Cost per payer{cur} (shares of each cost category; effect not split)", title_justify="left")
+    for c in cea.columns:
+        t.add_column(c, justify="left" if c == "payer" else "right")
+    for _, r in cea.iterrows():
+        t.add_row(str(r["payer"]), *[f"{v:.3f}" if k == "inc_effect" else _num(v) for k, v in r.iloc[1:].items()])
+    console.print(t)
+    if p.get("bia") is not None:
+        b = p["bia"]
+        cols = [c for c in b.columns if c.startswith("net_impact.")]
+        t = Table(title=f"Net budget impact per payer{cur}", title_justify="left")
+        t.add_column("Year", justify="right")
+        for c in cols:
+            t.add_column(c.replace("net_impact.", ""), justify="right")
+        for _, r in b.iterrows():
+            t.add_row(str(int(r["year"])), *[_num(r[c]) for c in cols])
+        console.print(t)

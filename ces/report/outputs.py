@@ -36,6 +36,9 @@ def tables(run) -> dict:
         out[f"psa_{name}"] = df
     for name, df in (run.budget or {}).items():
         out[f"budget_impact_{name}"] = df
+    for name, df in (getattr(run, "payers", None) or {}).items():
+        if df is not None:
+            out[f"payers_{name}"] = df
     trace_rows = []
     for s, r in run.base.results.items():
         for k, occ in enumerate(r.trace[0]):

@@ -363,6 +363,13 @@ class C2HSpec(Strict):
                                                  "shares (price weighted by share); default: one, the model's ICER.")
 
 
+class PayersSpec(Strict):
+    strategy: StrictStr = Field(description="Strategy whose incremental cost is split (vs `comparator`).")
+    comparator: Optional[StrictStr] = Field(None, description="Comparator (default: the first strategy).")
+    shares: dict[StrictStr, dict[StrictStr, Number]] = Field(
+        description="Cost category (or `default`) -> {payer: share}; each row sums to 1.")
+
+
 class AppraisalSpec(Strict):
     threshold: Optional[StrictStr] = Field(None, description="A dated alternative threshold of the setting (its "
                                            "`threshold.options`), e.g. uk: nice_2022 (GBP 20-30k).")
@@ -380,6 +387,8 @@ class ConfigSpec(Strict):
     severity: Optional[SeveritySpec] = Field(None, description="Severity (QALY shortfall) inputs for the thresholds.")
     appraisal: Optional[AppraisalSpec] = Field(None, description="Dated threshold options and non-reference-case "
                                                "scenarios of the setting.")
+    payers: Optional[PayersSpec] = Field(None, description="Cost shares per payer: CEA and BIA per payer "
+                                         "(e.g. China's payer tiers).")
     c2h: Optional[C2HSpec] = Field(None, description="Japan: C2H price adjustment of a product from its appraised "
                                    "ICER (setting japan).")
     title: Optional[StrictStr] = None

@@ -159,7 +159,52 @@ def appraisal(res: "RunResult") -> dict:
     out.update({k: v for k, v in extra.items() if v is not None})
     if c2h is not None:
         out["c2h"] = c2h
+    if loaded.config.cost_sharing is not None:
+        out["cost_sharing"] = japan_cost_sharing(res, preset)
     return out
+
+
+def japan_cost_sharing(res: "RunResult", preset: dict) -> dict:
+    """Patient OOP under the high-cost medical expense benefit, and the insurer's cost net of it, per strategy."""
+    from ces.economics.japan_hcb import cost_sharing
+    from ces.engine import conventions as cv
+    from ces.errors import CesError
+
+    loaded, model = res.loaded, res.model
+    spec = loaded.config.cost_sharing
+    cl = loaded.config_loc
+
+    def err(msg, key=None):
+        return cl.error(("cost_sharing",) + ((key,) if key else ()), msg) if cl else CesError(msg)
+    hcb = preset.get("high_cost_medical_expense")
+    if hcb is None:
+        raise err(f"setting `{preset['name']}` has no high-cost medical expense rule (setting japan)")
+    if spec.rules not in hcb["rules"]:
+        raise err(f"unknown rules `{spec.rules}` (available: {', '.join(hcb['rules'])})", "rules")
+    if abs(model.cycle_years - 1 / 12) > 1e-9:
+        raise err("the monthly cost-sharing limits need a model with a 1-month cycle")
+    rules = hcb["rules"][spec.rules]
+    br = rules["brackets"][spec.bracket]
+    md = loaded.model
+    n = model.n_cycles
+    disc = cv.discount_factors(float(md.discount.costs), cv.discount_times(md.correction, md.discount.timing, n,
+                                                                        model.cycle_years), md.discount.method)
+    dead = [i for i, s in enumerate(model.states) if md.states[s].dead]
+    idx = [model.streams.index(c) for c in model.payer_streams]
+    rows = []
+    for s in model.strategies:
+        r = res.base.results[s]
+        m = r.periods[0][idx].sum(axis=0).copy()
+        m[1 if not cv.is_point_method(md.correction) else 0] += r.initial[0][idx].sum()  # one-offs: first month
+        alive = 1.0 - r.trace[0][:, dead].sum(axis=1) if dead else np.ones(n + 1)
+        alive = np.concatenate([[1.0], alive[:-1]]) if not cv.is_point_method(md.correction) else alive
+        cs = cost_sharing(m, alive, disc, br, float(hcb["coinsurance"]), br.get("annual"))
+        no_annual = cost_sharing(m, alive, disc, br, float(hcb["coinsurance"]), None)
+        rows.append({"strategy": s, "total": cs["total"], "patient": cs["patient"], "insurer": cs["insurer"],
+                     "patient_without_annual_max": no_annual["patient"],
+                     "patient_without_cap": float(hcb["coinsurance"]) * cs["total"]})
+    return {"bracket": spec.bracket, "rules": spec.rules, "in_force": rules["in_force"], "source": rules["source"],
+            "monthly_limit": br, "table": pd.DataFrame(rows)}
 
 
 def c2h_adjustment(res: "RunResult", rule: dict, anticancer: bool) -> dict:

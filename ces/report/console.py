@@ -324,6 +324,18 @@ def print_appraisal(run, console: Console | None = None) -> None:
     console.print(t)
     if a.get("c2h"):
         print_c2h(a["c2h"], cur, console)
+    if a.get("cost_sharing"):
+        c = a["cost_sharing"]
+        t = Table(title=f"Patient cost-sharing under the high-cost medical expense benefit ({cur}, discounted): "
+                  f"bracket {c['bracket']}, rules `{c['rules']}` (in force {c['in_force']})", title_justify="left")
+        for col in ("Strategy", "Total medical cost", "Patient (capped)", "Insurer (net)",
+                    "Patient, no annual max", "Patient, no cap (30 %)"):
+            t.add_column(col, justify="left" if col == "Strategy" else "right")
+        for _, r in c["table"].iterrows():
+            t.add_row(r["strategy"], _num(r["total"]), _num(r["patient"]), _num(r["insurer"]),
+                      _num(r["patient_without_annual_max"]), _num(r["patient_without_cap"]))
+        console.print(t)
+        console.print(f"source: {c['source']}", highlight=False)
     if a["unverified"]:
         console.print(f"[yellow]unverified[/yellow] preset values (not seen in a primary source): "
                       f"{', '.join(a['unverified'])}")

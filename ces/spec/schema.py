@@ -370,6 +370,12 @@ class PayersSpec(Strict):
         description="Cost category (or `default`) -> {payer: share}; each row sums to 1.")
 
 
+class CostSharingSpec(Strict):
+    bracket: Literal["a", "i", "u", "e", "o"] = Field("u", description="Japan income bracket (under 70): a (highest) "
+                                                    "... u (middle, ~JPY 3.7-7.7M) ... o (resident-tax exempt).")
+    rules: StrictStr = Field("aug2026", description="Limits in force: current (2015-01 to 2026-07) or aug2026.")
+
+
 class AppraisalSpec(Strict):
     threshold: Optional[StrictStr] = Field(None, description="A dated alternative threshold of the setting (its "
                                            "`threshold.options`), e.g. uk: nice_2022 (GBP 20-30k).")
@@ -389,6 +395,8 @@ class ConfigSpec(Strict):
                                                "scenarios of the setting.")
     payers: Optional[PayersSpec] = Field(None, description="Cost shares per payer: CEA and BIA per payer "
                                          "(e.g. China's payer tiers).")
+    cost_sharing: Optional[CostSharingSpec] = Field(None, description="Japan: the patient's capped cost-sharing "
+                                                    "(high-cost medical expense benefit); insurer cost net of it.")
     c2h: Optional[C2HSpec] = Field(None, description="Japan: C2H price adjustment of a product from its appraised "
                                    "ICER (setting japan).")
     title: Optional[StrictStr] = None

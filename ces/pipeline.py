@@ -33,6 +33,9 @@ class RunResult:
     appraisal: dict | None = None
     inventory: pd.DataFrame | None = None
     payers: dict | None = None  # cost shares per payer: {"cea": table, "bia": table or None}
+    bia_inputs: dict | None = None  # patients, shares, categories, price adjustment (for the per-draw BIA)
+    payment_draws: np.ndarray | None = None  # per-draw CEA payment adjustment (PSA)
+    bia_draws: np.ndarray | None = None  # per-draw net budget impact (draws × years)
 
     @property
     def strategy_names(self) -> list:
@@ -272,6 +275,10 @@ def payment_model(loaded: Loaded, model: CohortModel, base: BaseCase) -> dict:
             if name != "alive" and name not in model.states:
                 raise err(f"unknown state `{name}` in a stage condition (states: {', '.join(model.states)}, or alive)",
                           "stages")
+    for name in spec.response_states:
+        if name not in model.states:
+            raise err(f"unknown state `{name}` in response_states (states: {', '.join(model.states)})",
+                      "response_states")
     dead = [i for i, s in enumerate(model.states) if loaded.model.states[s].dead]
     alive_at, occ_at = occupancy_reader(r.trace[0], model.states, dead, model.cycle_years)
     sched = schedule(spec, spec.price, alive_at, occ_at)
@@ -326,7 +333,7 @@ def _bia_variant(b, population: dict | None = None, uptake: dict | None = None):
 def budget_impact(res: "RunResult") -> dict:
     """Budget impact tables from the config's `budget_impact:` block and the model's own cost streams."""
     from ces.analysis.budget import annual_streams, budget_tables
-    from ces.analysis.pricing import ceiling_flag, repricing_year
+    from ces.analysis.pricing import ceiling_flag
     from ces.economics.settings import load_setting
     from ces.engine import conventions as cv
     from ces.errors import CesError
@@ -403,6 +410,8 @@ def budget_impact(res: "RunResult") -> dict:
             if flag:
                 flags.append({"rule": "price ceiling (China)", "year": 1, "detail": f"price {price:,.0f}: {flag}",
                               "source": rules["price_ceilings"]["source"]})
+    res.bia_inputs = {"patients": patients, "current": current, "new": new, "categories": cats, "idx": idx,
+                      "period_years": period_years, "price_adjust": price_adjust}
     tables = budget_tables(patients, names, streams, current, new, cats, float(b.discount), price_adjust)
     tables["per_patient"] = pd.DataFrame([{"strategy": s, "year_since_start": a + 1,
                                            **{c: streams[s][k, a] for k, c in enumerate(cats)}}
@@ -469,6 +478,64 @@ def payer_analysis(res: "RunResult") -> dict:
     return out
 
 
+def psa_draw_pass(res: "RunResult", opts: PsaOptions) -> None:
+    """Per-draw payment adjustments and the probabilistic budget impact, from each draw's own trace and costs.
+
+    Payment: the CEA adjustment Σ_j a_j·d(j) − P of each draw replaces the price in that draw's totals
+    (a_j from the draw's trace: survival, response states).  BIA (``budget_impact.psa``): each draw's
+    yearly per-patient costs, with the payment stream of that draw, give budgets of both worlds; the
+    table holds the mean and 95 % interval of the net impact per year (ces.analysis.budget)."""
+    from ces.analysis.budget import budget_draws, interval_table
+    from ces.analysis.draws import annual_streams_draws, for_each_chunk
+    from ces.analysis.payment import discounted_total, occupancy_reader, schedule
+
+    loaded, model, pay = res.loaded, res.model, res.payment
+    b = loaded.config.budget_impact
+    want_bia = b is not None and b.psa and res.bia_inputs is not None
+    names = list(model.strategies)
+    D = res.psa.n_draws
+    dead = [i for i, s in enumerate(model.states) if loaded.model.states[s].dead]
+    adj = np.zeros(D)
+    rate = float(loaded.model.discount.costs)
+    bi = res.bia_inputs
+    if want_bia:
+        T = b.years
+        worlds = {"current": np.zeros((D, T)), "new": np.zeros((D, T))}
+
+    def reduce(start, stop, rs):
+        sched = None
+        if pay is not None:
+            spec = loaded.config.payment
+            alive_at, occ_at = occupancy_reader(rs[pay["strategy"]].trace, model.states, dead, model.cycle_years)
+            sched = schedule(spec, spec.price, alive_at, occ_at)
+            adj[start:stop] = discounted_total(sched, rate) - spec.price
+        if want_bia:
+            streams = {}
+            for s in names:
+                st = annual_streams_draws(rs[s].periods[:, bi["idx"]], rs[s].initial[:, bi["idx"]],
+                                          bi["period_years"], T)
+                if pay is not None and s == pay["strategy"] and pay["category"] in bi["categories"]:
+                    k = bi["categories"].index(pay["category"])
+                    st[:, k, 0] -= pay["price"]
+                    for y, a in sched:
+                        if y < T:
+                            st[:, k, y] += a
+                streams[s] = st.sum(axis=1)
+            pa = bi["price_adjust"]
+            cur, new = budget_draws(bi["patients"], names, streams, bi["current"], bi["new"], float(b.discount),
+                                    (pa[0], pa[2]) if pa is not None else None)
+            worlds["current"][start:stop], worlds["new"][start:stop] = cur, new
+    for_each_chunk(model, D, opts.seed, opts.chunk, reduce)
+    if pay is not None:
+        c = model.streams.index(pay["category"])
+        res.psa.totals[pay["strategy"]][:, c] += adj
+        res.payment["psa_adjustment"] = {"mean": float(adj.mean()), "sd": float(adj.std(ddof=1)) if D > 1 else 0.0}
+        res.payment_draws = adj
+    if want_bia:
+        res.bia_draws = worlds["new"] - worlds["current"]
+        res.budget["psa"] = interval_table(res.bia_draws)
+
+
 def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions) -> dict:
     tables = {"summary": summary_table(psa), "icer": probabilistic_icers(psa, effect)}
     if wtps:
@@ -519,7 +586,7 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     opts = psa_options(loaded, draws, seed, chunk) if psa else None
     if opts is not None:
         res.psa = run_psa(model, opts.draws, opts.seed, opts.chunk, on_chunk)
-        if payment is not None:  # documented approximation: the base-case payment adjustment for every draw
-            res.psa.totals[payment["strategy"]][:, model.streams.index(payment["category"])] += payment["cea_adjustment"]
+        if payment is not None or (loaded.config.budget_impact is not None and loaded.config.budget_impact.psa):
+            psa_draw_pass(res, opts)
         res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)
     return res

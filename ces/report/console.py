@@ -246,6 +246,19 @@ def print_budget(run, console: Console | None = None) -> None:
     for _, r in d[d["world"] == "new"].iterrows():
         t.add_row(str(int(r["year"])), *[_num(r[c], 1) for c in strat_cols], *[_num(r[c]) for c in cost_cols])
     console.print(t)
+    if "psa" in b:
+        ps = b["psa"]
+        t = Table(title=f"Probabilistic budget impact{cur}: mean and 95 % interval over {int(ps['n_draws'].iloc[0]):,} "
+                  "PSA draws", title_justify="left")
+        for c in ("Year", "Net impact (mean)", "2.5 %", "97.5 %", "Cumulative (mean)", "2.5 % ", "97.5 % "):
+            t.add_column(c, justify="right")
+        for _, r in ps.iterrows():
+            t.add_row(str(int(r["year"])), _num(r["net_impact_mean"]), _num(r["net_impact_lower"]),
+                      _num(r["net_impact_upper"]), _num(r["cumulative_mean"]), _num(r["cumulative_lower"]),
+                      _num(r["cumulative_upper"]))
+        console.print(t)
+    elif run.loaded.config.budget_impact.psa:
+        console.print("budget_impact.psa: no PSA in this run (add `psa:` or --draws), so no probabilistic budget impact.")
     if len(b["scenarios"]) > 1:
         t = Table(title=f"Budget impact scenarios: cumulative net impact{cur}", title_justify="left")
         for c in ("Scenario", "Patients (total)", "Cumulative impact"):
@@ -291,6 +304,9 @@ def print_payment(run, console: Console | None = None) -> None:
     console.print(t)
     console.print(f"CEA: discounted expected payments replace the price at time 0 (adjustment "
                   f"{p['cea_adjustment']:,.2f} per patient in `{p['category']}`).")
+    if "psa_adjustment" in p:
+        a = p["psa_adjustment"]
+        console.print(f"PSA: each draw's adjustment from its own trace (mean {a['mean']:,.2f}, sd {a['sd']:,.2f}).")
 
 
 def print_appraisal(run, console: Console | None = None) -> None:

@@ -305,6 +305,8 @@ class BudgetImpactSpec(Strict):
     scenarios: dict[StrictStr, BudgetScenarioSpec] = Field(
         default_factory=dict, description="Named scenarios (e.g. conservative, optimistic): population and uptake "
         "overrides; patients are re-derived.")
+    psa: StrictBool = Field(False, description="Probabilistic budget impact: the budget per PSA draw (each draw's "
+                            "own costs), with the mean and 95 % interval per year (needs a PSA run).")
     dsa: dict[StrictStr, list[Number]] = Field(
         default_factory=dict, description="One-way sensitivity on budget inputs: population.rate, "
         "population.eligible, uptake.target, ... : [low, high]; reports the cumulative impact.")
@@ -328,6 +330,10 @@ class PaymentSpec(Strict):
     rebate: Number = Field(0.0, ge=0, le=1, description="Outcome: share of the price refunded for non-response.")
     non_response: Number = Field(0.0, ge=0, le=1, description="Outcome: probability of non-response.")
     rebate_year: StrictInt = Field(1, ge=0, description="Outcome: year the rebate is paid.")
+    response_states: list[StrictStr] = Field(default_factory=list, description="Outcome: states that count as "
+                                             "response; P(non-response) = 1 - their occupancy at `response_year` "
+                                             "in the model's trace (each PSA draw's own), instead of `non_response`.")
+    response_year: StrictInt = Field(2, ge=0, description="Outcome: year at which response is assessed.")
     stages: list[StageSpec] = Field(default_factory=list, description="Staged: payments by year and condition.")
 
 

@@ -106,3 +106,11 @@ def test_betibeglogene_refund_config():
     tr = res.base.results["gene"].trace[0]
     ti = tr[2, res.model.states.index("TI")]
     assert p["schedule"][1][1] == pytest.approx(-0.8 * 2_800_000 * (1 - ti))
+
+
+def test_per_draw_payments_and_budgets_do_not_depend_on_the_chunk_size(tmp_path):
+    cfg = _cfg(tmp_path, BIA)
+    a = run(cfg, draws=257, seed=9, chunk=1000)
+    b = run(cfg, draws=257, seed=9, chunk=50)
+    assert np.array_equal(a.payment_draws, b.payment_draws)
+    assert np.array_equal(a.bia_draws, b.bia_draws)

@@ -9,10 +9,12 @@ effects), and the patients' QALE under the comparator (its discounted QALYs):
 Rules (parameters in ``ces/settings/*.yaml`` with their sources):
 - ``range`` (US): the ICER is compared with the upper bound, reported with the range;
 - ``proportional_shortfall`` (Netherlands): the reference value of the PS band;
-- ``nice_severity_modifier`` (UK): £20–30k × QALY weight 1.2 (PS ≥ 0.85 or AS ≥ 12) or 1.7
-  (PS ≥ 0.95 or AS ≥ 18);
-- ``severity_graded`` (Sweden): the WTP of the severity grade (given, or from PS bands);
-- ``c2h_bands`` (Japan): the C2H price-adjustment band the ICER falls in (× 1.5 for anticancer);
+- ``nice_severity_modifier`` (UK): £25–35k from April 2026 (dated option £20–30k) × QALY weight 1.2
+  (PS ≥ 0.85 or AS ≥ 12) or 1.7 (PS ≥ 0.95 or AS ≥ 18);
+- ``severity_graded`` (Sweden): the WTP of the severity grade (given, or from PS bands); only sourced
+  grades unless the analyst turns on the preset's assumed grades;
+- ``c2h_bands`` (Japan): the C2H price-adjustment band the ICER falls in (× 1.5 for anticancer); the
+  adjusted price itself is :mod:`ces.economics.c2h`;
 - ``gdp_multiple`` (China): 1–3 × GDP per capita.
 """
 

@@ -332,8 +332,10 @@ def print_appraisal(run, console: Console | None = None) -> None:
             ("C2H band",) if "c2h_band" in a["verdicts"].columns else ()):
         t.add_column(c)
     for _, v in a["verdicts"].iterrows():
-        row = [v["perspective"], v["strategy"], v["vs"], _num(v["icer"]), _num(v["threshold"]),
-               "below threshold" if v["below_threshold"] else "above threshold"]
+        verdict = "below threshold" if v["below_threshold"] else "above threshold"
+        if "c2h_band" in v:  # Japan: the ICER sets a price adjustment, not an accept/reject verdict
+            verdict = "no price adjustment" if v["below_threshold"] else "price adjustment (see C2H table)"
+        row = [v["perspective"], v["strategy"], v["vs"], _num(v["icer"]), _num(v["threshold"]), verdict]
         if "c2h_band" in v:
             row.append(v["c2h_band"])
         t.add_row(*row)

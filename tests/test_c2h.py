@@ -87,3 +87,27 @@ def test_japan_config_shows_the_adjusted_price():
                               float(res.icers.set_index("strategy").loc["cart", "inc_effect"]))
     assert c["adjusted_price"] == pytest.approx(expected["adjusted_price"], rel=1e-12)
     assert len(c["bands"]) == 4 and c["considered"]
+
+
+def test_c2h_block_needs_the_japan_setting_and_names_its_key(tmp_path):
+    from ces.errors import CesError
+
+    text = (CONFIGS / "cart_lbcl_japan.yaml").read_text().replace("setting: japan", "setting: us")
+    text = text.replace("model: ../models/", f"model: {CONFIGS.parent / 'models'}/")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(CesError, match="needs setting japan") as e:
+        run(cfg, psa=False)
+    assert e.value.path and "c2h" in str(e.value.path)
+
+
+def test_japan_outputs_carry_the_c2h_and_cost_sharing_tables(runner, tmp_path):
+    from openpyxl import load_workbook
+
+    from ces.cli import app
+
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_japan.yaml"), "--no-psa", "-q", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    names = load_workbook(next(out.glob("*.xlsx")), read_only=True).sheetnames
+    assert {"c2h_bands", "cost_sharing", "budget_impact_repricing"} <= set(names)

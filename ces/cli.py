@@ -569,7 +569,7 @@ def evppi(
                            file=str(config))
         ref = names.index(spec.reference) if spec.reference else 0
         samples = sampled_parameters(res.model, res.psa.n_draws, res.psa.seed)
-        items = evppi_items(samples, list(param) if (param or group) else spec.parameters,
+        items = evppi_items(samples, list(param or []) if (param or group) else spec.parameters,
                             groups if (param or group) else spec.groups)
         at = sort_wtp(spec.wtp, res.wtps)
         wtps = sorted(set(res.wtps) | {at})

@@ -34,7 +34,9 @@ the regression error, not the bias of a misspecified smoother (hence the fit che
 Fit check: residuals of every response are grouped into 20 equal-count bins of each
 parameter's ranks; a one-way ANOVA F test (scipy) of equal bin means detects structure
 the smoother missed.  A warning is raised when the smallest p-value is below 0.001
-divided by the number of tests (Bonferroni).
+divided by the number of tests (Bonferroni) and the missed between-bin structure is
+material: at least 1 % of the response's variance (a tiny but detectable misfit of a
+noise-free response does not move the EVPPI).
 
 Cross-check for single parameters: the sorted-partition estimator of Strong & Oakley
 (2013, Med Decis Making 33:755-766): sort the draws by φ, cut them into J groups of
@@ -61,6 +63,8 @@ MAX_COLUMNS = 300
 #: Residual bins of the lack-of-fit test, and its family-wise significance level.
 FIT_BINS = 20
 FIT_ALPHA = 0.001
+#: Share of a response's variance that missed structure must reach to count as a bad fit.
+FIT_MATERIAL = 0.01
 
 
 @dataclass
@@ -190,8 +194,12 @@ def _orthonormal(X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(Uo[:, :r])
 
 
-def _fit_p(resid: np.ndarray, U: np.ndarray) -> np.ndarray:
-    """Lack-of-fit p-values (responses × parameters): ANOVA of residuals over FIT_BINS rank bins."""
+def _fit_p(resid: np.ndarray, U: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Lack-of-fit p-values (responses × parameters): ANOVA of residuals over FIT_BINS rank bins.
+
+    Only material structure counts: a response whose missed between-bin sum of squares is below
+    FIT_MATERIAL of its total sum of squares (about its mean) gets p = 1, as does one fitted to
+    rounding error (residual sum of squares ≤ 1e-12 of Σy²)."""
     from scipy.stats import f as f_dist
 
     n = resid.shape[0]
@@ -205,10 +213,14 @@ def _fit_p(resid: np.ndarray, U: np.ndarray) -> np.ndarray:
         ok = cnt > 0
         for t in range(resid.shape[1]):
             r = resid[:, t]
+            if float(np.sum(r ** 2)) <= 1e-12 * float(np.sum(Y[:, t] ** 2)):
+                continue
             means = np.bincount(bins, weights=r, minlength=J)[ok] / cnt[ok]
             between = float(np.sum(cnt[ok] * (means - r.mean()) ** 2))
             within = float(np.sum(r ** 2) - np.sum(cnt[ok] * means ** 2))
             Jk = int(ok.sum())
+            if between < FIT_MATERIAL * float(np.sum((Y[:, t] - Y[:, t].mean()) ** 2)):
+                continue
             if within <= 1e-12 * max(float(np.sum(r ** 2)), 1e-300) or Jk < 2:
                 continue
             F = (between / (Jk - 1)) / (within / (n - Jk))
@@ -301,7 +313,7 @@ def _evppi_regression(d_effects, d_costs, theta, wtp, n_boot, seed, weights) -> 
     fitted = np.column_stack([fits[choice[t]][:, t] for t in range(T)])
     warnings = []
     resid = Y - fitted
-    pvals = _fit_p(resid, U)
+    pvals = _fit_p(resid, U, Y)
     fit_p = float(pvals.min())
     if fit_p < FIT_ALPHA / pvals.size:
         warnings.append(f"regression may fit badly: residuals vary with the parameter (lack-of-fit p = {fit_p:.2g})")

@@ -20,9 +20,10 @@ Regression: least squares on a B-spline basis of the parameter's *ranks* u = (ra
 (so knots sit at quantiles of φ; E(y | φ) = E(y | u) for a strictly monotone map):
 one parameter → a cubic regression spline; a group → the tensor product of marginal
 B-spline bases (Wood 2006, tensor-product smooths).  B-spline bases come from
-scikit-learn's ``SplineTransformer``.  The basis size of each response is chosen from a
-small ladder by generalised cross-validation, GCV = n·RSS/(n − r)² (Craven & Wahba 1979),
-r = rank of the basis.  Unpenalised fits keep the estimator exactly linear, so the
+scikit-learn's ``SplineTransformer``.  The basis size is chosen from a small ladder
+(:func:`basis_ladder`) by generalised cross-validation, GCV_t = n·RSS_t/(n − r)² (Craven &
+Wahba 1979), r = rank of the basis: one basis for all responses of the parameter/group,
+the one minimising Σ_t GCV_t / var(y_t) (scale-free across effects and costs).  Unpenalised fits keep the estimator exactly linear, so the
 bootstrap below refits cheaply.
 
 Standard error: non-parametric bootstrap over PSA draws (Efron & Tibshirani 1993):
@@ -73,7 +74,7 @@ class EvppiEstimate:
 
     evppi: np.ndarray  # (L,)
     se: np.ndarray  # (L,) bootstrap SE; NaN without bootstrap
-    columns: int  # largest basis size chosen by GCV over the responses
+    columns: int  # rank of the regression basis chosen by GCV
     fit_p: float  # smallest lack-of-fit p-value over responses and parameters
     r2: float  # smallest R² over responses that vary
     warnings: list = field(default_factory=list)
@@ -309,34 +310,29 @@ def _evppi_regression(d_effects, d_costs, theta, wtp, n_boot, seed, weights) -> 
         bases.append(Q)
         fits.append(F)
         gcv.append(n * rss / (n - r) ** 2)
-    choice = np.argmin(np.vstack(gcv), axis=0)  # per response (ties → smaller basis)
-    fitted = np.column_stack([fits[choice[t]][:, t] for t in range(T)])
+    var = Y.var(axis=0)
+    live = var > 1e-300
+    score = [float(np.sum(g[live] / var[live])) if live.any() else 0.0 for g in gcv]
+    c = int(np.argmin(score))  # one basis for all responses (ties → smaller basis)
+    Q, fitted = bases[c], fits[c]
     warnings = []
     resid = Y - fitted
     pvals = _fit_p(resid, U, Y)
     fit_p = float(pvals.min())
     if fit_p < FIT_ALPHA / pvals.size:
         warnings.append(f"regression may fit badly: residuals vary with the parameter (lack-of-fit p = {fit_p:.2g})")
-    var = Y.var(axis=0)
     r2 = [1.0 - resid[:, t].var() / var[t] for t in range(T) if var[t] > 1e-300]
     est = _evppi_kernel(fitted[None], np.ones((1, n)), lam)[0]
     se = np.full(lam.size, np.nan)
     if n_boot and n_boot > 1:
         w = weights if weights is not None else bootstrap_weights(n, n_boot, seed)
-        used = sorted(set(choice.tolist()))
-        Qall = np.hstack([bases[c] for c in used])  # the chosen bases side by side
-        offs = np.cumsum([0] + [bases[c].shape[1] for c in used])
         reps = np.empty((w.shape[0], lam.size))
         chunk = max(2, int(4e7 // (n * T * 8)))
         for b0 in range(0, w.shape[0], chunk):
             wb = w[b0:b0 + chunk]
-            beta = np.zeros((wb.shape[0], Qall.shape[1], T))
-            for u, c in enumerate(used):
-                cols = np.flatnonzero(choice == c)
-                beta[:, offs[u]:offs[u + 1], cols] = _weighted_refit(bases[c], Y[:, cols], wb)
-            reps[b0:b0 + wb.shape[0]] = _evppi_kernel(np.matmul(Qall[None], beta), wb, lam)
+            reps[b0:b0 + wb.shape[0]] = _evppi_kernel(np.matmul(Q[None], _weighted_refit(Q, Y, wb)), wb, lam)
         se = reps.std(axis=0, ddof=1)
-    return EvppiEstimate(est, se, int(max(bases[c].shape[1] for c in set(choice.tolist()))), fit_p,
+    return EvppiEstimate(est, se, int(Q.shape[1]), fit_p,
                          float(min(r2)) if r2 else float("nan"), warnings)
 
 

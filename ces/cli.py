@@ -569,8 +569,14 @@ def evppi(
                            file=str(config))
         ref = names.index(spec.reference) if spec.reference else 0
         samples = sampled_parameters(res.model, res.psa.n_draws, res.psa.seed)
-        items = evppi_items(samples, list(param or []) if (param or group) else spec.parameters,
-                            groups if (param or group) else spec.groups)
+        from_cli = bool(param or group)
+        try:
+            items = evppi_items(samples, list(param or []) if from_cli else spec.parameters,
+                                groups if from_cli else spec.groups)
+        except CesError as exc:
+            if from_cli or res.loaded.config_loc is None or res.loaded.config.evppi is None:
+                raise
+            raise res.loaded.config_loc.error(("evppi",), exc.message) from None
         at = sort_wtp(spec.wtp, res.wtps)
         wtps = sorted(set(res.wtps) | {at})
         opts = psa_options(res.loaded, draws, seed)

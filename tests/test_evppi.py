@@ -307,6 +307,26 @@ def test_config_evppi_block(runner, tmp_path):
     assert all(x["se"] is None for x in rank)  # bootstrap: 0 → no SE (null in JSON)
     for x in rank:  # population EVPPI = per person × 1000 × 5 (undiscounted)
         assert x["evppi_population"] == pytest.approx(x["evppi"] * 5000, rel=1e-12)
-    cfg.write_text(cfg.read_text().replace("bootstrap: 0", "bootstrap: -1"))
+    text = cfg.read_text()
+    cfg.write_text(text.replace("bootstrap: 0", "bootstrap: -1"))
     r = runner.invoke(app, ["evppi", str(cfg), "-q"])
     assert r.exit_code == 2 and "bootstrap" in r.output
+    cfg.write_text(text.replace("parameters: [u_S1]", "parameters: [u_S9]"))
+    r = runner.invoke(app, ["evppi", str(cfg), "-q"])
+    assert r.exit_code == 2 and "c.yaml:5 evppi" in r.output and "`u_S9` is not a parameter" in r.output
+
+
+def test_evppi_bit_identical_across_thread_counts(linear_sample):
+    import numba
+
+    t1, t2, costs, effects = linear_sample
+    dE, dC = incremental(costs, effects)
+    out = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        try:
+            r = evppi_regression(dE[:3000], dC[:3000], np.column_stack([t1, t2])[:3000], [0.5, 1.0], n_boot=20, seed=4)
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        out.append(np.concatenate([r.evppi, r.se]))
+    assert np.array_equal(out[0], out[1])

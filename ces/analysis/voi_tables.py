@@ -49,6 +49,11 @@ def evppi_items(available: dict, parameters: list, groups: dict) -> dict:
         if g in items:
             raise CesError(f"EVPPI group name `{g}` is also a parameter name; rename the group")
         items[g] = ("group", list(names))
+    for name, (_, params) in items.items():
+        for p in params:
+            if np.ptp(available[p]) == 0:
+                raise CesError(f"EVPPI: `{p}` does not vary over the PSA draws (a `fixed` distribution?); "
+                               f"drop it from `{name}`")
     return items
 
 

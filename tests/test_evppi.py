@@ -330,3 +330,15 @@ def test_evppi_bit_identical_across_thread_counts(linear_sample):
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
         out.append(np.concatenate([r.evppi, r.se]))
     assert np.array_equal(out[0], out[1])
+
+
+def test_sorted_partition_limits(linear_sample):
+    """One group: no information (EVPPI 0); one draw per group: every draw known (EVPI)."""
+    from ces.analysis.psa import evpi
+
+    t1, _, costs, effects = linear_sample
+    dE, dC = incremental(costs[:2000], effects[:2000])
+    w = [0.5, 1.0, 3.0]
+    np.testing.assert_allclose(evppi_partition(dE, dC, t1[:2000], w, n_groups=1), 0.0, atol=1e-9)
+    np.testing.assert_allclose(evppi_partition(dE, dC, t1[:2000], w, n_groups=2000),
+                               evpi(costs[:2000], effects[:2000], w), rtol=1e-9)

@@ -23,8 +23,8 @@ B-spline bases (Wood 2006, tensor-product smooths).  B-spline bases come from
 scikit-learn's ``SplineTransformer``.  The basis size is chosen from a small ladder
 (:func:`basis_ladder`) by generalised cross-validation, GCV_t = n·RSS_t/(n − r)² (Craven &
 Wahba 1979), r = rank of the basis: one basis for all responses of the parameter/group,
-the one minimising Σ_t GCV_t / var(y_t) (scale-free across effects and costs).  Unpenalised fits keep the estimator exactly linear, so the
-bootstrap below refits cheaply.
+the one minimising Σ_t GCV_t / var(y_t) (scale-free across effects and costs).  Unpenalised
+fits keep the estimator exactly linear, so the bootstrap below refits cheaply.
 
 Standard error: non-parametric bootstrap over PSA draws (Efron & Tibshirani 1993):
 B multinomial resamples of the n draws, each refitting every regression (same basis,
@@ -135,6 +135,17 @@ def incremental(costs: ArrayLike, effects: ArrayLike, reference: int = 0) -> tup
         raise CesError(f"EVPPI: reference strategy index {reference} out of range")
     keep = [j for j in range(c.shape[1]) if j != reference]
     return e[:, keep] - e[:, [reference]], c[:, keep] - c[:, [reference]]
+
+
+def _increments(d_effects: ArrayLike, d_costs: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    dE = np.asarray(d_effects, dtype=float)
+    dC = np.asarray(d_costs, dtype=float)
+    if dE.ndim != 2 or dE.shape != dC.shape or dE.shape[1] < 1 or dE.shape[0] < 2:
+        raise CesError(f"EVPPI: incremental effects and costs must both be [n_draws, K−1], got {dE.shape} and "
+                       f"{dC.shape}")
+    if not (np.all(np.isfinite(dE)) and np.all(np.isfinite(dC))):
+        raise CesError("EVPPI: incremental effects and costs must be finite")
+    return dE, dC
 
 
 def _theta(theta: ArrayLike, n: int) -> np.ndarray:
@@ -285,8 +296,7 @@ def evppi_regression(d_effects: ArrayLike, d_costs: ArrayLike, theta: ArrayLike,
 
 
 def _evppi_regression(d_effects, d_costs, theta, wtp, n_boot, seed, weights) -> EvppiEstimate:
-    dE = np.asarray(d_effects, dtype=float)
-    dC = np.asarray(d_costs, dtype=float)
+    dE, dC = _increments(d_effects, d_costs)
     n, k = dE.shape
     th = _theta(theta, n)
     lam = np.atleast_1d(np.asarray(wtp, dtype=float))
@@ -339,8 +349,7 @@ def _evppi_regression(d_effects, d_costs, theta, wtp, n_boot, seed, weights) -> 
 def evppi_partition(d_effects: ArrayLike, d_costs: ArrayLike, theta: ArrayLike, wtp: ArrayLike,
                     n_groups: int | None = None) -> np.ndarray:
     """Sorted-partition EVPPI of one parameter (Strong & Oakley 2013), ``[L]``; J = round(√n) by default."""
-    dE = np.asarray(d_effects, dtype=float)
-    dC = np.asarray(d_costs, dtype=float)
+    dE, dC = _increments(d_effects, d_costs)
     n, k = dE.shape
     th = _theta(theta, n)
     if th.shape[1] != 1:

@@ -202,7 +202,9 @@ def test_reproduces_voi_vignette_evppi():
     """voi package vignette "voi for Value of Information calculation: package overview" (C. Jackson,
     2023-08-26, chjackson/voi vignettes/voi.Rmd): set.seed(1); p1 ~ N(1, 1), p2 ~ N(0, 2) (sd), 10,000
     draws each; net benefit t1 = 0, t2 = p1 − p2.  Printed: mean NB 1.0018431, EVPI 0.4759885,
-    EVPPI (mgcv GAM) p1 0.08210074, p2 0.39029827, (p1, p2) 0.4759885.  With R's generator replicated
+    EVPPI (mgcv GAM) p1 0.08210074 (SE 0.007093807), p2 0.39029827, (p1, p2) 0.4759885; sorted partition
+    (20 blocks) p1 0.07997543; cost-effectiveness form at k = 1, 2, 3: p1 0.0821, 0.1705, 0.2590 and
+    (p1, p2) 0.4760, 0.4028, 0.4174.  With R's generator replicated
     we analyse the very same draws, so the sample-based EVPI must agree to the printed digits and the
     EVPPI may differ only by the smoother (B-spline least squares vs mgcv's penalised thin-plate
     spline): required within one bootstrap SE (no SE is published)."""
@@ -219,6 +221,16 @@ def test_reproduces_voi_vignette_evppi():
         est = evppi_regression(dE, dC, theta, [1.0], n_boot=200, seed=1)
         assert abs(est.evppi[0] - published) < est.se[0], (published, est.evppi[0], est.se[0])
         assert not est.warnings
+        if theta is p1:  # voi's GAM SE (se=TRUE, B=100) is 0.007093807: ours is of the same size
+            assert 0.7 < est.se[0] / 0.007093807 < 1.5, est.se[0]
+    # Strong & Oakley's sorted partition, 20 blocks (voi method="so", n.blocks=20): same algorithm, same draws
+    assert abs(evppi_partition(dE, dC, p1, [1.0], n_groups=20)[0] - 0.07997543) < 5e-9
+    # cost-effectiveness form: e = (0, p1), c = (0, p2), k = 1, 2, 3
+    dE, dC = incremental(np.column_stack([np.zeros(10_000), p2]), np.column_stack([np.zeros(10_000), p1]))
+    for theta, published in ((p1, [0.08210074, 0.17052564, 0.25895085]),
+                             (np.column_stack([p1, p2]), [0.47598851, 0.40280031, 0.41742073])):
+        est = evppi_regression(dE, dC, theta, [1.0, 2.0, 3.0], n_boot=200, seed=1)
+        assert np.all(np.abs(est.evppi - published) < est.se), (published, est.evppi, est.se)
 
 
 # ----------------------------------------------------------------- interfaces

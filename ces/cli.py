@@ -557,6 +557,13 @@ def evppi(
                 raise CesError(f"--group must be NAME=P1,P2,..., got `{g}`")
             groups[name.strip()] = members
         _set_threads(threads)
+        from ces.analysis.voi_tables import check_sizes
+        from ces.spec.loader import load
+
+        pre = load(config)  # sizes bounded before the PSA runs
+        pre_opts = psa_options(pre, draws, seed)
+        if pre_opts is not None:
+            check_sizes(pre_opts.draws, (pre.config.evppi or EvppiSpec()).bootstrap if bootstrap is None else bootstrap)
         t0 = time.perf_counter()
         with _progress(not quiet) as on_chunk:
             res = run_pipeline(config, wtp=list(wtp) if wtp else None, draws=draws, seed=seed, on_chunk=on_chunk)

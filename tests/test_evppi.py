@@ -301,7 +301,9 @@ def test_cli_evppi_tables_outputs_and_errors(runner, tmp_path):
     for args, msg in ((["--param", "nope"], "not a parameter with a PSA distribution"),
                       (["--group", "g="], "--group must be NAME=P1,P2"),
                       (["--group", "g=u_S1,nope"], "group `g`"),
-                      (["--plots"], "--plots needs an output directory")):
+                      (["--plots"], "--plots needs an output directory"),
+                      (["--draws", "300000"], "at most 200,000 PSA draws"),
+                      (["--bootstrap", "-1"], "--bootstrap must be at least 0")):
         r = runner.invoke(app, ["evppi", str(CONFIGS / "sick_sicker.yaml"), "--draws", "200", *args])
         assert r.exit_code == 2 and msg in r.output, (args, r.output)
         assert "Traceback" not in r.output

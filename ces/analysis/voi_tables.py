@@ -16,6 +16,11 @@ from ces.analysis.psa import evpi, population_evpi
 from ces.analysis.voi import ce_ellipse, convergence_curves, expected_loss
 from ces.errors import CesError
 
+#: Memory bounds checked before allocating: draws used by the EVPPI regressions (a tensor basis of up to
+#: 300 columns per draw) and draws × bootstrap resamples (the resampling-count matrix).
+MAX_EVPPI_DRAWS = 200_000
+MAX_DRAWS_X_BOOTSTRAP = 50_000_000
+
 
 def perspective_costs(psa) -> dict:
     """Perspective → per-draw cost matrix (n_draws, K) analysed by every VOI table.
@@ -25,6 +30,15 @@ def perspective_costs(psa) -> dict:
     ``{p: psa.costs(p) for p in psa.perspectives}``.  Payer only for now.
     """
     return {"payer": psa.matrix("cost")}
+
+
+def check_sizes(n_draws: int, n_boot: int) -> None:
+    """Refuse EVPPI runs whose arrays would exceed the memory bounds above."""
+    if n_draws > MAX_EVPPI_DRAWS:
+        raise CesError(f"EVPPI uses at most {MAX_EVPPI_DRAWS:,} PSA draws (memory), got {n_draws:,}: pass fewer --draws")
+    if n_boot and n_draws * n_boot > MAX_DRAWS_X_BOOTSTRAP:
+        raise CesError(f"EVPPI: draws × bootstrap resamples must be at most {MAX_DRAWS_X_BOOTSTRAP:,} (memory), got "
+                       f"{n_draws:,} × {n_boot:,}: lower `evppi.bootstrap` / --bootstrap")
 
 
 def evppi_items(available: dict, parameters: list, groups: dict) -> dict:
@@ -68,6 +82,7 @@ def evppi_tables(psa, samples: dict, effect: str, wtps: list, items: dict, sort_
     w = np.asarray(sorted(set(float(x) for x in wtps) | {float(sort_wtp)}), dtype=float)
     e = psa.matrix(effect)
     n = psa.n_draws
+    check_sizes(n, n_boot)
     weights = bootstrap_weights(n, n_boot, psa.seed) if n_boot and n_boot > 1 else None
     rows, ranking = [], []
     for perspective, c in perspective_costs(psa).items():

@@ -89,3 +89,17 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
             on_chunk(stop, n_draws)
     return PsaResult(list(model.strategies), list(model.streams), list(model.payer_streams), totals, totals_u,
                      n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing)
+
+
+def sampled_parameters(model: CohortModel, n_draws: int, seed: int) -> dict:
+    """Parameter name → its (n_draws,) PSA draws, exactly those :func:`run_psa` used with this seed.
+
+    The draw matrix depends only on (seed, parameter, draw index) (:mod:`ces.params.sampling`),
+    so it is regenerated here instead of being kept by the run; no model is evaluated.
+    """
+    samples = sample_draws(distribution_keys(model), seed, 0, n_draws)
+    out: dict = {}
+    for cs in model.strategies.values():
+        for name, arr in strategy_draws(cs, samples).items():
+            out.setdefault(name, np.asarray(arr, dtype=float))
+    return out

@@ -399,3 +399,34 @@ def print_payers(run, console: Console | None = None) -> None:
         for _, r in b.iterrows():
             t.add_row(str(int(r["year"])), *[_num(r[c]) for c in cols])
         console.print(t)
+
+def print_evppi(run, sort_wtp: float, console: Console | None = None) -> None:
+    """EVPPI ranking at ``sort_wtp`` (per person, SE, population, sorted-partition check), then warnings."""
+    console = console or make_console()
+    spec = run.loaded.model
+    cur = f" ({spec.currency})" if spec.currency else ""
+    rk = run.psa_tables["evppi_ranking"]
+    has_pop = "evppi_population" in rk.columns
+    for perspective, t_rows in rk.groupby("perspective", sort=False):
+        evpi_v = float(t_rows["evpi"].iloc[0])
+        t = Table(title=f"EVPPI at WTP {sort_wtp:,.0f} ({perspective} perspective; {run.psa.n_draws:,} draws; "
+                  f"EVPI {evpi_v:,.2f}{cur} per person)", title_justify="left")
+        cols = ["Parameter / group", "Kind", f"EVPPI{cur}/person", "SE"] + (
+            [f"EVPPI{cur} population"] if has_pop else []) + ["% of EVPI", "Partition check", "Fit"]
+        for c in cols:
+            t.add_column(c, justify="left" if c in ("Parameter / group", "Kind", "Fit") else "right")
+        for _, r in t_rows.iterrows():
+            label = r["item"] if r["kind"] == "parameter" else f"{r['item']} ({r['parameters']})"
+            share = f"{100 * r['share_of_evpi']:.1f}" if r["share_of_evpi"] == r["share_of_evpi"] else ""
+            row = [label, r["kind"], f"{r['evppi']:,.2f}", f"{r['se']:,.2f}" if r["se"] == r["se"] else ""]
+            if has_pop:
+                row.append(f"{r['evppi_population']:,.0f}")
+            row += [share, f"{r['evppi_partition']:,.2f}" if r["evppi_partition"] == r["evppi_partition"] else "",
+                    "[yellow]check[/yellow]" if r["warning"] else "ok"]
+            t.add_row(*row)
+        console.print(t)
+        for _, r in t_rows[t_rows["warning"] != ""].iterrows():
+            console.print(f"[yellow]warning[/yellow]: {r['item']}: {r['warning']}")
+    console.print("EVPPI: regression method (Strong, Oakley & Brennan 2014); SE: bootstrap over PSA draws; "
+                  "partition check: sorted-partition estimator (Strong & Oakley 2013). All WTP values are in "
+                  "psa_evppi.csv / results.json.")

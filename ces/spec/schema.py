@@ -391,6 +391,19 @@ class AppraisalSpec(Strict):
                                        "in the preset) hold; required for a scenario.")
 
 
+class EvppiSpec(Strict):
+    parameters: list[StrictStr] = Field(default_factory=list, description="Single parameters (with a `dist`) "
+                                        "whose EVPPI is estimated; default: every sampled parameter.")
+    groups: dict[StrictStr, list[StrictStr]] = Field(default_factory=dict, description="Named groups of "
+                                                     "parameters, EVPPI of learning them together: NAME: [p1, p2].")
+    wtp: Optional[Number] = Field(None, ge=0, description="WTP at which the table is sorted (default: the middle "
+                                  "value of the config's `wtp:`).")
+    bootstrap: StrictInt = Field(100, ge=0, le=2000, description="Bootstrap resamples of the draws for the standard "
+                                 "errors (0: none).")
+    reference: Optional[StrictStr] = Field(None, description="Reference strategy of the incremental net benefit "
+                                           "(default: the first; the EVPPI does not depend on it).")
+
+
 class ConfigSpec(Strict):
     ces: Literal[1]
     model: StrictStr = Field(description="Path of the model YAML, relative to this config.")
@@ -413,6 +426,8 @@ class ConfigSpec(Strict):
     wtp: Optional[Union[Number, list[Number], WtpGrid]] = Field(
         None, description="Willingness to pay per unit of effect: a number, a list, or {from, to, by}.")
     psa: Optional[PsaSpec] = None
+    evppi: Optional[EvppiSpec] = Field(None, description="Value of information (`ces evppi`): EVPPI of single "
+                                       "parameters and groups from the PSA draws.")
     outputs: Optional[OutputsSpec] = Field(None, description="Output directory written by `ces run` (as --out).")
     dsa: Optional[DsaSpec] = Field(None, description="Deterministic sensitivity analysis (`ces dsa`).")
     budget_impact: Optional[BudgetImpactSpec] = Field(None, description="Budget impact analysis (`ces bia`).")

@@ -10,7 +10,7 @@ only the per-draw totals (draws × streams per strategy) are kept.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Callable
 
 import numpy as np
@@ -64,8 +64,12 @@ def strategy_draws(cs, samples: dict) -> dict:
 
 
 def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
-            on_chunk: Callable[[int, int], None] | None = None) -> PsaResult:
-    """Run ``n_draws`` PSA draws of every strategy; ``on_chunk(done, total)`` reports progress."""
+            on_chunk: Callable[[int, int], None] | None = None, first: int = 0) -> PsaResult:
+    """Run ``n_draws`` PSA draws of every strategy; ``on_chunk(done, total)`` reports progress.
+
+    ``first``: index of the first draw, so that draws [first, first + n_draws) of the full PSA are
+    run (one task of a PSA split over workers; :func:`merge_psa` joins the parts).
+    """
     t0 = time.perf_counter()
     dists = distribution_keys(model)
     R = len(model.streams)
@@ -74,10 +78,10 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
     crossing = {}
     for start in range(0, n_draws, chunk):
         stop = min(n_draws, start + chunk)
-        samples = sample_draws(dists, seed, start, stop)
+        samples = sample_draws(dists, seed, first + start, first + stop)
         shared: dict = {}  # parameter values common to all strategies, evaluated once per chunk
         for s, cs in model.strategies.items():
-            res = model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, draw_offset=start,
+            res = model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, draw_offset=first + start,
                                      shared=shared)
             totals[s][start:stop] = res.totals
             totals_u[s][start:stop] = res.totals_undisc
@@ -89,3 +93,27 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
             on_chunk(stop, n_draws)
     return PsaResult(list(model.strategies), list(model.streams), list(model.payer_streams), totals, totals_u,
                      n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing)
+
+
+def merge_psa(parts: list) -> PsaResult:
+    """Join PSA results of consecutive draw ranges (in draw order) into one result.
+
+    Per-draw arrays (every dict of arrays with one row per draw) are concatenated in the given
+    order, crossing counts are summed; since draw i depends only on (seed, parameter, i), the
+    merge of [0, a), [a, b), ... equals one run over [0, n) bit for bit.
+    """
+    head = parts[0]
+    merged = {}
+    for f in fields(PsaResult):
+        v = getattr(head, f.name)
+        if isinstance(v, dict) and v and all(isinstance(a, np.ndarray) and a.shape[:1] == (head.n_draws,)
+                                             for a in v.values()):
+            merged[f.name] = {k: np.concatenate([getattr(p, f.name)[k] for p in parts]) for k in v}
+    crossing = {}
+    for p in parts:
+        for s, c in p.crossing.items():
+            acc = crossing.setdefault(s, CrossingInfo())
+            acc.points += c.points
+            acc.draws += c.draws
+    return replace(head, **merged, n_draws=sum(p.n_draws for p in parts), crossing=crossing,
+                   seconds=sum(p.seconds for p in parts))

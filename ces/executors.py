@@ -196,13 +196,18 @@ class DaskExecutor(_Base):
         return cls(client)
 
     def run(self, fn, items, on_done=None):
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
 
         items = list(items)
         futures = self.client.map(partial(on_worker, fn), items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         try:
-            for done, (f, result) in enumerate(as_completed(futures, with_results=True), 1):
+            for done, f in enumerate(as_completed(futures), 1):
+                try:
+                    result = f.result()
+                except KilledWorker as exc:
+                    raise CesError(f"a task was lost with its worker more often than Dask allows "
+                                   f"(distributed.scheduler.allowed-failures): {exc}") from None
                 yield index[f.key], result
                 if on_done is not None:
                     on_done(done, len(items))

@@ -14,6 +14,7 @@ run, its CEAC probability and the EVPI at λ.
 from __future__ import annotations
 
 import itertools
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Callable
 
@@ -102,10 +103,11 @@ def sweep(configs: list, grid: dict, wtps: list, executor: Executor | None = Non
     tasks = [Task(str(c), p, tuple(float(x) for x in wtps), draws, seed, bundles.get(str(c)))
              for c in configs for p in grid_points(grid)]
     results: dict = {}
-    for i, r in executor.run(run_task, tasks, on_done):
-        if isinstance(r, TaskError) and fail_fast:
-            raise CesError(r.message)
-        results[i] = r
+    with closing(executor.run(run_task, tasks, on_done)) as done:  # closing cancels what is left
+        for i, r in done:
+            if isinstance(r, TaskError) and fail_fast:
+                raise CesError(r.message)
+            results[i] = r
     ordered = [results[i] for i in range(len(tasks))]
     table = pd.DataFrame([row for r in ordered if not isinstance(r, TaskError) for row in r])
     table.attrs["errors"] = [r for r in ordered if isinstance(r, TaskError)]

@@ -30,9 +30,6 @@ W = 2
 
 
 def main() -> None:
-    import logging
-
-    logging.getLogger("distributed").setLevel(logging.ERROR)  # the nanny's notes on worker shutdown
     sys.path.insert(0, str(ROOT))
     import numpy as np
 

@@ -146,20 +146,9 @@ def warm_numba() -> None:
             model.run_strategy(s)
 
 
-_WARM_MODEL = """\
-ces: 1
-kind: markov
-cycle: 1 year
-horizon: 2 cycles
-parameters: {p: 0.1}
-states:
-  A: {cost: 1, utility: 1}
-  D: {dead: true}
-transitions:
-  A: {A: rest, D: p}
-strategies:
-  s: {}
-"""
+_WARM_MODEL = ("ces: 1\nkind: markov\ncycle: 1 year\nhorizon: 2 cycles\nparameters: {p: 0.1}\n"
+               "states: {A: {cost: 1, utility: 1}, D: {dead: true}}\ntransitions: {A: {A: rest, D: p}}\n"
+               "strategies: {s: {}}\n")
 
 
 def _suspicious(keys, dask_scheduler=None) -> int:
@@ -186,8 +175,10 @@ class DaskExecutor(_Base):
         except ImportError:
             raise CesError("the Dask executor needs dask.distributed: pip install 'ces[dask]'") from None
         if local_workers is not None:
+            import logging
+
             cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=None, silence_logs=logging.ERROR)
             return cls(Client(cluster), cluster)
         try:
             client = Client(scheduler, timeout="10s")
@@ -196,24 +187,42 @@ class DaskExecutor(_Base):
         return cls(client)
 
     def run(self, fn, items, on_done=None):
+        """Submit every task, yield results as they finish.
+
+        A finished task's result is released on the worker once read, in batches of ``RELEASE``
+        after asking the scheduler which of them had been on a worker that died (``retried``).
+        """
         from distributed import KilledWorker, as_completed
 
         items = list(items)
         futures = self.client.map(partial(on_worker, fn), items, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
+        live = {f.key: f for f in futures}
+        read: list = []
+        del futures
         try:
-            for done, f in enumerate(as_completed(futures), 1):
+            for done, f in enumerate(as_completed(list(live.values())), 1):
                 try:
                     result = f.result()
                 except KilledWorker as exc:
                     raise CesError(f"a task was lost with its worker more often than Dask allows "
                                    f"(distributed.scheduler.allowed-failures): {exc}") from None
+                read.append(f.key)
+                if len(read) >= self.RELEASE or done == len(items):
+                    self._release(read, live)
                 yield index[f.key], result
                 if on_done is not None:
                     on_done(done, len(items))
-            self.retried += self.client.run_on_scheduler(_suspicious, list(index))
         finally:
-            self.client.cancel(futures)
+            self.client.cancel(list(live.values()))
+
+    RELEASE = 32
+
+    def _release(self, keys: list, live: dict) -> None:
+        self.retried += self.client.run_on_scheduler(_suspicious, list(keys))
+        for k in keys:
+            live.pop(k).release()
+        keys.clear()
 
     def close(self) -> None:
         self.client.close()

@@ -2,8 +2,8 @@
 
 The task unit is the PSA's own chunk (``psa.chunk`` draws, :func:`ces.engine.psa.run_psa`):
 task k runs draws [k·chunk, min(n, (k+1)·chunk)) of the full PSA.  Draw i depends only on
-(seed, parameter, i), so :func:`ces.engine.psa.merge_psa` of the tasks' per-draw totals equals
-a local run bit for bit.  A worker returns per-draw totals only (draws × streams per
+(seed, parameter, i), so :func:`ces.engine.psa.merge_psa` of the tasks' per-draw totals (copied into
+arrays allocated once, as the tasks finish) equals a local run bit for bit.  A worker returns per-draw totals only (draws × streams per
 strategy, discounted and undiscounted), never traces; the analysis (CEAC, EVPI, convergence)
 runs on the client on the merged totals, as locally.
 """
@@ -84,14 +84,16 @@ class ChunkedPsa:
         t0 = time.perf_counter()
         tasks = [PsaChunk(self.bundle, self.overrides, self.version, seed, a, min(n_draws, a + chunk), chunk)
                  for a in range(0, n_draws, chunk)]
-        parts: dict = {}
-        drawn = 0
-        for i, part in self.executor.run(run_chunk, tasks):
-            parts[i] = part
-            drawn += part.n_draws
-            if on_chunk is not None:
-                on_chunk(drawn, n_draws)
-        res = merge_psa([parts[i] for i in range(len(tasks))])
+
+        def finished():
+            drawn = 0
+            for i, part in self.executor.run(run_chunk, tasks):
+                drawn += part.n_draws
+                if on_chunk is not None:
+                    on_chunk(drawn, n_draws)
+                yield tasks[i].start, part
+
+        res = merge_psa(finished(), n_draws)
         if res.strategies != list(model.strategies) or res.streams != list(model.streams):
             raise CesError("the workers built a different model from the client's (strategies or streams differ)")
         res.seconds = time.perf_counter() - t0

@@ -1,7 +1,7 @@
 """The Dask executor on a real dask.distributed.LocalCluster of 2 worker processes (no mocks).
 
 One cluster per module (starting one costs seconds).  The worker-loss test kills a worker, so
-it runs last.
+it runs last of the cluster tests.
 """
 
 from __future__ import annotations
@@ -170,3 +170,31 @@ def test_worker_killed_mid_run_is_retried_and_result_unchanged(dask_ex, local_ps
               on_chunk=kill_one)
     assert killed and dask_ex.retried >= 1
     _same_psa(local_psa, res)
+
+
+def test_executor_flags_are_checked(monkeypatch):
+    from ces.executors import make_executor
+
+    monkeypatch.delenv("CES_DASK_SCHEDULER", raising=False)
+    for name, scheduler, msg in [("dask", None, "needs --scheduler"), ("dask-local:x", None, "worker count"),
+                                 ("dask-local:0", None, "worker count"), ("spark", None, "allowed: local, dask"),
+                                 ("local", "tcp://h:8786", "--scheduler needs --executor dask")]:
+        with pytest.raises(CesError, match=msg):
+            make_executor(name, scheduler)
+
+
+def test_merge_of_parts_in_any_order_equals_one_run():
+    from ces.engine.psa import merge_psa, run_psa
+    from ces.pipeline import build
+
+    _, model = build(CONFIGS / "cart_lbcl.yaml")  # partitioned survival: crossing counts are merged too
+    whole = run_psa(model, 700, 5, chunk=300)
+    parts = [(a, run_psa(model, min(700, a + 250) - a, 5, chunk=100, first=a)) for a in (500, 0, 250)]
+    merged = merge_psa(parts, 700)
+    for s in whole.strategies:
+        assert np.array_equal(whole.totals[s], merged.totals[s])
+        assert np.array_equal(whole.totals_undisc[s], merged.totals_undisc[s])
+    assert {s: (c.points, c.draws) for s, c in whole.crossing.items()} == \
+        {s: (c.points, c.draws) for s, c in merged.crossing.items()}
+    with pytest.raises(ValueError, match="cover 500 draws, expected 700"):
+        merge_psa(parts[1:], 700)

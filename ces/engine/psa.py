@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, fields, replace
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -95,25 +95,32 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
                      n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing)
 
 
-def merge_psa(parts: list) -> PsaResult:
-    """Join PSA results of consecutive draw ranges (in draw order) into one result.
+def merge_psa(parts: Iterable, n_draws: int) -> PsaResult:
+    """Join the PSA results of draw ranges into one result of ``n_draws`` draws.
 
-    Per-draw arrays (every dict of arrays with one row per draw) are concatenated in the given
-    order, crossing counts are summed; since draw i depends only on (seed, parameter, i), the
-    merge of [0, a), [a, b), ... equals one run over [0, n) bit for bit.
+    ``parts``: (first, result) pairs, in any order (e.g. as tasks finish), each result holding
+    draws [first, first + result.n_draws).  Per-draw arrays (every dict of arrays with one row
+    per draw) are copied into arrays allocated once, so the memory is that of one local run;
+    crossing counts are summed.  Since draw i depends only on (seed, parameter, i), the merge
+    equals one run over [0, n_draws) bit for bit.
     """
-    head = parts[0]
-    merged = {}
-    for f in fields(PsaResult):
-        v = getattr(head, f.name)
-        if isinstance(v, dict) and v and all(isinstance(a, np.ndarray) and a.shape[:1] == (head.n_draws,)
-                                             for a in v.values()):
-            merged[f.name] = {k: np.concatenate([getattr(p, f.name)[k] for p in parts]) for k in v}
-    crossing = {}
-    for p in parts:
+    out, merged, crossing, covered = None, {}, {}, 0
+    for first, p in parts:
+        if out is None:
+            out = p
+            for f in fields(PsaResult):
+                v = getattr(p, f.name)
+                if isinstance(v, dict) and v and all(isinstance(a, np.ndarray) and a.shape[:1] == (p.n_draws,)
+                                                     for a in v.values()):
+                    merged[f.name] = {k: np.empty((n_draws,) + a.shape[1:], a.dtype) for k, a in v.items()}
+        for name, arrays in merged.items():
+            for k, a in getattr(p, name).items():
+                arrays[k][first:first + p.n_draws] = a
         for s, c in p.crossing.items():
             acc = crossing.setdefault(s, CrossingInfo())
             acc.points += c.points
             acc.draws += c.draws
-    return replace(head, **merged, n_draws=sum(p.n_draws for p in parts), crossing=crossing,
-                   seconds=sum(p.seconds for p in parts))
+        covered += p.n_draws
+    if out is None or covered != n_draws:
+        raise ValueError(f"PSA parts cover {covered} draws, expected {n_draws}")
+    return replace(out, **merged, n_draws=n_draws, crossing=crossing)

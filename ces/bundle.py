@@ -7,7 +7,7 @@ package and do not travel).  Each file is stored under its path relative to a co
 with its SHA-256; the bundle's ``digest`` is the SHA-256 over the (path, file hash) pairs.
 
 On a worker, :func:`materialise` writes the files once into
-``$TMPDIR/ces-bundles/DIGEST/`` (checking every hash first) and returns the path to load, so
+``$TMPDIR/ces-bundles/DIGEST/`` (checking the ces version and every hash first) and returns the path to load, so
 the ordinary loader runs unchanged and gives the same model.  :func:`localise` rewrites the
 file names in a worker's error back to the names the user typed, so the one-line error reads
 as it would locally.
@@ -40,6 +40,7 @@ class Bundle:
     files: tuple  # ((relative path, bytes), ...)
     hashes: tuple  # ((relative path, sha256), ...)
     digest: str
+    version: str = ""  # the client's ces version (the worker's must match: same schema, same builtin tables)
 
     @property
     def size(self) -> int:
@@ -106,11 +107,18 @@ def make_bundle(path: str | Path) -> Bundle:
     blobs = [f.read_bytes() for f in files]
     hashes = tuple((r, sha256(b)) for r, b in zip(rel, blobs))
     digest = sha256("\n".join(f"{r} {h}" for r, h in sorted(hashes)).encode())
-    return Bundle(str(path), str(root), rel[0], tuple(zip(rel, blobs)), hashes, digest)
+    from ces import __version__
+
+    return Bundle(str(path), str(root), rel[0], tuple(zip(rel, blobs)), hashes, digest, __version__)
 
 
 def materialise(bundle: Bundle) -> Path:
     """Write the bundle's files (once per machine) and return the path of its entry file."""
+    from ces import __version__
+
+    if bundle.version != __version__:
+        raise CesError(f"this worker runs ces {__version__}, the client ces {bundle.version}: install the same "
+                       "version on both")
     expected = dict(bundle.hashes)
     for rel, blob in bundle.files:
         if sha256(blob) != expected[rel]:

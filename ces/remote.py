@@ -47,7 +47,6 @@ def built_model(bundle: Bundle, overrides: dict | None):
 class PsaChunk:
     bundle: Bundle
     overrides: dict | None
-    version: str
     seed: int
     start: int
     stop: int
@@ -56,11 +55,6 @@ class PsaChunk:
 
 def run_chunk(task: PsaChunk) -> PsaResult:
     """Worker side: draws [start, stop) of the PSA; returns their per-draw totals."""
-    import ces
-
-    if task.version != ces.__version__:
-        raise CesError(f"the worker runs ces {ces.__version__}, the client ces {task.version}: install the same "
-                       "version on both")
     model = built_model(task.bundle, task.overrides)
     entry = materialise(task.bundle)
     try:
@@ -73,16 +67,13 @@ class ChunkedPsa:
     """A drop-in for :func:`run_psa` that runs the chunks on an executor (``pipeline.run(psa_runner=...)``)."""
 
     def __init__(self, executor, path, overrides: dict | None = None):
-        import ces
-
         self.executor = executor
         self.bundle = make_bundle(path)
         self.overrides = overrides
-        self.version = ces.__version__
 
     def __call__(self, model, n_draws: int, seed: int, chunk: int = 2000, on_chunk=None) -> PsaResult:
         t0 = time.perf_counter()
-        tasks = [PsaChunk(self.bundle, self.overrides, self.version, seed, a, min(n_draws, a + chunk), chunk)
+        tasks = [PsaChunk(self.bundle, self.overrides, seed, a, min(n_draws, a + chunk), chunk)
                  for a in range(0, n_draws, chunk)]
 
         def finished():

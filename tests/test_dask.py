@@ -64,7 +64,9 @@ def _same_psa(a, b) -> None:
 def test_sweep_on_cluster_equals_serial(dask_ex):
     grid = {"discount.costs": [0.03, 0.05]}
     serial = sweep(CFGS, grid, WTPS, SerialExecutor())
-    on_dask = sweep(CFGS, grid, WTPS, dask_ex)
+    progress = []
+    on_dask = sweep(CFGS, grid, WTPS, dask_ex, on_done=lambda done, total: progress.append((done, total)))
+    assert progress == [(k, 6) for k in range(1, 7)]  # one call per finished future
     assert len(serial) == 5 * 2 * (2 + 4 + 2) and on_dask.attrs["errors"] == []
     pd.testing.assert_frame_equal(serial, on_dask, check_exact=True)
 
@@ -112,10 +114,12 @@ def test_bundle_carries_the_inputs_and_checks_hashes(dask_ex, tmp_path):
     shutil.rmtree(src)
     [got] = dask_ex.map(run_task, [Task(str(src / "thr.yaml"), (), (20000.0,), None, None, b)])
     assert got == expected
-    bad = type(b)(b.given, b.origin, b.entry, ((b.files[0][0], b.files[0][1] + b" "),) + b.files[1:], b.hashes,
-                  b.digest)
+    from dataclasses import replace
+
     with pytest.raises(CesError, match="does not match its hash"):
-        materialise(bad)
+        materialise(replace(b, files=((b.files[0][0], b.files[0][1] + b" "),) + b.files[1:]))
+    with pytest.raises(CesError, match="the client ces 0.0.0: install the same version"):
+        materialise(replace(b, version="0.0.0"))
 
 
 def _bad_config(tmp_path):

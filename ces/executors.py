@@ -121,8 +121,9 @@ def on_worker(fn, item):
 class WarmNumba(WorkerPlugin):
     """Worker plugin: compile (or load from the on-disk cache) the numba kernels once per worker.
 
-    Runs the Markov and partitioned-survival kernels on a tiny model at worker start, so that the
-    first real task does not pay the compile time and tasks' times are comparable.
+    Runs a tiny Markov and a tiny partitioned-survival model at worker start (the trace, reward and
+    survival-curve kernels; a curve kernel serves every family), so that the first real task does not
+    pay the compile or cache-load time.
     """
 
     name = "ces-warm-numba"
@@ -139,16 +140,21 @@ def warm_numba() -> None:
     from ces.spec.loader import load
 
     with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "warm.yaml"
-        p.write_text(_WARM_MODEL, encoding="utf-8")
-        model = CohortModel.from_loaded(load(p))
-        for s in model.strategies:
-            model.run_strategy(s)
+        for i, text in enumerate(_WARM_MODELS):
+            p = Path(d) / f"warm{i}.yaml"
+            p.write_text(text, encoding="utf-8")
+            model = CohortModel.from_loaded(load(p))
+            for s in model.strategies:
+                model.run_strategy(s)
 
 
-_WARM_MODEL = ("ces: 1\nkind: markov\ncycle: 1 year\nhorizon: 2 cycles\nparameters: {p: 0.1}\n"
-               "states: {A: {cost: 1, utility: 1}, D: {dead: true}}\ntransitions: {A: {A: rest, D: p}}\n"
-               "strategies: {s: {}}\n")
+_WARM_MODELS = (
+    "ces: 1\nkind: markov\ncycle: 1 year\nhorizon: 2 cycles\nparameters: {p: 0.1}\n"
+    "states: {A: {cost: 1, utility: 1}, D: {dead: true}}\ntransitions: {A: {A: rest, D: p}}\nstrategies: {s: {}}\n",
+    "ces: 1\nkind: psm\ncycle: 1 year\nhorizon: 2 cycles\ntime_unit: year\n"
+    "curves: {a: {dist: weibull_ph, shape: 1.0, scale: 0.2}, b: {dist: weibull_ph, shape: 1.0, scale: 0.1}}\n"
+    "partition: [a, b]\nstates: {P: {cost: 1, utility: 1}, Q: {cost: 1, utility: 1}, D: {dead: true}}\n"
+    "strategies: {s: {}}\n")
 
 
 def _suspicious(keys, dask_scheduler=None) -> int:

@@ -83,7 +83,7 @@ def test_psa_split_over_cluster_is_bit_identical(dask_ex, local_psa):
 
 def test_cli_run_on_scheduler_writes_the_local_outputs(cluster, runner, tmp_path, monkeypatch):
     local, remote = tmp_path / "local", tmp_path / "dask"
-    args = ["run", PSA_CFG, "--draws", "3000", "--chunk", "1000", "-q"]
+    args = ["run", PSA_CFG, "--draws", "2000", "--chunk", "1000", "-q"]
     assert runner.invoke(app, args + ["--out", str(local)]).exit_code == 0
     monkeypatch.setenv("CES_DASK_SCHEDULER", cluster.scheduler_address)
     r = runner.invoke(app, args + ["--out", str(remote), "--executor", "dask"])

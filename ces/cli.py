@@ -145,9 +145,18 @@ def _psa_runner(executor: Optional[str], scheduler: Optional[str], config: Path)
         return
     from ces.remote import ChunkedPsa
 
-    with make_executor(executor, scheduler) as ex:
-        yield ChunkedPsa(ex, config)
-        _note_retried(ex)
+    started: list = []
+
+    def runner(*args, **kwargs):  # the cluster is reached (or started) only if there is a PSA to run
+        started.append(make_executor(executor, scheduler))
+        return ChunkedPsa(started[0], config)(*args, **kwargs)
+    try:
+        yield runner
+        if started:
+            _note_retried(started[0])
+    finally:
+        if started:
+            started[0].close()
 
 
 @app.command()

@@ -99,15 +99,24 @@ def sweep(configs: list, grid: dict, wtps: list, executor: Executor | None = Non
     the first failure raises its error and the remaining tasks are cancelled.
     """
     executor = executor or SerialExecutor()
-    bundles = {str(c): make_bundle(c) for c in configs} if executor.ships_files else {}
+    bundles: dict = {}
+    if executor.ships_files:
+        for c in map(str, configs):
+            try:
+                bundles[c] = make_bundle(c)
+            except CesError as exc:  # e.g. a missing file: that config's error, the others still run
+                bundles[c] = str(exc)
     tasks = [Task(str(c), p, tuple(float(x) for x in wtps), draws, seed, bundles.get(str(c)))
              for c in configs for p in grid_points(grid)]
-    results: dict = {}
-    with closing(executor.run(run_task, tasks, on_done)) as done:  # closing cancels what is left
-        for i, r in done:
+    results = {i: TaskError(t.config, t.point, t.bundle) for i, t in enumerate(tasks) if isinstance(t.bundle, str)}
+    if results and fail_fast:
+        raise CesError(next(iter(results.values())).message)
+    todo = [i for i in range(len(tasks)) if i not in results]
+    with closing(executor.run(run_task, [tasks[i] for i in todo], on_done)) as done:  # closing cancels the rest
+        for j, r in done:
             if isinstance(r, TaskError) and fail_fast:
                 raise CesError(r.message)
-            results[i] = r
+            results[todo[j]] = r
     ordered = [results[i] for i in range(len(tasks))]
     table = pd.DataFrame([row for r in ordered if not isinstance(r, TaskError) for row in r])
     table.attrs["errors"] = [r for r in ordered if isinstance(r, TaskError)]

@@ -129,7 +129,7 @@ def _bad_config(tmp_path):
     return bad
 
 
-def test_bad_config_reports_its_error_and_the_others_finish(cluster, runner, tmp_path):
+def test_bad_config_reports_its_error_and_the_others_finish(cluster, dask_ex, runner, tmp_path):
     bad = _bad_config(tmp_path)
     local = runner.invoke(app, ["run", str(bad), "-q"])
     assert local.exit_code == 2
@@ -146,6 +146,10 @@ def test_bad_config_reports_its_error_and_the_others_finish(cluster, runner, tmp
     assert lines[-1] == "2 of 6 runs failed"
     table = pd.read_csv(out)
     assert sorted(set(table["config"])) == sorted([CFGS[0], CFGS[1]]) and len(table) == 3 * 2 * (2 + 4)
+    # a missing file in the batch: its own error too (the bundle cannot be made on the client)
+    missing = sweep([CFGS[0], str(tmp_path / "gone.yaml")], {}, [0.0], dask_ex)
+    [e] = missing.attrs["errors"]
+    assert e.message == f"{tmp_path / 'gone.yaml'}: file not found" and set(missing["config"]) == {CFGS[0]}
     out.unlink()
     r = runner.invoke(app, args + ["--out", str(out), "--fail-fast"])
     assert r.exit_code == 2 and r.stderr.strip() == one_line and not out.exists()

@@ -3,8 +3,9 @@
 For each model and draw count: the median of REPS fresh processes (warm numba cache) of the PSA
 wall time, draws per second and peak RSS; the numba first-call time on a cold cache (a new
 NUMBA_CACHE_DIR) and on a warm one; a plain-numpy implementation of model (a) for comparison;
-`ces run` end to end (process start included); and a 1,000,000-draw run of a 4-state model for
-memory.  Not a test: CI does not run it.
+`ces run` end to end (process start included); a 1,000,000-draw run of a 4-state model for
+memory; and the Dask executor (bench/dask_bench.py: a 24-task sweep serial against dask-local:2, a
+200,000-draw PSA locally against Dask, overhead per task).  Not a test: CI does not run it.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ def main() -> None:
         r = worker(ROOT / "models" / "sick_sicker.yaml", 1_000_000)
         print(f"1,000,000 draws of Sick-Sicker (4 states, 75 cycles, 4 strategies): {r['psa_s']:.1f} s, "
               f"peak RSS {r['peak_rss_mb']:.0f} MB")
+    if os.environ.get("BENCH_DASK", "1") == "1":
+        print("\nDask executor (bench/dask_bench.py, a fresh process):", flush=True)
+        subprocess.run([PY, str(HERE / "dask_bench.py")], cwd=ROOT, check=True)
 
 
 EVPPI_CODE = """

@@ -123,6 +123,42 @@ def _write_draws(path: Path, psa) -> None:
         raise CesError(f"--draws-out must end in .csv or .parquet, got `{path.name}`")
 
 
+EXECUTOR_HELP = ("Where tasks run: local (default), dask (an existing scheduler: --scheduler or CES_DASK_SCHEDULER) "
+                 "or dask-local:N (a local Dask cluster of N worker processes); Dask needs pip install 'ces[dask]'.")
+SCHEDULER_HELP = "Dask scheduler address, e.g. tcp://HOST:8786 (default: $CES_DASK_SCHEDULER)."
+
+
+def _note_retried(executor) -> None:
+    if executor.retried:
+        err_console.print(f"note: {executor.retried} task(s) were lost with their worker and run again",
+                          highlight=False)
+
+
+@contextmanager
+def _psa_runner(executor: Optional[str], scheduler: Optional[str], config: Path):
+    """None (run the PSA in this process) or a runner that splits its chunks over a Dask cluster."""
+    from ces.executors import make_executor
+
+    if executor in (None, "local"):
+        make_executor(executor, scheduler)  # checks the flags
+        yield None
+        return
+    from ces.remote import ChunkedPsa
+
+    started: list = []
+
+    def runner(*args, **kwargs):  # the cluster is reached (or started) only if there is a PSA to run
+        started.append(make_executor(executor, scheduler))
+        return ChunkedPsa(started[0], config)(*args, **kwargs)
+    try:
+        yield runner
+        if started:
+            _note_retried(started[0])
+    finally:
+        if started:
+            started[0].close()
+
+
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="Analysis config (configs/*.yaml) or a model file (models/*.yaml)."),
@@ -140,6 +176,9 @@ def run(
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Compare with an earlier results.json "
                                             "(as `ces diff`; exit 1 if a metric moved beyond tolerance)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
+    executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " The PSA's chunks become "
+                                           "the tasks; the result is bit-identical to a local run."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
 ) -> None:
     """Run the base case (and the PSA if configured) and print the results tables."""
     from ces.pipeline import run as run_pipeline
@@ -157,9 +196,9 @@ def run(
         if draws_out is not None and draws_out.suffix.lower() not in (".csv", ".parquet"):
             raise CesError(f"--draws-out must end in .csv or .parquet, got `{draws_out.name}`")
         t0 = time.perf_counter()
-        with _progress(not quiet) as on_chunk:
+        with _psa_runner(executor, scheduler, config) as psa_runner, _progress(not quiet) as on_chunk:
             res = run_pipeline(config, wtp=list(wtp) if wtp else None, psa=not no_psa, draws=draws, seed=seed,
-                               chunk=chunk, on_chunk=on_chunk)
+                               chunk=chunk, on_chunk=on_chunk, psa_runner=psa_runner)
         seconds = time.perf_counter() - t0
         if draws_out is not None and res.psa is None:
             raise CesError("--draws-out needs a PSA: add `psa:` to the config or pass --draws N")
@@ -223,6 +262,10 @@ def sweep(
     threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (single-config PSA sweep)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the table (.csv or .json)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " --jobs applies to local."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing run (default: report "
+                                   "each failing run's error, finish the others, exit 2)."),
 ) -> None:
     """WTP sweep from one PSA (one config), or a parallel batch over configs × parameter grid × WTP."""
     import glob as globmod
@@ -258,13 +301,22 @@ def sweep(
             raise CesError(f"--out must end in .csv or .json, got `{out.name}`")
         if jobs < 1:
             raise CesError(f"--jobs must be at least 1, got {jobs}")
+        failed = 0
         if len(paths) > 1 or grid_spec:
-            from ces.sweep import LocalExecutor, SerialExecutor
+            from rich.markup import escape
+
+            from ces.executors import make_executor
             from ces.sweep import sweep as batch
 
-            with _progress_tasks(not quiet) as on_done:
-                table = batch(paths, grid_spec, grid_, LocalExecutor(jobs) if jobs > 1 else SerialExecutor(),
-                              draws=draws, seed=seed, on_done=on_done)
+            with make_executor(executor, scheduler, jobs) as ex, _progress_tasks(not quiet) as on_done:
+                table = batch(paths, grid_spec, grid_, ex, draws=draws, seed=seed, on_done=on_done,
+                              fail_fast=fail_fast)
+                _note_retried(ex)
+            for e in table.attrs["errors"]:
+                point = ", ".join(f"{k}={v:g}" for k, v in e.point)
+                err_console.print(f"[red]error:[/red] {escape(e.message)}" + (f" (grid point {point})" if point else ""),
+                                  highlight=False, soft_wrap=True)
+            failed = len(table.attrs["errors"])
             if not quiet:
                 from ces.report.console import make_console
 
@@ -272,8 +324,9 @@ def sweep(
         else:
             if draws is None and loaded.config.psa is None:
                 draws = 1000
-            with _progress(not quiet) as on_chunk:
-                res = run_pipeline(paths[0], wtp=grid_, draws=draws, seed=seed, on_chunk=on_chunk)
+            with _psa_runner(executor, scheduler, paths[0]) as psa_runner, _progress(not quiet) as on_chunk:
+                res = run_pipeline(paths[0], wtp=grid_, draws=draws, seed=seed, on_chunk=on_chunk,
+                                   psa_runner=psa_runner)
             table = res.psa_tables["wtp"]
             if not quiet:
                 from ces.report.console import make_console, print_wtp_table
@@ -292,6 +345,9 @@ def sweep(
                 from ces.report.results_json import _clean
 
                 write_text_atomic(out, json.dumps(_clean(table), indent=2) + "\n")
+        if failed:
+            err_console.print(f"{failed} of {table.attrs['tasks']} runs failed", highlight=False)
+            raise typer.Exit(code=2)
     except CesError as exc:
         _fail(exc)
 

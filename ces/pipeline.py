@@ -545,10 +545,13 @@ def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions) -> di
 
 
 def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int | None = None,
-        seed: int | None = None, chunk: int | None = None, on_chunk=None, overrides: dict | None = None) -> RunResult:
+        seed: int | None = None, chunk: int | None = None, on_chunk=None, overrides: dict | None = None,
+        psa_runner=None) -> RunResult:
     """Base case, and PSA when the config has `psa:` (or ``draws`` is given) and ``psa`` is True.
 
     ``overrides``: {"parameters": {...}, "settings": {...}} applied on top of the config.
+    ``psa_runner``: called as :func:`run_psa` (default); :class:`ces.remote.ChunkedPsa` runs the
+    chunks on a cluster with the same result.
     """
     loaded, model = build(path, overrides)
     base = run_base_case(model)
@@ -585,7 +588,7 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         res.payers = payer_analysis(res)
     opts = psa_options(loaded, draws, seed, chunk) if psa else None
     if opts is not None:
-        res.psa = run_psa(model, opts.draws, opts.seed, opts.chunk, on_chunk)
+        res.psa = (psa_runner or run_psa)(model, opts.draws, opts.seed, opts.chunk, on_chunk)
         if payment is not None or (loaded.config.budget_impact is not None and loaded.config.budget_impact.psa):
             psa_draw_pass(res, opts)
         res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)

@@ -13,6 +13,7 @@ from ces.analysis.psa_tables import convergence_table, probabilistic_icers, summ
 from ces.engine.deterministic import BaseCase, run_base_case
 from ces.engine.model import CohortModel
 from ces.engine.psa import PsaResult, run_psa
+from ces.errors import CesError
 from ces.spec.loader import Loaded, load
 
 
@@ -29,7 +30,10 @@ class RunResult:
     psa_tables: dict = field(default_factory=dict)
     budget: dict | None = None
     payment: dict | None = None
-    perspectives: dict = field(default_factory=dict)  # societal ICER tables (payer is `icers`)
+    perspectives: dict = field(default_factory=dict)  # ICER table of every non-payer perspective (payer is `icers`)
+    perspective_list: list = field(default_factory=list)  # Perspective objects, base-case perspective first
+    base_perspective: str = "payer"
+    psa_perspectives: dict = field(default_factory=dict)  # non-payer perspective key -> PSA tables (payer: psa_tables)
     appraisal: dict | None = None
     inventory: pd.DataFrame | None = None
 
@@ -124,7 +128,10 @@ def appraisal(res: "RunResult") -> dict:
         sev["comparator"] = comp
     thr = threshold(rule, sev, bool(sv and sv.anticancer), sv.grade if sv else None)
     verdicts = []
-    for name, table in [("healthcare payer", res.icers)] + [(k.replace("_", " "), t) for k, t in res.perspectives.items()]:
+    from ces.economics.perspectives import APPRAISED
+
+    appraised = [(k.replace("_", " "), t) for k, t in res.perspectives.items() if k in APPRAISED]
+    for name, table in [("healthcare payer", res.icers)] + appraised:
         for _, r in table.iterrows():
             if r["status"] != "ND" or r["ref"] is None or r["icer"] != r["icer"]:
                 continue
@@ -322,12 +329,28 @@ def budget_impact(res: "RunResult") -> dict:
     return tables
 
 
-def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions) -> dict:
-    tables = {"summary": summary_table(psa), "icer": probabilistic_icers(psa, effect)}
+def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions, perspective=None) -> dict:
+    """PSA summary, probabilistic ICERs, CEAC/CEAF/EVPI and convergence for one perspective (None: payer)."""
+    tables = {"summary": summary_table(psa, perspective), "icer": probabilistic_icers(psa, effect, perspective)}
     if wtps:
-        tables["wtp"] = wtp_table(psa, effect, wtps, opts.population, opts.population_years, opts.population_discount)
-        tables["convergence"] = convergence_table(psa, effect, wtps, opts.precision)
+        tables["wtp"] = wtp_table(psa, effect, wtps, opts.population, opts.population_years, opts.population_discount,
+                                  perspective)
+        tables["convergence"] = convergence_table(psa, effect, wtps, opts.precision, perspective)
     return tables
+
+
+def model_perspectives(loaded: Loaded, model: CohortModel) -> tuple:
+    """(perspectives with the base-case one first, base-case key) for a loaded model and config."""
+    from ces.economics.perspectives import base_perspective, ordered, perspectives
+    from ces.economics.settings import load_setting
+
+    persps = perspectives(model.cost_streams, model.payer_streams, loaded.model.cost_bearers)
+    default = load_setting(loaded.config.setting).get("base_perspective") if loaded.config.setting else None
+    try:
+        base = base_perspective(persps, default, loaded.config.perspective)
+    except ValueError as exc:
+        raise loaded.config_loc.error(("perspective",), str(exc)) if loaded.config_loc else CesError(str(exc)) from None
+    return ordered(persps, base), base
 
 
 def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int | None = None,
@@ -348,19 +371,18 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         c = model.streams.index(payment["category"])
         tot[i, c] += payment["cea_adjustment"]
         totu[i, c] += payment["cea_adjustment_undiscounted"]
-    totals = totals_table(names, model.streams, model.cost_streams, tot, totu, model.payer_streams)
+    totals = totals_table(names, model.streams, model.cost_streams, tot, totu, model.payer_streams,
+                          loaded.model.cost_bearers)
     effect = loaded.model.effect
     icers = icer_table(totals, effect)
-    perspectives = {}
-    if "cost_societal" in totals:
-        perspectives["societal"] = icer_table(totals, effect, "cost_societal")
-    if "cost_societal_consumption" in totals:
-        perspectives["societal_with_consumption"] = icer_table(totals, effect, "cost_societal_consumption")
+    persps, base_key = model_perspectives(loaded, model)
+    perspectives = {p.key: icer_table(totals, effect, p.cost_column) for p in persps if p.key != "payer"}
     wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp)
     nmb = nmb_table(totals, effect, wtps)
     res = RunResult(loaded, model, base, totals, icers, nmb, wtps)
     res.payment = payment
     res.perspectives = perspectives
+    res.perspective_list, res.base_perspective = persps, base_key
     if perspectives or loaded.model.cost_bearers:
         res.inventory = inventory_table(totals, model.cost_streams, loaded.model.cost_bearers)
     if loaded.config.setting is not None:
@@ -373,4 +395,5 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         if payment is not None:  # documented approximation: the base-case payment adjustment for every draw
             res.psa.totals[payment["strategy"]][:, model.streams.index(payment["category"])] += payment["cea_adjustment"]
         res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)
+        res.psa_perspectives = {p.key: analyse_psa(res.psa, effect, wtps, opts, p) for p in persps if p.key != "payer"}
     return res

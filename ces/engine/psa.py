@@ -32,14 +32,20 @@ class PsaResult:
     seconds: float = 0.0
     chunk: int = 0
     crossing: dict = field(default_factory=dict)  # PSM: strategy -> CrossingInfo summed over draws
+    sample_names: list = field(default_factory=list)  # one name per sampled parameter column
+    samples: np.ndarray | None = None  # (n_draws, n_sampled): the sampled parameter values per draw
 
     def matrix(self, stream: str) -> np.ndarray:
-        """(n_draws, n_strategies) of one stream, or of the total cost for ``cost``."""
+        """(n_draws, n_strategies) of one stream, or of the payer's total cost for ``cost``."""
         if stream == "cost":
-            idx = [self.streams.index(c) for c in self.cost_streams]
-            return np.column_stack([self.totals[s][:, idx].sum(axis=1) for s in self.strategies])
+            return self.costs(self.cost_streams)
         i = self.streams.index(stream)
         return np.column_stack([self.totals[s][:, i] for s in self.strategies])
+
+    def costs(self, categories) -> np.ndarray:
+        """(n_draws, n_strategies): the sum of the given cost categories per draw (a perspective's cost)."""
+        idx = [self.streams.index(c) for c in categories]
+        return np.column_stack([self.totals[s][:, idx].sum(axis=1) for s in self.strategies])
 
 
 def distribution_keys(model: CohortModel) -> dict:
@@ -72,9 +78,17 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
     totals = {s: np.empty((n_draws, R)) for s in model.strategies}
     totals_u = {s: np.empty((n_draws, R)) for s in model.strategies}
     crossing = {}
+    cols: list = []
+    params = None
     for start in range(0, n_draws, chunk):
         stop = min(n_draws, start + chunk)
         samples = sample_draws(dists, seed, start, stop)
+        if params is None:  # the sampled-parameter matrix, one column per scalar draw (for EVPPI, regression)
+            for name, a in samples.items():
+                cols += [name] if a.ndim == 1 else [f"{name}[{j}]" for j in range(a.shape[1])]
+            params = np.empty((n_draws, len(cols)))
+        if cols:
+            params[start:stop] = np.hstack([a[:, None] if a.ndim == 1 else a for a in samples.values()])
         shared: dict = {}  # parameter values common to all strategies, evaluated once per chunk
         for s, cs in model.strategies.items():
             res = model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, draw_offset=start,
@@ -88,4 +102,5 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
         if on_chunk is not None:
             on_chunk(stop, n_draws)
     return PsaResult(list(model.strategies), list(model.streams), list(model.payer_streams), totals, totals_u,
-                     n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing)
+                     n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing, sample_names=cols,
+                     samples=params if params is not None else np.empty((n_draws, 0)))

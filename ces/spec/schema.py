@@ -344,6 +344,9 @@ class ConfigSpec(Strict):
     setting: Optional[StrictStr] = Field(None, description="Country preset (ces/settings/NAME.yaml): sweden, japan, "
                                          "uk, netherlands, china, us: currency, discount rates, thresholds, pricing rules.")
     severity: Optional[SeveritySpec] = Field(None, description="Severity (QALY shortfall) inputs for the thresholds.")
+    perspective: Optional[StrictStr] = Field(None, description="Base-case perspective: payer, societal, "
+                                             "societal_with_consumption or bearer_NAME (default: the setting's; "
+                                             "payer without a setting).")
     title: Optional[StrictStr] = None
     settings: dict[StrictStr, Any] = Field(default_factory=dict, description="Overrides of model settings: "
                                            + ", ".join(SETTINGS_KEYS) + ".")

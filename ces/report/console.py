@@ -37,7 +37,7 @@ def perspective_title(run, key: str) -> str:
     """Label of a perspective for table titles, marked when it is the base case."""
     p = {x.key: x for x in getattr(run, "perspective_list", [])}.get(key)
     title = _PERSPECTIVE_TITLES.get(key) or (f"Perspective: {p.label}" if p else key)
-    return title + (" [base case]" if key == getattr(run, "base_perspective", "payer") else "")
+    return title + (" (base case)" if key == getattr(run, "base_perspective", "payer") else "")
 
 
 def print_run(run, console: Console | None = None) -> None:
@@ -69,8 +69,8 @@ def print_run(run, console: Console | None = None) -> None:
     keys = [p.key for p in getattr(run, "perspective_list", [])] or ["payer"]
     for key in keys:  # the base-case perspective first
         table = run.icers if key == "payer" else run.perspectives[key]
-        title = (f"Incremental analysis (efficiency frontier, effect = {eff})" + (f" — {perspective_title(run, key)}"
-                 if len(keys) > 1 else "")) if key == "payer" else f"{perspective_title(run, key)}: incremental analysis"
+        title = (f"{perspective_title(run, key)}: incremental analysis" if len(keys) > 1
+                 else f"Incremental analysis (efficiency frontier, effect = {eff})")
         t = Table(title=title, title_justify="left")
         for col, j in (("Strategy", "left"), (f"Cost{cur}", "right"), (eff, "right"), ("Inc. cost", "right"),
                        (f"Inc. {eff}", "right"), (f"ICER{cur}/{eff[:-1]}", "right"), ("Status", "left"), ("vs", "left")):
@@ -80,6 +80,11 @@ def print_run(run, console: Console | None = None) -> None:
                       _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
         console.print(t)
     console.print("Status: ND non-dominated (frontier), D strongly dominated, ED extendedly dominated.")
+    ind = spec.indirect
+    if run.loaded.config.setting == "sweden" and ind is not None and ind.consumption is None:
+        console.print("note: consumption in added life-years is off (not decided in the model); TLV's rule on it is "
+                      "unverified. Switch it on with `indirect: {consumption: {include: true, per_year: "
+                      "consumption_se(age)}}` (table ces/data/se_consumption_by_age.csv) to see both.", highlight=False)
     if getattr(run, "inventory", None) is not None:
         inv = run.inventory
         t = Table(title=f"Impact inventory{cur}: cost components per strategy (discounted / undiscounted)",

@@ -34,6 +34,9 @@ def tables(run) -> dict:
         out["base_case_inventory"] = run.inventory
     for name, df in run.psa_tables.items():
         out[f"psa_{name}"] = df
+    for key, tabs in getattr(run, "psa_perspectives", {}).items():  # e.g. psa_societal_wtp
+        for name, df in tabs.items():
+            out[f"psa_{key}_{name}"] = df
     for name, df in (run.budget or {}).items():
         out[f"budget_impact_{name}"] = df
     trace_rows = []

@@ -100,9 +100,11 @@ class ProductivitySpec(Strict):
     cost_per_hour: Optional[Expression] = Field(None, description="Friction cost: productivity cost per hour "
                                                 "(e.g. EUR 39.88, Dutch costing manual 2022).")
     hours_per_year: Expression = Field(1800, description="Friction cost: working hours per year of a full-time worker.")
-    elasticity: Expression = Field(0.8, description="Friction cost: elasticity of production to working time.")
-    friction_weeks: Optional[Number] = Field(None, gt=0, description="Friction cost: friction period (weeks) from "
-                                             "the start; losses after it are not counted.")
+    elasticity: Expression = Field(1.0, description="Friction cost: elasticity of production to working time "
+                                   "(default 1.0, Dutch costing manual 2024; 0.8 in earlier manuals).")
+    friction_weeks: Optional[Number] = Field(None, gt=0, description="Friction cost: friction period (weeks) "
+                                             "after each new absence (default 17.24, the Dutch 5-year average "
+                                             "2019-2023 from CBS vacancies, ces/data/nl_friction_period_cbs.csv).")
     payroll: Expression = Field(0, description="Employer payroll contributions as a share of the wage (may use age).")
     employment: Expression = Field(1, description="Employment rate (0-1); may use age, e.g. a table emp(age).")
     retirement_age: Optional[Number] = Field(None, description="Hard retirement: no production at or after this age.")

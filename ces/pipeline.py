@@ -122,8 +122,21 @@ def appraisal(res: "RunResult") -> dict:
             raise CesError(f"the {preset['name']} threshold needs the severity, which needs the model's `start_age` "
                            "and `sex`", file=loaded.model_loc.file)
         comp = (sv.comparator if sv and sv.comparator else list(res.model.strategies)[0])
-        qg = qale(life_table(preset["life_table"]), float(spec.start_age), sex_weights(spec.sex),
-                  sv.utility_norm if sv else 0.85, float(spec.discount.effects))
+        norm = sv.utility_norm if sv else 0.85
+        if isinstance(norm, str):  # age- and sex-specific norms (England, NICE shortfall calculator)
+            from ces.economics.thresholds import qale_norms
+
+            try:
+                qg = qale_norms(float(spec.start_age), sex_weights(spec.sex).get("female", 0.0), float(spec.discount.effects),
+                                norm)
+            except ValueError as exc:
+                raise loaded.config_loc.error(("severity", "utility_norm"), str(exc)) from None
+        else:
+            if not 0 < norm <= 1:
+                raise loaded.config_loc.error(("severity", "utility_norm"), f"a constant utility norm must lie in "
+                                              f"(0, 1], got {norm}")
+            qg = qale(life_table(preset["life_table"]), float(spec.start_age), sex_weights(spec.sex), norm,
+                      float(spec.discount.effects))
         sev = severity(qg, float(res.totals.set_index("strategy").loc[comp, "qaly"]))
         sev["comparator"] = comp
     thr = threshold(rule, sev, bool(sv and sv.anticancer), sv.grade if sv else None)

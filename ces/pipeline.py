@@ -34,6 +34,7 @@ class RunResult:
     perspective_list: list = field(default_factory=list)  # Perspective objects, base-case perspective first
     base_perspective: str = "payer"
     psa_perspectives: dict = field(default_factory=dict)  # non-payer perspective key -> PSA tables (payer: psa_tables)
+    spillover_icers: pd.DataFrame | None = None  # base-case perspective, QALYs with caregiver spillover (if on)
     appraisal: dict | None = None
     inventory: pd.DataFrame | None = None
 
@@ -396,6 +397,9 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     res.payment = payment
     res.perspectives = perspectives
     res.perspective_list, res.base_perspective = persps, base_key
+    cg = loaded.model.indirect.caregiver if loaded.model.indirect is not None else None
+    if cg is not None and cg.include_qaly_change and "qaly_with_caregiver" in totals and effect == "qaly":
+        res.spillover_icers = icer_table(totals, "qaly_with_caregiver", persps[0].cost_column)
     if perspectives or loaded.model.cost_bearers:
         res.inventory = inventory_table(totals, model.cost_streams, loaded.model.cost_bearers)
     if loaded.config.setting is not None:

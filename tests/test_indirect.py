@@ -187,3 +187,17 @@ def test_per_event_indirect_cost_on_a_transition(tmp_path):
     assert t["cost.informal_care"] == pytest.approx(5000 * sum(deaths), rel=1e-12)
     assert t["cost"] == pytest.approx(100 * sum(ALIVE), rel=1e-12)  # not a payer cost
     assert t["cost_societal"] == pytest.approx(t["cost"] + 5000 * sum(deaths), rel=1e-12)
+
+
+def test_caregiver_health_spillover_is_its_own_line_and_off_by_default(tmp_path):
+    t = _run(tmp_path, "caregiver: {hours_per_week: {Sick: 1}, value_per_hour: 1, qaly_change: {Sick: -0.1}}\n")
+    assert t["caregiver_qaly"] == pytest.approx(-0.1 * sum(ALIVE), rel=1e-12)  # per year × 1-year cycles
+    assert t["qaly"] == pytest.approx(0.7 * sum(ALIVE), rel=1e-12)  # the patient's QALYs are untouched
+    assert t["qaly_with_caregiver"] == pytest.approx(0.6 * sum(ALIVE), rel=1e-12)
+    p = tmp_path / "m.yaml"
+    assert run(p, psa=False).spillover_icers is None  # reported, not counted, unless switched on
+    p.write_text(p.read_text().replace("qaly_change: {Sick: -0.1}", "qaly_change: {Sick: -0.1}, include_qaly_change: true"))
+    r = run(p, psa=False)
+    assert r.spillover_icers.iloc[0]["effect"] == pytest.approx(0.6 * sum(ALIVE), rel=1e-12)
+    with pytest.raises(CesError, match="alive states"):
+        _run(tmp_path, "caregiver: {hours_per_week: {Sick: 1}, value_per_hour: 1, qaly_change: {Dead: -0.1}}\n")

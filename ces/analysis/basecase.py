@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ces.analysis.icer import calculate_icers, nhb, nmb
+from ces.economics.indirect import CAREGIVER_QALY
 from ces.economics.perspectives import perspectives
 
 
@@ -30,6 +31,9 @@ def totals_table(names, streams, cost_streams, totals: np.ndarray, totals_undisc
             row[p.cost_column] = base + float(sum(totals[i, streams.index(c)] for c in extra))
         row["qaly"] = float(totals[i, streams.index("qaly")])
         row["ly"] = float(totals[i, streams.index("ly")])
+        if CAREGIVER_QALY in streams:  # caregiver health spillover: its own line, and the effect with it
+            row[CAREGIVER_QALY] = float(totals[i, streams.index(CAREGIVER_QALY)])
+            row["qaly_with_caregiver"] = row["qaly"] + row[CAREGIVER_QALY]
         for c in cost_streams:
             row[f"cost.{c}"] = float(totals[i, streams.index(c)])
         row["cost_undiscounted"] = float(sum(totals_undisc[i, streams.index(c)] for c in payer))

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ces.analysis.icer import calculate_icers
+from ces.economics.indirect import CAREGIVER_QALY
 from ces.analysis.psa import ceac, ceaf, convergence_check, evpi, expected_nmb, population_evpi, summarise_draws
 
 #: Default precision of the convergence check: 1 % of |expected NMB| of the optimal strategy,
@@ -92,10 +93,12 @@ def draws_table(psa, perspectives: list = ()) -> pd.DataFrame:
         for p in perspectives:
             if p.cost_column != "cost":
                 df[p.cost_column] = t[:, [psa.streams.index(x) for x in p.categories]].sum(axis=1)
-        for x in psa.streams[:-2]:
+        for x in [c for c in psa.streams if c not in ("qaly", "ly", CAREGIVER_QALY)]:
             df[f"cost.{x}"] = t[:, psa.streams.index(x)]
         df["qaly"] = t[:, psa.streams.index("qaly")]
         df["ly"] = t[:, psa.streams.index("ly")]
+        if CAREGIVER_QALY in psa.streams:
+            df[CAREGIVER_QALY] = t[:, psa.streams.index(CAREGIVER_QALY)]
         if psa.samples is not None and len(psa.sample_names):
             df = pd.concat([df, pd.DataFrame(psa.samples, columns=[f"param.{n}" for n in psa.sample_names])], axis=1)
         frames.append(df)

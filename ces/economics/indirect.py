@@ -34,6 +34,8 @@ from __future__ import annotations
 from ces.errors import CesError
 
 PRODUCTIVITY, INFORMAL_CARE, PATIENT_TIME, CONSUMPTION = "productivity", "informal_care", "patient_time", "consumption"
+#: caregiver health spillover: an effect stream of its own (never a cost), discounted like effects
+CAREGIVER_QALY = "caregiver_qaly"
 SOCIETAL = (PRODUCTIVITY, INFORMAL_CARE, PATIENT_TIME)
 INDIRECT = SOCIETAL + (CONSUMPTION,)
 
@@ -94,6 +96,29 @@ def indirect_costs(spec, states: dict, error) -> dict:
             if not st.dead:
                 out[s][CONSUMPTION] = f"{_e(k.per_year)} * cycle_length"
     return out
+
+
+def caregiver_qaly_changes(spec, states: dict, error) -> dict:
+    """state -> expression of the caregivers' QALY change per cycle (``qaly_change`` per year × cycle length).
+
+    Caregiver health spillover (off by default): the change in the health-related quality of life of the
+    patient's informal caregivers (summed over caregivers, per patient, usually negative while caring),
+    reported as its own line and counted in the effect only when ``include_qaly_change`` is true.
+    NICE's reference case counts health effects for patients and, when relevant, carers (PMG36 §4.2;
+    INDIRECT.md §4 [V]); the Second Panel on Cost-Effectiveness (Sanders et al., JAMA 2016;316:1093)
+    puts effects on caregivers' health in the impact inventory of the societal reference case [U: exact
+    wording not re-verified].  Because the practice is not settled, ces reports the line separately and
+    gives the ICER with spillover as an extra table, never in place of the reference result."""
+    c = spec.caregiver if spec is not None else None
+    if c is None or not c.qaly_change:
+        return {}
+    for s in c.qaly_change:
+        if s not in states:
+            raise error(("indirect", "caregiver", "qaly_change", s), f"unknown state `{s}` (states: {', '.join(states)})")
+        if states[s].dead:
+            raise error(("indirect", "caregiver", "qaly_change", s), "a caregiver QALY change belongs to alive "
+                        "states (bereavement effects are not modelled)")
+    return {s: f"{_e(v)} * cycle_length" for s, v in c.qaly_change.items()}
 
 
 def dutch_friction_weeks() -> float:

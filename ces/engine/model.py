@@ -81,6 +81,7 @@ class CohortModel:
     payer_streams: list = field(default_factory=list)  # cost categories of the healthcare payer
     indirect: dict = field(default_factory=dict)  # state -> {societal category: expression}
     friction: list = field(default_factory=list)  # (from, to, expression): friction-cost one-offs on moves
+    spillover: dict = field(default_factory=dict)  # state -> caregiver QALY change per cycle (expression)
     _model_evaluator: Any = None
 
     # ------------------------------------------------------------------ build
@@ -218,7 +219,10 @@ class CohortModel:
         if self.friction:
             add(PRODUCTIVITY)
         self.cost_streams = cats
-        self.streams = cats + ["qaly", "ly"]
+        from ces.economics.indirect import CAREGIVER_QALY, caregiver_qaly_changes
+
+        self.spillover = caregiver_qaly_changes(spec.indirect, spec.states, self.loaded.error)
+        self.streams = cats + ["qaly", "ly"] + ([CAREGIVER_QALY] if self.spillover else [])
 
     def _expr(self, value, path: tuple):
         file, p, line = self.loaded.locate(path)
@@ -296,6 +300,8 @@ class CohortModel:
             if st.dead and util is not None and not (util.is_constant and float(util.evaluate({})) == 0.0):
                 raise L.error(("states", s, "utility"), "a dead state cannot have a utility")
             vals["qaly"] = util
+            if s in self.spillover:
+                vals["caregiver_qaly"] = self._expr(self.spillover[s], ("indirect", "caregiver", "qaly_change", s))
             values[s] = vals
         # transition rewards
         trs = []

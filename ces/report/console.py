@@ -80,11 +80,24 @@ def print_run(run, console: Console | None = None) -> None:
                       _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
         console.print(t)
     console.print("Status: ND non-dominated (frontier), D strongly dominated, ED extendedly dominated.")
+    if "caregiver_qaly" in run.totals:
+        console.print("Caregiver health spillover (caregiver QALYs, discounted; not in the effect above): " + ", ".join(
+            f"{r['strategy']} {r['caregiver_qaly']:.4f}" for _, r in run.totals.iterrows()), highlight=False)
+    if getattr(run, "spillover_icers", None) is not None:
+        t = Table(title=f"{perspective_title(run, run.perspective_list[0].key)}, QALYs including caregiver "
+                  "spillover: incremental analysis", title_justify="left")
+        for col in ("Strategy", f"Cost{cur}", "QALYs incl. caregivers", "Inc. cost", "Inc. QALYs", "ICER", "Status", "vs"):
+            t.add_column(col, justify="left" if col in ("Strategy", "Status", "vs") else "right")
+        for _, r in run.spillover_icers.iterrows():
+            t.add_row(str(r["strategy"]), _num(r["cost"], 2), _num(r["effect"], 4), _num(r["inc_cost"], 2),
+                      _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
+        console.print(t)
     ind = spec.indirect
     if run.loaded.config.setting == "sweden" and ind is not None and ind.consumption is None:
-        console.print("note: consumption in added life-years is off (not decided in the model); TLV's rule on it is "
-                      "unverified. Switch it on with `indirect: {consumption: {include: true, per_year: "
-                      "consumption_se(age)}}` (table ces/data/se_consumption_by_age.csv) to see both.", highlight=False)
+        console.print("note: consumption in added life-years is off (the model does not decide; whether TLV still "
+                      "requires it is unverified). Switch it on with `indirect: {consumption: {include: true, "
+                      "per_year: ...}}` and a sourced consumption-by-age table (none is shipped) to see the "
+                      "societal ICER with and without it.", highlight=False)
     if getattr(run, "inventory", None) is not None:
         inv = run.inventory
         t = Table(title=f"Impact inventory{cur}: cost components per strategy (discounted / undiscounted)",

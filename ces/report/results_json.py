@@ -57,6 +57,8 @@ def results_document(run) -> dict:
     }
     for key, table in getattr(run, "perspectives", {}).items():
         doc["base_case"][f"icer_{key}"] = table
+    if getattr(run, "spillover_icers", None) is not None:
+        doc["base_case"]["icer_caregiver_spillover"] = run.spillover_icers
     if getattr(run, "inventory", None) is not None:
         doc["base_case"]["inventory"] = run.inventory
     if getattr(run, "appraisal", None) is not None:

@@ -116,6 +116,11 @@ class CaregiverSpec(Strict):
     hours_per_week: dict[StrictStr, Expression] = Field(description="Informal care hours per week by state.")
     value_per_hour: Expression = Field(description="Value of an hour of informal care (opportunity cost, "
                                        "replacement cost or a fixed value).")
+    qaly_change: dict[StrictStr, Expression] = Field(
+        default_factory=dict, description="Caregiver health spillover: change in the caregivers' utility per year "
+        "by alive state (usually negative), reported as its own line (caregiver_qaly).")
+    include_qaly_change: StrictBool = Field(False, description="Count the caregiver QALYs in the effect (an extra "
+                                            "ICER table with spillover); off by default.")
 
 
 class PatientTimeSpec(Strict):

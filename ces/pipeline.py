@@ -106,7 +106,7 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
 def appraisal(res: "RunResult") -> dict:
     """Severity, the setting's threshold and a verdict for every frontier ICER under each perspective."""
     from ces.economics.settings import load_setting
-    from ces.economics.thresholds import c2h_band, qale, severity, threshold
+    from ces.economics.thresholds import c2h_band, qale, severity, shortfall_rate, threshold
     from ces.errors import CesError
     from ces.survival.lifetable import life_table, sex_weights
 
@@ -123,22 +123,21 @@ def appraisal(res: "RunResult") -> dict:
             raise CesError(f"the {preset['name']} threshold needs the severity, which needs the model's `start_age` "
                            "and `sex`", file=loaded.model_loc.file)
         comp = (sv.comparator if sv and sv.comparator else list(res.model.strategies)[0])
+        rate = shortfall_rate(rule["rule"], float(spec.discount.effects))
         norm = sv.utility_norm if sv else 0.85
         if isinstance(norm, str):  # age- and sex-specific norms (England, NICE shortfall calculator)
             from ces.economics.thresholds import qale_norms
 
             try:
-                qg = qale_norms(float(spec.start_age), sex_weights(spec.sex).get("female", 0.0), float(spec.discount.effects),
-                                norm)
+                qg = qale_norms(float(spec.start_age), sex_weights(spec.sex).get("female", 0.0), rate, norm)
             except ValueError as exc:
                 raise loaded.config_loc.error(("severity", "utility_norm"), str(exc)) from None
         else:
             if not 0 < norm <= 1:
                 raise loaded.config_loc.error(("severity", "utility_norm"), f"a constant utility norm must lie in "
                                               f"(0, 1], got {norm}")
-            qg = qale(life_table(preset["life_table"]), float(spec.start_age), sex_weights(spec.sex), norm,
-                      float(spec.discount.effects))
-        sev = severity(qg, float(res.totals.set_index("strategy").loc[comp, "qaly"]))
+            qg = qale(life_table(preset["life_table"]), float(spec.start_age), sex_weights(spec.sex), norm, rate)
+        sev = severity(qg, comparator_qale(res, comp, rate))
         sev["comparator"] = comp
     thr = threshold(rule, sev, bool(sv and sv.anticancer), sv.grade if sv else None)
     verdicts = []
@@ -160,6 +159,20 @@ def appraisal(res: "RunResult") -> dict:
     return {"setting": preset["name"], "base_perspective": preset.get("base_perspective"), "rule": rule["rule"],
             "threshold": thr, "severity": sev, "verdicts": pd.DataFrame(verdicts), "unverified": unverified,
             "source": rule.get("source"), "reference_data": preset.get("reference_data", [])}
+
+
+def comparator_qale(res: "RunResult", strategy: str, rate: float) -> float:
+    """The comparator's discounted QALYs at the shortfall's rate: the base-case QALYs when the rate is the
+    model's, else its undiscounted per-period QALYs re-discounted at ``rate`` (same timing convention)."""
+    from ces.engine import conventions as cv
+
+    spec = res.loaded.model
+    if rate == float(spec.discount.effects):
+        return float(res.totals.set_index("strategy").loc[strategy, "qaly"])
+    m = res.model
+    tau = cv.discount_times(spec.correction, spec.discount.timing, m.n_cycles, m.cycle_years)
+    per = res.base.results[strategy].periods[0][m.streams.index("qaly")]
+    return float(np.sum(per * cv.discount_factors(rate, tau, spec.discount.method)))
 
 
 def payment_model(loaded: Loaded, model: CohortModel, base: BaseCase) -> dict:

@@ -113,3 +113,21 @@ def test_nice_shortfall_example():
     assert sev["absolute_shortfall"] >= 18 and threshold(rule, sev)["weight"] == 1.7
     sev = severity(qale_norms(80, 0, 0.035, "uk_hse_2017_cw"), 4.0)  # AS 1.31, PS 0.25: no modifier
     assert threshold(rule, sev)["weight"] == 1.0
+
+
+def test_nice_shortfall_uses_3_5_percent_whatever_the_model_rate(tmp_path):
+    from ces.pipeline import run
+    from tests.conftest import CONFIGS
+
+    def cfg(rate):
+        p = tmp_path / f"uk{rate}.yaml"
+        p.write_text(f"ces: 1\nmodel: {CONFIGS.parent / 'models' / 'cart_lbcl.yaml'}\nsetting: uk\n"
+                     f"severity: {{utility_norm: uk_dsu_2014}}\nsettings: {{discount: {{costs: 0.035, effects: {rate}}}}}\n")
+        return run(p, psa=False)
+    a, b = cfg(0.015), cfg(0.035)
+    sa, sb = a.appraisal["severity"], b.appraisal["severity"]
+    # the comparator's QALE at 3.5 % equals its QALYs in a run discounted at 3.5 %
+    assert sa["qale_comparator"] == pytest.approx(float(b.totals.set_index("strategy").loc["chemo", "qaly"]), rel=1e-12)
+    assert sa["qale_comparator"] < float(a.totals.set_index("strategy").loc["chemo", "qaly"])
+    assert sa["absolute_shortfall"] == pytest.approx(sb["absolute_shortfall"], rel=1e-12)
+    assert sa["qale_general_population"] == pytest.approx(sb["qale_general_population"], rel=1e-12)

@@ -40,6 +40,16 @@ QALE_NORMS = {
 QALE_REFERENCE = "uk_qale_reference_england_2017_2019.csv"
 
 
+#: discount rate of effects a severity rule computes the shortfall at, when it fixes one: NICE's severity
+#: modifier uses the reference-case 3.5 % (PMG36 §4.5 and §6.2; NICE DSU TSD23), whatever the model uses.
+SHORTFALL_DISCOUNT = {"nice_severity_modifier": 0.035}
+
+
+def shortfall_rate(rule: str, model_rate: float) -> float:
+    """The effects discount rate of the QALY shortfall: the rule's own (NICE 3.5 %) or the model's."""
+    return SHORTFALL_DISCOUNT.get(rule, float(model_rate))
+
+
 def qale_norms(age0: float, female_share: float, rate: float, norm: str = "uk_dsu_2014") -> float:
     """Quality-adjusted life expectancy of the general population of England (Sullivan method), as in
     the QALY Shortfall Calculator (Schneider et al. 2021; McNamara et al., Value Health 2022;25:

@@ -217,3 +217,19 @@ def test_results_json_and_diff_carry_the_societal_psa_metrics(runner, tmp_path):
     db["psa"]["perspectives"]["societal"]["summary"][0]["mean"] += 1e6  # a real change is flagged
     assert not {r.path: r for r in diff_results(da, db)}[key].ok
     assert not math.isnan(rows["psa.perspectives.societal.wtp[1000].evpi"].tol)
+
+
+def test_config_overrides_the_base_case_perspective(runner, tmp_path):
+    (tmp_path / "m.yaml").write_text(LINEAR)
+    (tmp_path / "c.yaml").write_text(CONFIG.replace("4000", "50") + "perspective: societal\n")
+    res = run(tmp_path / "c.yaml")
+    assert res.base_perspective == "societal" and res.perspective_list[0].key == "societal"
+    r = runner.invoke(app, ["run", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "o"), "--plots"])
+    assert r.exit_code == 0, r.output
+    assert r.output.index("Societal perspective (base case)") < r.output.index("Healthcare payer perspective")
+    files = {p.name for p in (tmp_path / "o" / "plots").iterdir()}
+    assert {"ce_plane.png", "ce_plane_societal.png", "ceac.png", "ceac_societal.png"} <= files
+    assert (tmp_path / "o" / "psa_societal_wtp.csv").exists()
+    (tmp_path / "bad.yaml").write_text(CONFIG + "perspective: insurer\n")
+    r = runner.invoke(app, ["run", str(tmp_path / "bad.yaml"), "--no-psa"])
+    assert r.exit_code == 2 and "perspective" in r.output and "insurer" in r.output

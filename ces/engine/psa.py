@@ -4,7 +4,10 @@ The draw matrix is defined by (seed, parameter, draw index) only (see
 :mod:`ces.params.sampling`), so any chunk size gives the same draws; each draw's
 kernel arithmetic is sequential, so any thread count gives the same per-draw
 results.  Memory is bounded by ``chunk`` (arrays are draws × cycles per chunk);
-only the per-draw totals (draws × streams per strategy) are kept.
+only the per-draw totals (draws × streams per strategy) and the sampled parameter values (draws ×
+sampled scalars, ``PsaResult.samples`` with ``sample_names``; for regression metamodels and EVPPI) are
+kept.  Every perspective's cost is a sum of stream columns (``PsaResult.costs``), so no perspective
+needs a simulation of its own.
 """
 
 from __future__ import annotations

@@ -233,3 +233,17 @@ def test_config_overrides_the_base_case_perspective(runner, tmp_path):
     (tmp_path / "bad.yaml").write_text(CONFIG + "perspective: insurer\n")
     r = runner.invoke(app, ["run", str(tmp_path / "bad.yaml"), "--no-psa"])
     assert r.exit_code == 2 and "perspective" in r.output and "insurer" in r.output
+
+
+@pytest.mark.parametrize("name", ["tisacel_ball", "cart_lbcl_sweden"])
+def test_psa_configs_with_indirect_terms_report_every_perspective(runner, tmp_path, name):
+    out = tmp_path / "r.json"
+    r = runner.invoke(app, ["run", str(CONFIGS / f"{name}.yaml"), "--draws", "40", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    for title in ("PSA: mean and 95 % interval", "Probabilistic incremental analysis", "CEAC, CEAF and EVPI"):
+        assert r.output.count(title) == 2  # payer and societal
+    assert "Societal perspective" in r.output and "Healthcare payer perspective" in r.output
+    doc = json.loads(out.read_text())
+    soc = doc["psa"]["perspectives"]["societal"]
+    assert {"summary", "icer", "wtp", "convergence"} <= set(soc)
+    assert all("evpi" in row and "ceaf" in row for row in soc["wtp"])

@@ -152,6 +152,12 @@ def test_friction_period_starts_at_each_new_absence(tmp_path):
     p.write_text(FRICTION % "")
     t2 = run(p, psa=False).totals.iloc[0]
     assert t2["cost.productivity"] == pytest.approx(t["cost.productivity"] * 17.2404 * 7 / 365.25 / 0.5, rel=1e-5)
+    # the other societal terms are unaffected by the productivity method
+    p.write_text((FRICTION % "") + "  caregiver: {hours_per_week: {Sick: 1}, value_per_hour: 10}\n")
+    t3 = run(p, psa=False).totals.iloc[0]
+    assert t3["cost.productivity"] == t2["cost.productivity"]
+    assert t3["cost.informal_care"] == pytest.approx(52 * 10 * (0.2 / 1.05 ** 2 + 0.1 / 1.05 ** 3 + 0.1 / 1.05 ** 4),
+                                                     rel=1e-12)  # Sick occupancy 0, 0.2, 0.1, 0.1 at cycle ends
 
 
 def test_friction_cost_needs_transitions(tmp_path):

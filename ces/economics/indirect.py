@@ -15,8 +15,8 @@ Per cycle of length Δ (years), for a person in state s at age a (INDIRECT.md §
   Conventions: the new absence lasts at least FP (exact for death; an upper bound when people return
   to work sooner); the whole FP is counted even when it runs past the horizon; absences present at
   the model start are taken to have begun before it and are not counted (add an initial cost if
-  they should be).  Elasticity default 1.0 (Zorginstituut, Kostenhandleiding 2024: the 0.8 of
-  earlier manuals was dropped); FP default 17.24 weeks, the CBS 5-year average 2019–2023
+  they should be).  Elasticity default 1.0, the value issue 11 gives for the 2024 Dutch costing
+  manual (INDIRECT.md lists the earlier 0.8 as unverified; the manual text is not re-checked here); FP default 17.24 weeks, the CBS 5-year average 2019–2023
   (``ces/data/nl_friction_period_cbs.csv``).  A partitioned-survival model has no transition flows,
   so the friction method needs a Markov model;
 - informal care: hours per week_s · (52·Δ) · value per hour;
@@ -44,6 +44,12 @@ def _e(x) -> str:
     return f"({x})"
 
 
+def _employment(p) -> str:
+    """Employment rate E(a) as an expression, 0 from ``retirement_age`` on."""
+    emp = _e(p.employment)
+    return f"if_else(age < {float(p.retirement_age)!r}, {emp}, 0)" if p.retirement_age is not None else emp
+
+
 def indirect_costs(spec, states: dict, error) -> dict:
     """state -> {category: expression string} for the configured indirect terms."""
     out: dict = {s: {} for s in states}
@@ -60,15 +66,10 @@ def indirect_costs(spec, states: dict, error) -> dict:
         if isinstance(p.employment, (int, float)) and not 0 <= p.employment <= 1:
             raise error(("indirect", "productivity", "employment"),
                         f"employment rate must lie in [0, 1], got {p.employment}")
-        emp = _e(p.employment)
-        if p.retirement_age is not None:
-            emp = f"if_else(age < {float(p.retirement_age)!r}, {emp}, 0)"
-        if p.method == "human_capital":
-            if p.wage is None:
-                raise error(("indirect", "productivity"), "the human-capital method needs `wage` (annual wage)")
-            base = f"{emp} * {_e(p.wage)} * (1 + {_e(p.payroll)}) * cycle_length"
-        else:
-            return out  # friction cost: one-offs on transitions (friction_rewards), no per-state cost
+    if p is not None and p.method == "human_capital":  # friction cost: one-offs on moves (friction_rewards)
+        if p.wage is None:
+            raise error(("indirect", "productivity"), "the human-capital method needs `wage` (annual wage)")
+        base = f"{_employment(p)} * {_e(p.wage)} * (1 + {_e(p.payroll)}) * cycle_length"
         for s, st in states.items():
             f = "1" if st.dead else _e(p.work_lost.get(s, 0))
             out[s][PRODUCTIVITY] = f"{base} * {f}"
@@ -144,10 +145,7 @@ def friction_rewards(spec, states: dict, kind: str, error) -> list:
                     "the transitions between states, which a partitioned-survival model does not have; use a "
                     "Markov model or the human_capital method")
     fp_weeks = float(p.friction_weeks) if p.friction_weeks is not None else dutch_friction_weeks()
-    emp = _e(p.employment)
-    if p.retirement_age is not None:
-        emp = f"if_else(age < {float(p.retirement_age)!r}, {emp}, 0)"
-    base = f"{emp} * {_e(p.hours_per_year)} * {_e(p.cost_per_hour)} * {_e(p.elasticity)} * {fp_weeks * 7 / 365.25!r}"
+    base = f"{_employment(p)} * {_e(p.hours_per_year)} * {_e(p.cost_per_hour)} * {_e(p.elasticity)} * {fp_weeks * 7 / 365.25!r}"
 
     def share(s):  # the work lost in state s: a number when constant, else None (an expression)
         v = 1 if states[s].dead else p.work_lost.get(s, 0)

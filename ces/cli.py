@@ -181,6 +181,10 @@ def run(
                 from ces.report.console import print_budget
 
                 print_budget(res)
+            if res.payers is not None:
+                from ces.report.console import print_payers
+
+                print_payers(res)
         if draws_out is not None:
             _write_draws(draws_out, res.psa, res.perspective_list)
         doc = results_document(res)

@@ -282,6 +282,19 @@ def print_budget(run, console: Console | None = None) -> None:
     for _, r in d[d["world"] == "new"].iterrows():
         t.add_row(str(int(r["year"])), *[_num(r[c], 1) for c in strat_cols], *[_num(r[c]) for c in cost_cols])
     console.print(t)
+    if "psa" in b:
+        ps = b["psa"]
+        t = Table(title=f"Probabilistic budget impact{cur}: mean and 95 % interval over {int(ps['n_draws'].iloc[0]):,} "
+                  "PSA draws", title_justify="left")
+        for c in ("Year", "Net impact (mean)", "2.5 %", "97.5 %", "Cumulative (mean)", "2.5 % ", "97.5 % "):
+            t.add_column(c, justify="right")
+        for _, r in ps.iterrows():
+            t.add_row(str(int(r["year"])), _num(r["net_impact_mean"]), _num(r["net_impact_lower"]),
+                      _num(r["net_impact_upper"]), _num(r["cumulative_mean"]), _num(r["cumulative_lower"]),
+                      _num(r["cumulative_upper"]))
+        console.print(t)
+    elif run.loaded.config.budget_impact.psa:
+        console.print("budget_impact.psa: no PSA in this run (add `psa:` or --draws), so no probabilistic budget impact.")
     if len(b["scenarios"]) > 1:
         t = Table(title=f"Budget impact scenarios: cumulative net impact{cur}", title_justify="left")
         for c in ("Scenario", "Patients (total)", "Cumulative impact"):
@@ -296,6 +309,14 @@ def print_budget(run, console: Console | None = None) -> None:
         for _, r in b["dsa"].iterrows():
             t.add_row(str(r["input"]), f"{r['low']:g}", f"{r['high']:g}", _num(r["cumulative_low"]),
                       _num(r["cumulative_high"]), _num(r["range"]))
+        console.print(t)
+    if "repricing" in b:
+        t = Table(title=f"Japan market-expansion repricing check by year{cur} (new world)", title_justify="left")
+        for c in ("Year", "Forecast sales", "Sales at listed price", "Price in force", "Sales at price in force"):
+            t.add_column(c, justify="right")
+        for _, r in b["repricing"].iterrows():
+            t.add_row(str(int(r["year"])), _num(r["forecast_sales"]), _num(r["sales_at_listed_price"]),
+                      _num(r["price_in_force"]), _num(r["sales_at_price_in_force"]))
         console.print(t)
     pricing = run.loaded.config.budget_impact.pricing
     if pricing is not None and not len(b["flags"]):
@@ -319,6 +340,9 @@ def print_payment(run, console: Console | None = None) -> None:
     console.print(t)
     console.print(f"CEA: discounted expected payments replace the price at time 0 (adjustment "
                   f"{p['cea_adjustment']:,.2f} per patient in `{p['category']}`).")
+    if "psa_adjustment" in p:
+        a = p["psa_adjustment"]
+        console.print(f"PSA: each draw's adjustment from its own trace (mean {a['mean']:,.2f}, sd {a['sd']:,.2f}).")
 
 
 def print_appraisal(run, console: Console | None = None) -> None:
@@ -332,20 +356,82 @@ def print_appraisal(run, console: Console | None = None) -> None:
                       f"proportional {sv['proportional_shortfall']:.2f}")
     console.print(f"Setting [bold]{a['setting']}[/bold] (base case perspective: {a['base_perspective']}): threshold "
                   f"{cur} {a['threshold']['threshold']:,.0f} per QALY — {a['threshold']['basis']}. Source: {a['source']}")
+    if a.get("in_force_from"):
+        console.print(f"Threshold {'option `' + a['threshold_option'] + '` ' if a.get('threshold_option') else ''}in "
+                      f"force from {a['in_force_from']}" + (f" until {a['in_force_until']}" if a.get("in_force_until")
+                                                            else ""), highlight=False)
+    if a.get("scenario"):
+        console.print(f"[yellow]non-reference-case scenario[/yellow] `{a['scenario']}` ({a['scenario_source']}): "
+                      "the analyst confirmed its conditions", highlight=False)
     t = Table(title="Verdicts", title_justify="left")
     for c in ("Perspective", "Strategy", "vs", f"ICER ({cur})", "Threshold", "Verdict") + (
             ("C2H band",) if "c2h_band" in a["verdicts"].columns else ()):
         t.add_column(c)
     for _, v in a["verdicts"].iterrows():
-        row = [v["perspective"], v["strategy"], v["vs"], _num(v["icer"]), _num(v["threshold"]),
-               "below threshold" if v["below_threshold"] else "above threshold"]
+        verdict = "below threshold" if v["below_threshold"] else "above threshold"
+        if "c2h_band" in v:  # Japan: the ICER sets a price adjustment, not an accept/reject verdict
+            verdict = "no price adjustment" if v["below_threshold"] else "price adjustment (see C2H table)"
+        row = [v["perspective"], v["strategy"], v["vs"], _num(v["icer"]), _num(v["threshold"]), verdict]
         if "c2h_band" in v:
             row.append(v["c2h_band"])
         t.add_row(*row)
     console.print(t)
+    if a.get("c2h"):
+        print_c2h(a["c2h"], cur, console)
+    if a.get("cost_sharing"):
+        c = a["cost_sharing"]
+        t = Table(title=f"Patient cost-sharing under the high-cost medical expense benefit ({cur}, discounted): "
+                  f"bracket {c['bracket']}, rules `{c['rules']}` (in force {c['in_force']})", title_justify="left")
+        for col in ("Strategy", "Total medical cost", "Patient (capped)", "Insurer (net)",
+                    "Patient, no annual max", "Patient, no cap (30 %)"):
+            t.add_column(col, justify="left" if col == "Strategy" else "right")
+        for _, r in c["table"].iterrows():
+            t.add_row(r["strategy"], _num(r["total"]), _num(r["patient"]), _num(r["insurer"]),
+                      _num(r["patient_without_annual_max"]), _num(r["patient_without_cap"]))
+        console.print(t)
+        console.print(f"source: {c['source']}", highlight=False)
     if a["unverified"]:
         console.print(f"[yellow]unverified[/yellow] preset values (not seen in a primary source): "
                       f"{', '.join(a['unverified'])}")
     for ref in a.get("reference_data", []):
         if ref.get("partial"):
             console.print(f"[yellow]partial reference data[/yellow] ces/data/{ref['file']}: {ref['note']}", highlight=False)
+
+
+def print_c2h(c, cur, console) -> None:
+    """Japan C2H price adjustment: the adjusted price, and the price and cut in every ICER band."""
+    t = Table(title=f"C2H price adjustment of {c['strategy']} ({cur}): price {c['price']:,.0f}, premium portion "
+              f"{c['premium']:,.0f}, operating-profit portion {c['operating_profit']:,.0f}"
+              + (" (boundaries x1.5)" if c["considered"] else ""), title_justify="left")
+    for col in ("ICER band", "γ premium", "θ op. profit", "Adjusted price", "Cut", "Limited by"):
+        t.add_column(col, justify="left" if col in ("ICER band", "Limited by") else "right")
+    for _, r in c["bands"].iterrows():
+        t.add_row(r["band"], f"{r['gamma']:g}", f"{r['theta']:g}", _num(r["adjusted_price"]), f"{-r['cut']:.1%}" if r["cut"] else "0.0%",
+                  r["limited_by"])
+    console.print(t)
+    console.print(f"At the model's ICER: adjusted price {cur} {c['adjusted_price']:,.0f} ({-c['cut']:.1%}); "
+                  f"source: {c['source']}", highlight=False)
+
+
+def print_payers(run, console: Console | None = None) -> None:
+    """Cost per payer (CEA) and the net budget impact per payer and year (BIA)."""
+    console = console or make_console()
+    p = run.payers
+    cur = f" ({run.loaded.model.currency})" if run.loaded.model.currency else ""
+    cea = p["cea"]
+    t = Table(title=f"Cost per payer{cur} (shares of each cost category; effect not split)", title_justify="left")
+    for c in cea.columns:
+        t.add_column(c, justify="left" if c == "payer" else "right")
+    for _, r in cea.iterrows():
+        t.add_row(str(r["payer"]), *[f"{v:.3f}" if k == "inc_effect" else _num(v) for k, v in r.iloc[1:].items()])
+    console.print(t)
+    if p.get("bia") is not None:
+        b = p["bia"]
+        cols = [c for c in b.columns if c.startswith("net_impact.")]
+        t = Table(title=f"Net budget impact per payer{cur}", title_justify="left")
+        t.add_column("Year", justify="right")
+        for c in cols:
+            t.add_column(c.replace("net_impact.", ""), justify="right")
+        for _, r in b.iterrows():
+            t.add_row(str(int(r["year"])), *[_num(r[c]) for c in cols])
+        console.print(t)

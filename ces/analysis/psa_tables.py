@@ -67,16 +67,15 @@ def wtp_table(psa, effect: str, wtps, population: float | None = None, years: in
 def convergence_table(psa, effect: str, wtps, precision: float | None = None, perspective=None) -> pd.DataFrame:
     """Monte Carlo check per WTP; default precision = 1 % of |expected NMB| of the optimal strategy (≥ 1)."""
     c, e = _cost(psa, perspective), psa.matrix(effect)
-    out = []
-    enmb = expected_nmb(c, e, np.asarray(wtps, dtype=float))
-    for i, lam in enumerate(wtps):
-        prec = precision if precision is not None else max(1.0, DEFAULT_RELATIVE_PRECISION * float(np.max(np.abs(enmb[i]))))
-        t = convergence_check(c, e, [lam], prec)
-        t["precision"] = prec
-        t["best"] = [psa.strategies[b] for b in t["best"]]
-        t["second"] = [psa.strategies[b] if b >= 0 else None for b in t["second"]]
-        out.append(t)
-    return pd.concat(out, ignore_index=True)
+    w = np.asarray(wtps, dtype=float)
+    enmb = expected_nmb(c, e, w)
+    precs = [precision if precision is not None else max(1.0, DEFAULT_RELATIVE_PRECISION * float(np.max(np.abs(row))))
+             for row in enmb]
+    t = convergence_check(c, e, w, precs)
+    t["precision"] = precs
+    t["best"] = [psa.strategies[b] for b in t["best"]]
+    t["second"] = [psa.strategies[b] if b >= 0 else None for b in t["second"]]
+    return t
 
 
 def draws_table(psa, perspectives: list = ()) -> pd.DataFrame:

@@ -91,6 +91,7 @@ def main() -> None:
     if os.environ.get("BENCH_DASK", "1") == "1":
         print("\nDask executor (bench/dask_bench.py, a fresh process):", flush=True)
         subprocess.run([PY, str(HERE / "dask_bench.py")], cwd=ROOT, check=True)
+    perspective_overhead()
 
 
 EVPPI_CODE = """
@@ -124,5 +125,43 @@ def evppi_case(env: dict) -> None:
           f"over {REPS} processes (PSA excluded)")
 
 
+def perspective_overhead(n: int = int(os.environ.get("BENCH_PERSPECTIVE_DRAWS", "5000")),
+                         n_wtp: int = int(os.environ.get("BENCH_PERSPECTIVE_WTPS", "51"))) -> None:
+    """PSA of configs/cart_lbcl_sweden.yaml: payer-only vs every perspective (the issue's ≤ 10 % budget).
+
+    Perspectives are sums of the same per-draw category totals, so the simulation runs once either way;
+    the extra time is the analysis (summary, ICERs, CEAC/CEAF, EVPI, convergence) of the other
+    perspectives.  Median of REPS repetitions in this process (warm numba cache)."""
+    from ces.pipeline import analyse_psa, build, model_perspectives, psa_options, wtp_values
+    from ces.engine.psa import run_psa
+
+    loaded, model = build(ROOT / "configs" / "cart_lbcl_sweden.yaml")
+    opts = psa_options(loaded, draws=n)
+    wtps = wtp_values(loaded.config.wtp)
+    wtps = [wtps[-1] * i / (n_wtp - 1) for i in range(n_wtp)] if n_wtp > 1 else wtps  # a CEAC-sized grid
+    persps, _ = model_perspectives(loaded, model)
+    run_psa(model, 50, opts.seed)  # compile
+    payer, every = [], []
+    for _ in range(REPS):
+        t0 = time.perf_counter()
+        psa = run_psa(model, n, opts.seed, opts.chunk)
+        t1 = time.perf_counter()
+        analyse_psa(psa, loaded.model.effect, wtps, opts)
+        t2 = time.perf_counter()
+        for p in persps:
+            if p.key != "payer":
+                analyse_psa(psa, loaded.model.effect, wtps, opts, p)
+        t3 = time.perf_counter()
+        payer.append(t2 - t0)
+        every.append(t3 - t0)
+    a, b = statistics.median(payer), statistics.median(every)
+    print(f"\nPSA of configs/cart_lbcl_sweden.yaml, {n:,} draws, {len(wtps)} WTP values: payer only {a:.3f} s, "
+          f"every perspective ({', '.join(p.key for p in persps)}) {b:.3f} s: +{100 * (b / a - 1):.1f} % "
+          f"(budget 10 %)")
+
+
 if __name__ == "__main__":
-    main()
+    if os.environ.get("BENCH_ONLY") == "perspectives":
+        perspective_overhead()
+    else:
+        main()

@@ -101,11 +101,11 @@ def _parse_wtp_range(text: str) -> list[float]:
     return [a + i * c for i in range(n)]
 
 
-def _write_draws(path: Path, psa) -> None:
+def _write_draws(path: Path, psa, perspectives: list = ()) -> None:
     from ces.analysis.psa_tables import draws_table
     from ces.report.atomic import write_bytes_atomic
 
-    df = draws_table(psa)
+    df = draws_table(psa, perspectives)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         write_bytes_atomic(path, df.to_csv(index=False).encode())
@@ -225,7 +225,7 @@ def run(
 
                 print_payers(res)
         if draws_out is not None:
-            _write_draws(draws_out, res.psa)
+            _write_draws(draws_out, res.psa, res.perspective_list)
         doc = results_document(res)
         if json_out is not None:
             write_text_atomic(json_out, dumps(doc))
@@ -327,7 +327,14 @@ def sweep(
             with _psa_runner(executor, scheduler, paths[0]) as psa_runner, _progress(not quiet) as on_chunk:
                 res = run_pipeline(paths[0], wtp=grid_, draws=draws, seed=seed, on_chunk=on_chunk,
                                    psa_runner=psa_runner)
-            table = res.psa_tables["wtp"]
+            import pandas as pd
+
+            from ces.report.console import perspective_title
+
+            per = [(p.key, res.psa_tables if p.key == "payer" else res.psa_perspectives[p.key])
+                   for p in res.perspective_list]  # one row per perspective and WTP, base case first
+            table = pd.concat([t["wtp"].assign(perspective=k)[["perspective"] + list(t["wtp"].columns)]
+                               for k, t in per], ignore_index=True)
             if not quiet:
                 from ces.report.console import make_console, print_wtp_table
 
@@ -335,9 +342,11 @@ def sweep(
                 console = make_console()
                 console.print(f"[bold]{spec.title}[/bold]: WTP sweep over {len(grid_)} values, "
                               f"{res.psa.n_draws:,} PSA draws (seed {res.psa.seed})")
-                print_wtp_table(table, res.psa.strategies, f" ({spec.currency})" if spec.currency else "",
-                                "QALYs" if spec.effect == "qaly" else "LYs", console, res.psa_tables["convergence"],
-                                max_rows=len(grid_) if len(grid_) <= 25 else 25)
+                for k, t in per:
+                    print_wtp_table(t["wtp"], res.psa.strategies, f" ({spec.currency})" if spec.currency else "",
+                                    "QALYs" if spec.effect == "qaly" else "LYs", console, t["convergence"],
+                                    max_rows=len(grid_) if len(grid_) <= 25 else 25,
+                                    label=perspective_title(res, k) if len(per) > 1 else "")
         if out is not None:
             if out.suffix.lower() == ".csv":
                 write_text_atomic(out, table.to_csv(index=False))
@@ -430,6 +439,8 @@ def diff(
 def dsa(
     config: Path = typer.Argument(..., help="Config with `dsa:` and/or `scenarios:`."),
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for tornado/two-way/scenario CSVs."),
+    perspective: Optional[str] = typer.Option(None, "--perspective", help="payer, societal, "
+                                              "societal_with_consumption or bearer_NAME (default: the base case)."),
 ) -> None:
     """Deterministic sensitivity analysis: tornado, two-way grid, threshold, scenarios."""
     from rich.table import Table
@@ -438,14 +449,15 @@ def dsa(
     from ces.sensitivity import run_dsa
 
     try:
-        r = run_dsa(config)
+        r = run_dsa(config, perspective)
     except CesError as exc:
         _fail(exc)
     console = make_console()
     what = "ICER" if r["outcome"] == "icer" else f"incremental NMB at {r['wtp']:,.0f}"
-    console.print(f"[bold]DSA[/bold]: {what} of {r['strategy']} vs {r['comparator']}; base case {r['base']:,.2f}")
+    pl = f"{r['perspective_label']} perspective"
+    console.print(f"[bold]DSA[/bold] ({pl}): {what} of {r['strategy']} vs {r['comparator']}; base case {r['base']:,.2f}")
     if "one_way" in r:
-        t = Table(title="One-way sensitivity (tornado, sorted by range)", title_justify="left")
+        t = Table(title=f"One-way sensitivity (tornado, sorted by range) — {pl}", title_justify="left")
         for c in ("parameter", "low", "high", f"{r['outcome']} at low", f"{r['outcome']} at high", "range"):
             t.add_column(c, justify="left" if c == "parameter" else "right")
         width = 30
@@ -458,7 +470,7 @@ def dsa(
         tw = r["two_way"]
         x, y, z = tw.columns
         piv = tw.pivot(index=x, columns=y, values=z)
-        t = Table(title=f"Two-way: {z} by {x} (rows) and {y} (columns)", title_justify="left")
+        t = Table(title=f"Two-way: {z} by {x} (rows) and {y} (columns) — {pl}", title_justify="left")
         t.add_column(x)
         for c in piv.columns:
             t.add_column(f"{c:g}", justify="right")
@@ -475,25 +487,27 @@ def dsa(
                           f"{th['threshold']:,.6g} (incremental NMB = 0).")
     sc = r["scenarios"]
     if len(sc) > 1:
-        t = Table(title="Scenarios", title_justify="left")
+        t = Table(title=f"Scenarios — {pl}", title_justify="left")
         for c in sc.columns:
             t.add_column(c, justify="left" if c == "scenario" else "right")
         for _, row in sc.iterrows():
-            t.add_row(str(row["scenario"]), *[f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}" for v in row.iloc[1:]])
+            t.add_row(str(row["scenario"]), str(row["perspective"]),
+                      *[f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}" for v in row.iloc[2:]])
         console.print(t)
     if out is not None:
         from ces.report.atomic import write_text_atomic
 
         for key in ("one_way", "two_way", "scenarios"):
             if r.get(key) is not None:
-                write_text_atomic(out / f"dsa_{key}.csv", r[key].to_csv(index=False))
+                df = r[key] if "perspective" in r[key] else r[key].assign(perspective=r["perspective"])
+                write_text_atomic(out / f"dsa_{key}.csv", df.to_csv(index=False))
         if "one_way" in r:
             from ces.report.plots import plot_tornado
 
             spec = r["loaded"].model
             unit = "QALY" if spec.effect == "qaly" else "life-year"
             label = (f"ICER ({spec.currency} per {unit})" if r["outcome"] == "icer"
-                     else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}")
+                     else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}") + f", {pl}"
             plot_tornado(r["one_way"], r["base"], label, out)
 
 

@@ -13,6 +13,7 @@ from ces.analysis.psa_tables import convergence_table, probabilistic_icers, summ
 from ces.engine.deterministic import BaseCase, run_base_case
 from ces.engine.model import CohortModel
 from ces.engine.psa import PsaResult, run_psa
+from ces.errors import CesError
 from ces.spec.loader import Loaded, load
 
 
@@ -29,7 +30,11 @@ class RunResult:
     psa_tables: dict = field(default_factory=dict)
     budget: dict | None = None
     payment: dict | None = None
-    perspectives: dict = field(default_factory=dict)  # societal ICER tables (payer is `icers`)
+    perspectives: dict = field(default_factory=dict)  # ICER table of every non-payer perspective (payer is `icers`)
+    perspective_list: list = field(default_factory=list)  # Perspective objects, base-case perspective first
+    base_perspective: str = "payer"
+    psa_perspectives: dict = field(default_factory=dict)  # non-payer perspective key -> PSA tables (payer: psa_tables)
+    spillover_icers: pd.DataFrame | None = None  # base-case perspective, QALYs with caregiver spillover (if on)
     appraisal: dict | None = None
     inventory: pd.DataFrame | None = None
     payers: dict | None = None  # cost shares per payer: {"cea": table, "bia": table or None}
@@ -105,7 +110,7 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
 def appraisal(res: "RunResult") -> dict:
     """Severity, the setting's threshold and a verdict for every frontier ICER under each perspective."""
     from ces.economics.settings import load_setting, threshold_rule
-    from ces.economics.thresholds import c2h_band, qale, severity, threshold
+    from ces.economics.thresholds import c2h_band, qale, severity, shortfall_rate, threshold
     from ces.errors import CesError
     from ces.survival.lifetable import life_table, sex_weights
 
@@ -127,9 +132,21 @@ def appraisal(res: "RunResult") -> dict:
             raise CesError(f"the {preset['name']} threshold needs the severity, which needs the model's `start_age` "
                            "and `sex`", file=loaded.model_loc.file)
         comp = (sv.comparator if sv and sv.comparator else list(res.model.strategies)[0])
-        qg = qale(life_table(preset["life_table"]), float(spec.start_age), sex_weights(spec.sex),
-                  sv.utility_norm if sv else 0.85, float(spec.discount.effects))
-        sev = severity(qg, float(res.totals.set_index("strategy").loc[comp, "qaly"]))
+        rate = shortfall_rate(rule["rule"], float(spec.discount.effects))
+        norm = sv.utility_norm if sv else 0.85
+        if isinstance(norm, str):  # age- and sex-specific norms (England, NICE shortfall calculator)
+            from ces.economics.thresholds import qale_norms
+
+            try:
+                qg = qale_norms(float(spec.start_age), sex_weights(spec.sex).get("female", 0.0), rate, norm)
+            except ValueError as exc:
+                raise loaded.config_loc.error(("severity", "utility_norm"), str(exc)) from None
+        else:
+            if not 0 < norm <= 1:
+                raise loaded.config_loc.error(("severity", "utility_norm"), f"a constant utility norm must lie in "
+                                              f"(0, 1], got {norm}")
+            qg = qale(life_table(preset["life_table"]), float(spec.start_age), sex_weights(spec.sex), norm, rate)
+        sev = severity(qg, comparator_qale(res, comp, rate))
         sev["comparator"] = comp
     try:
         thr = threshold(rule, sev, bool(sv and sv.anticancer), sv.grade if sv else None,
@@ -138,7 +155,10 @@ def appraisal(res: "RunResult") -> dict:
         cl = loaded.config_loc
         raise (cl.error(("severity", "grade"), str(exc)) if cl else CesError(str(exc))) from None
     verdicts = []
-    for name, table in [("healthcare payer", res.icers)] + [(k.replace("_", " "), t) for k, t in res.perspectives.items()]:
+    from ces.economics.perspectives import APPRAISED
+
+    appraised = [(k.replace("_", " "), t) for k, t in res.perspectives.items() if k in APPRAISED]
+    for name, table in [("healthcare payer", res.icers)] + appraised:
         for _, r in table.iterrows():
             if r["status"] != "ND" or r["ref"] is None or r["icer"] != r["icer"]:
                 continue
@@ -248,6 +268,20 @@ def c2h_adjustment(res: "RunResult", rule: dict, anticancer: bool) -> dict:
             "cut": 1.0 - price / spec.price, "populations": pd.DataFrame(per).drop(columns=["boundaries"]),
             "bands": pd.DataFrame(band_table(spec.price, spec.premium, rule, considered, spec.premium_rate,
                                              spec.operating_profit)), "source": rule.get("source")}
+
+
+def comparator_qale(res: "RunResult", strategy: str, rate: float) -> float:
+    """The comparator's discounted QALYs at the shortfall's rate: the base-case QALYs when the rate is the
+    model's, else its undiscounted per-period QALYs re-discounted at ``rate`` (same timing convention)."""
+    from ces.engine import conventions as cv
+
+    spec = res.loaded.model
+    if rate == float(spec.discount.effects):
+        return float(res.totals.set_index("strategy").loc[strategy, "qaly"])
+    m = res.model
+    tau = cv.discount_times(spec.correction, spec.discount.timing, m.n_cycles, m.cycle_years)
+    per = res.base.results[strategy].periods[0][m.streams.index("qaly")]
+    return float(np.sum(per * cv.discount_factors(rate, tau, spec.discount.method)))
 
 
 def payment_model(loaded: Loaded, model: CohortModel, base: BaseCase) -> dict:
@@ -536,12 +570,28 @@ def psa_draw_pass(res: "RunResult", opts: PsaOptions) -> None:
         res.budget["psa"] = interval_table(res.bia_draws)
 
 
-def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions) -> dict:
-    tables = {"summary": summary_table(psa), "icer": probabilistic_icers(psa, effect)}
+def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions, perspective=None) -> dict:
+    """PSA summary, probabilistic ICERs, CEAC/CEAF/EVPI and convergence for one perspective (None: payer)."""
+    tables = {"summary": summary_table(psa, perspective), "icer": probabilistic_icers(psa, effect, perspective)}
     if wtps:
-        tables["wtp"] = wtp_table(psa, effect, wtps, opts.population, opts.population_years, opts.population_discount)
-        tables["convergence"] = convergence_table(psa, effect, wtps, opts.precision)
+        tables["wtp"] = wtp_table(psa, effect, wtps, opts.population, opts.population_years, opts.population_discount,
+                                  perspective)
+        tables["convergence"] = convergence_table(psa, effect, wtps, opts.precision, perspective)
     return tables
+
+
+def model_perspectives(loaded: Loaded, model: CohortModel) -> tuple:
+    """(perspectives with the base-case one first, base-case key) for a loaded model and config."""
+    from ces.economics.perspectives import base_perspective, ordered, perspectives
+    from ces.economics.settings import load_setting
+
+    persps = perspectives(model.cost_streams, model.payer_streams, loaded.model.cost_bearers)
+    default = load_setting(loaded.config.setting).get("base_perspective") if loaded.config.setting else None
+    try:
+        base = base_perspective(persps, default, loaded.config.perspective)
+    except ValueError as exc:
+        raise loaded.config_loc.error(("perspective",), str(exc)) if loaded.config_loc else CesError(str(exc)) from None
+    return ordered(persps, base), base
 
 
 def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int | None = None,
@@ -565,19 +615,21 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         c = model.streams.index(payment["category"])
         tot[i, c] += payment["cea_adjustment"]
         totu[i, c] += payment["cea_adjustment_undiscounted"]
-    totals = totals_table(names, model.streams, model.cost_streams, tot, totu, model.payer_streams)
+    totals = totals_table(names, model.streams, model.cost_streams, tot, totu, model.payer_streams,
+                          loaded.model.cost_bearers)
     effect = loaded.model.effect
     icers = icer_table(totals, effect)
-    perspectives = {}
-    if "cost_societal" in totals:
-        perspectives["societal"] = icer_table(totals, effect, "cost_societal")
-    if "cost_societal_consumption" in totals:
-        perspectives["societal_with_consumption"] = icer_table(totals, effect, "cost_societal_consumption")
+    persps, base_key = model_perspectives(loaded, model)
+    perspectives = {p.key: icer_table(totals, effect, p.cost_column) for p in persps if p.key != "payer"}
     wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp)
     nmb = nmb_table(totals, effect, wtps)
     res = RunResult(loaded, model, base, totals, icers, nmb, wtps)
     res.payment = payment
     res.perspectives = perspectives
+    res.perspective_list, res.base_perspective = persps, base_key
+    cg = loaded.model.indirect.caregiver if loaded.model.indirect is not None else None
+    if cg is not None and cg.include_qaly_change and "qaly_with_caregiver" in totals and effect == "qaly":
+        res.spillover_icers = icer_table(totals, "qaly_with_caregiver", persps[0].cost_column)
     if perspectives or loaded.model.cost_bearers:
         res.inventory = inventory_table(totals, model.cost_streams, loaded.model.cost_bearers)
     if loaded.config.setting is not None:
@@ -592,4 +644,5 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         if payment is not None or (loaded.config.budget_impact is not None and loaded.config.budget_impact.psa):
             psa_draw_pass(res, opts)
         res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)
+        res.psa_perspectives = {p.key: analyse_psa(res.psa, effect, wtps, opts, p) for p in persps if p.key != "payer"}
     return res

@@ -6,8 +6,8 @@ executors whose workers may not see this file system the task carries its input 
 :class:`~ces.bundle.Bundle`.  A task whose config is bad returns its one-line error
 (:class:`TaskError`); the other tasks still run unless ``fail_fast``.
 
-Output: one long table, a row per (config, grid point, WTP, strategy) with the strategy's
-cost, effect, NMB = λ·E − C, whether it is optimal at λ (highest NMB), and, when a PSA is
+Output: one long table, a row per (config, grid point, perspective, WTP, strategy) with the
+strategy's cost under that perspective, effect, NMB = λ·E − C, whether it is optimal at λ (highest NMB), and, when a PSA is
 run, its CEAC probability and the EVPI at λ.
 """
 
@@ -66,19 +66,23 @@ def run_task(task: Task) -> list | TaskError:
     effect = res.loaded.model.effect
     t = res.totals
     rows = []
-    w = res.psa_tables.get("wtp") if res.psa is not None else None
-    for lam in task.wtps:
-        nmb = t[effect].to_numpy() * lam - t["cost"].to_numpy()
-        best = int(np.argmax(nmb))
-        for i, s in enumerate(t["strategy"]):
-            row = {"config": task.config, **dict(task.point), "wtp": lam, "strategy": s,
-                   "cost": float(t["cost"].iloc[i]), "effect": float(t[effect].iloc[i]), "nmb": float(nmb[i]),
-                   "optimal": i == best}
-            if w is not None:
-                wr = w[w["wtp"] == lam].iloc[0]
-                row["ceac"] = float(wr[f"ceac.{s}"])
-                row["evpi"] = float(wr["evpi"])
-            rows.append(row)
+    for p in res.perspective_list:  # base-case perspective first; one row per perspective
+        w = None
+        if res.psa is not None:
+            w = (res.psa_tables if p.key == "payer" else res.psa_perspectives[p.key]).get("wtp")
+        cost = t[p.cost_column].to_numpy()
+        for lam in task.wtps:
+            nmb = t[effect].to_numpy() * lam - cost
+            best = int(np.argmax(nmb))
+            for i, s in enumerate(t["strategy"]):
+                row = {"config": task.config, **dict(task.point), "perspective": p.key, "wtp": lam, "strategy": s,
+                       "cost": float(cost[i]), "effect": float(t[effect].iloc[i]), "nmb": float(nmb[i]),
+                       "optimal": i == best}
+                if w is not None:
+                    wr = w[w["wtp"] == lam].iloc[0]
+                    row["ceac"] = float(wr[f"ceac.{s}"])
+                    row["evpi"] = float(wr["evpi"])
+                rows.append(row)
     return rows
 
 

@@ -85,6 +85,54 @@ def test_country_configs_report_both_perspectives_and_verdicts(runner):
     assert set(v["perspective"]) == {"healthcare payer", "societal"}
 
 
+def test_qale_norms_reproduce_the_published_english_norms():
+    """McNamara, Schneider et al., Value Health 2022 (the QALY Shortfall Calculator's norms), published QALE
+    table (github.com/bitowaqr/shortfall, src manuscript/output/Qx_cw_df.csv; HSE 2017-18 crosswalk norms,
+    ONS 2017-19): female 50 at 3.5 % 15.54, male 50 at 3.5 % 15.26, female 70 undiscounted 12.50,
+    male newborn undiscounted 68.28, female 30 at 1.5 % 29.77, male 80 at 3.5 % 5.31."""
+    from ces.economics.thresholds import qale_norms
+
+    for age, female, rate, published in ((50, 1, 0.035, 15.54), (50, 0, 0.035, 15.26), (70, 1, 0.0, 12.50),
+                                         (0, 0, 0.0, 68.28), (30, 1, 0.015, 29.77), (80, 0, 0.035, 5.31)):
+        assert round(qale_norms(age, female, rate, "uk_hse_2017_cw"), 2) == published
+
+
+def test_nice_shortfall_example():
+    """The calculator's use: age 50, 100 % female, 3.5 % (NICE), remaining QALYs of the untreated 1.0 →
+    QALE 15.54 (published), absolute shortfall 14.54, proportional 0.936 → QALY weight 1.2 (PS 0.85–0.95 or
+    AS 12–18, NICE PMG36 §6.2); with 0.5 remaining QALYs at age 30 (QALE at 3.5 % from the same table),
+    AS ≥ 18 → weight 1.7."""
+    from ces.economics.settings import load_setting, threshold_rule
+    from ces.economics.thresholds import qale_norms, severity, threshold
+
+    rule = threshold_rule(load_setting("uk"))
+    sev = severity(qale_norms(50, 1, 0.035, "uk_hse_2017_cw"), 1.0)
+    assert round(sev["absolute_shortfall"], 2) == 14.54 and round(sev["proportional_shortfall"], 3) == 0.936
+    assert threshold(rule, sev)["weight"] == 1.2
+    sev = severity(qale_norms(30, 1, 0.035, "uk_hse_2017_cw"), 0.5)
+    assert sev["absolute_shortfall"] >= 18 and threshold(rule, sev)["weight"] == 1.7
+    sev = severity(qale_norms(80, 0, 0.035, "uk_hse_2017_cw"), 4.0)  # AS 1.31, PS 0.25: no modifier
+    assert threshold(rule, sev)["weight"] == 1.0
+
+
+def test_nice_shortfall_uses_3_5_percent_whatever_the_model_rate(tmp_path):
+    from ces.pipeline import run
+    from tests.conftest import CONFIGS
+
+    def cfg(rate):
+        p = tmp_path / f"uk{rate}.yaml"
+        p.write_text(f"ces: 1\nmodel: {CONFIGS.parent / 'models' / 'cart_lbcl.yaml'}\nsetting: uk\n"
+                     f"severity: {{utility_norm: uk_dsu_2014}}\nsettings: {{discount: {{costs: 0.035, effects: {rate}}}}}\n")
+        return run(p, psa=False)
+    a, b = cfg(0.015), cfg(0.035)
+    sa, sb = a.appraisal["severity"], b.appraisal["severity"]
+    # the comparator's QALE at 3.5 % equals its QALYs in a run discounted at 3.5 %
+    assert sa["qale_comparator"] == pytest.approx(float(b.totals.set_index("strategy").loc["chemo", "qaly"]), rel=1e-12)
+    assert sa["qale_comparator"] < float(a.totals.set_index("strategy").loc["chemo", "qaly"])
+    assert sa["absolute_shortfall"] == pytest.approx(sb["absolute_shortfall"], rel=1e-12)
+    assert sa["qale_general_population"] == pytest.approx(sb["qale_general_population"], rel=1e-12)
+
+
 def test_uk_threshold_from_april_2026_and_the_dated_2022_option():
     from ces.economics.settings import threshold_rule
 

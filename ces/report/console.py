@@ -26,6 +26,20 @@ def make_console() -> Console:
     return c if c.is_terminal else Console(width=160)
 
 
+_PERSPECTIVE_TITLES = {
+    "payer": "Healthcare payer perspective",
+    "societal": "Societal perspective",
+    "societal_with_consumption": "Societal perspective with consumption in added life-years",
+}
+
+
+def perspective_title(run, key: str) -> str:
+    """Label of a perspective for table titles, marked when it is the base case."""
+    p = {x.key: x for x in getattr(run, "perspective_list", [])}.get(key)
+    title = _PERSPECTIVE_TITLES.get(key) or (f"Perspective: {p.label}" if p else key)
+    return title + (" (base case)" if key == getattr(run, "base_perspective", "payer") else "")
+
+
 def print_run(run, console: Console | None = None) -> None:
     console = console or make_console()
     spec = run.loaded.model
@@ -52,20 +66,12 @@ def print_run(run, console: Console | None = None) -> None:
         row += [_num(r["qaly"], 4), _num(r["ly"], 4), _num(r["ly_undiscounted"], 4)]
         t.add_row(*row)
     console.print(t)
-    t = Table(title=f"Incremental analysis (efficiency frontier, effect = {eff})", title_justify="left")
-    for col, j in (("Strategy", "left"), (f"Cost{cur}", "right"), (eff, "right"), ("Inc. cost", "right"),
-                   (f"Inc. {eff}", "right"), (f"ICER{cur}/{eff[:-1]}", "right"), ("Status", "left"),
-                   ("vs", "left")):
-        t.add_column(col, justify=j)
-    for _, r in run.icers.iterrows():
-        t.add_row(str(r["strategy"]), _num(r["cost"], 2), _num(r["effect"], 4), _num(r["inc_cost"], 2),
-                  _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
-    console.print(t)
-    console.print("Status: ND non-dominated (frontier), D strongly dominated, ED extendedly dominated.")
-    for key, table in getattr(run, "perspectives", {}).items():
-        title = {"societal": "Societal perspective (payer + productivity, informal care, patient time)",
-                 "societal_with_consumption": "Societal perspective with consumption in added life-years"}[key]
-        t = Table(title=f"{title}: incremental analysis", title_justify="left")
+    keys = [p.key for p in getattr(run, "perspective_list", [])] or ["payer"]
+    for key in keys:  # the base-case perspective first
+        table = run.icers if key == "payer" else run.perspectives[key]
+        title = (f"{perspective_title(run, key)}: incremental analysis" if len(keys) > 1
+                 else f"Incremental analysis (efficiency frontier, effect = {eff})")
+        t = Table(title=title, title_justify="left")
         for col, j in (("Strategy", "left"), (f"Cost{cur}", "right"), (eff, "right"), ("Inc. cost", "right"),
                        (f"Inc. {eff}", "right"), (f"ICER{cur}/{eff[:-1]}", "right"), ("Status", "left"), ("vs", "left")):
             t.add_column(col, justify=j)
@@ -73,6 +79,25 @@ def print_run(run, console: Console | None = None) -> None:
             t.add_row(str(r["strategy"]), _num(r["cost"], 2), _num(r["effect"], 4), _num(r["inc_cost"], 2),
                       _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
         console.print(t)
+    console.print("Status: ND non-dominated (frontier), D strongly dominated, ED extendedly dominated.")
+    if "caregiver_qaly" in run.totals:
+        console.print("Caregiver health spillover (caregiver QALYs, discounted; not in the effect above): " + ", ".join(
+            f"{r['strategy']} {r['caregiver_qaly']:.4f}" for _, r in run.totals.iterrows()), highlight=False)
+    if getattr(run, "spillover_icers", None) is not None:
+        t = Table(title=f"{perspective_title(run, run.perspective_list[0].key)}, QALYs including caregiver "
+                  "spillover: incremental analysis", title_justify="left")
+        for col in ("Strategy", f"Cost{cur}", "QALYs incl. caregivers", "Inc. cost", "Inc. QALYs", "ICER", "Status", "vs"):
+            t.add_column(col, justify="left" if col in ("Strategy", "Status", "vs") else "right")
+        for _, r in run.spillover_icers.iterrows():
+            t.add_row(str(r["strategy"]), _num(r["cost"], 2), _num(r["effect"], 4), _num(r["inc_cost"], 2),
+                      _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
+        console.print(t)
+    ind = spec.indirect
+    if run.loaded.config.setting == "sweden" and ind is not None and ind.consumption is None:
+        console.print("note: consumption in added life-years is off (the model does not decide; whether TLV still "
+                      "requires it is unverified). Switch it on with `indirect: {consumption: {include: true, "
+                      "per_year: ...}}` and a sourced consumption-by-age table (none is shipped) to see the "
+                      "societal ICER with and without it.", highlight=False)
     if getattr(run, "inventory", None) is not None:
         inv = run.inventory
         t = Table(title=f"Impact inventory{cur}: cost components per strategy (discounted / undiscounted)",
@@ -167,17 +192,27 @@ def print_psa(run, console: Console | None = None) -> None:
         if info.points:
             console.print(f"[yellow]note[/yellow]: {name}: curves capped in {info.draws:,} of {psa.n_draws:,} draws "
                           f"({info.points:,} time points; crossing: cap).")
-    t = Table(title="PSA: mean and 95 % interval (2.5th–97.5th percentile)", title_justify="left")
+    keys = [p.key for p in getattr(run, "perspective_list", [])] or ["payer"]
+    for key in keys:
+        tables = tabs if key == "payer" else run.psa_perspectives[key]
+        _print_psa_perspective(tables, psa.strategies, perspective_title(run, key) if len(keys) > 1 else "",
+                               cur, eff, console)
+
+
+def _print_psa_perspective(tabs, strategies, label, cur, eff, console) -> None:
+    """PSA summary, probabilistic ICERs and the WTP table of one perspective, titled with its label."""
+    tag = f" — {label}" if label else ""
+    t = Table(title=f"PSA: mean and 95 % interval (2.5th–97.5th percentile){tag}", title_justify="left")
     for c in ("Strategy", f"Cost{cur}", "Cost 95 % interval", "QALYs", "QALY 95 % interval", "LYs",
               "MCSE cost"):
         t.add_column(c, justify="left" if c == "Strategy" else "right")
     s = tabs["summary"].set_index(["strategy", "outcome"])
-    for name in psa.strategies:
+    for name in strategies:
         c, q, ly = s.loc[(name, "cost")], s.loc[(name, "qaly")], s.loc[(name, "ly")]
         t.add_row(name, _num(c["mean"], 0), f"{_num(c['lower'], 0)} – {_num(c['upper'], 0)}", _num(q["mean"], 3),
                   f"{_num(q['lower'], 3)} – {_num(q['upper'], 3)}", _num(ly["mean"], 3), _num(c["mcse"], 1))
     console.print(t)
-    t = Table(title=f"Probabilistic incremental analysis (means, effect = {eff})", title_justify="left")
+    t = Table(title=f"Probabilistic incremental analysis (means, effect = {eff}){tag}", title_justify="left")
     for col in ("Strategy", f"Cost{cur}", eff, "Inc. cost", f"Inc. {eff}", "ICER", "Status", "vs"):
         t.add_column(col, justify="left" if col in ("Strategy", "Status", "vs") else "right")
     for _, r in tabs["icer"].iterrows():
@@ -187,16 +222,17 @@ def print_psa(run, console: Console | None = None) -> None:
     if "wtp" not in tabs:
         console.print("(add `wtp:` to the config or --wtp for CEAC, CEAF and EVPI)")
         return
-    print_wtp_table(tabs["wtp"], psa.strategies, cur, eff, console, tabs.get("convergence"))
+    print_wtp_table(tabs["wtp"], strategies, cur, eff, console, tabs.get("convergence"), label=label)
 
 
-def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int = 25) -> None:
+def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int = 25, label: str = "") -> None:
     rows = w
     if len(w) > max_rows:
         idx = sorted(set(int(round(i)) for i in np.linspace(0, len(w) - 1, max_rows)))
         rows = w.iloc[idx]
     t = Table(title=f"CEAC, CEAF and EVPI by willingness to pay per {eff[:-1]}"
-              + (f" ({len(rows)} of {len(w)} WTP values)" if len(rows) < len(w) else ""), title_justify="left")
+              + (f" ({len(rows)} of {len(w)} WTP values)" if len(rows) < len(w) else "")
+              + (f" — {label}" if label else ""), title_justify="left")
     t.add_column("WTP", justify="right")
     for s in strategies:
         t.add_column(f"P(CE) {s}", justify="right")

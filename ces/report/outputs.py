@@ -30,10 +30,15 @@ def tables(run) -> dict:
         out["base_case_nmb"] = run.nmb
     for key, table in getattr(run, "perspectives", {}).items():
         out[f"base_case_icer_{key}"] = table
+    if getattr(run, "spillover_icers", None) is not None:
+        out["base_case_icer_caregiver_spillover"] = run.spillover_icers
     if getattr(run, "inventory", None) is not None:
         out["base_case_inventory"] = run.inventory
     for name, df in run.psa_tables.items():
         out[f"psa_{name}"] = df
+    for key, tabs in getattr(run, "psa_perspectives", {}).items():  # e.g. psa_societal_wtp
+        for name, df in tabs.items():
+            out[f"psa_{key}_{name}"] = df
     for name, df in (run.budget or {}).items():
         out[f"budget_impact_{name}"] = df
     a = getattr(run, "appraisal", None) or {}

@@ -77,48 +77,61 @@ def plot_run(run, folder: Path) -> list:
         names += plot_survival(run, folder, plt)
     if getattr(run, "budget", None) is not None:
         names += plot_budget(run, folder, plt)
-    psa = run.psa
-    if psa is not None:
-        c, e = psa.matrix("cost"), psa.matrix(spec.effect)
-        fig, ax = plt.subplots(figsize=(6.5, 5))
-        ref = 0
-        for j, s in enumerate(psa.strategies):
-            if j == ref:
-                continue
-            ax.scatter(e[:, j] - e[:, ref], c[:, j] - c[:, ref], s=6, alpha=0.35, label=f"{s} vs {psa.strategies[ref]}")
-        if run.wtps:
-            lam = run.wtps[len(run.wtps) // 2]
-            xs = np.array(ax.get_xlim())
-            ax.plot(xs, lam * xs, "k--", lw=1.2, label=f"WTP {spec.currency} {lam:,.0f} per {eff[:-1]}")
-        ax.axhline(0, color="grey", lw=0.8)
-        ax.axvline(0, color="grey", lw=0.8)
-        ax.set_xlabel(f"Incremental {eff}")
-        ax.set_ylabel(f"Incremental cost{cur}")
-        ax.set_title(f"Cost-effectiveness plane ({psa.n_draws:,} PSA draws)")
-        _thousands(ax)
+    if run.psa is not None:
+        persps = getattr(run, "perspective_list", []) or [None]
+        for p in persps:  # one CE plane, CEAC and EVPI figure per perspective (payer keeps the plain names)
+            names += _plot_psa_perspective(run, p, folder, plt, cur, eff, len(persps) > 1)
+    return names
+
+
+def _plot_psa_perspective(run, p, folder: Path, plt, cur: str, eff: str, labelled: bool) -> list:
+    """CE plane, CEAC/CEAF and EVPI of one perspective (``p`` None or payer: the payer's files)."""
+    psa, spec = run.psa, run.loaded.model
+    payer = p is None or p.key == "payer"
+    suffix = "" if payer else f"_{p.key}"
+    tag = f" — {p.label}" if (p is not None and labelled) else ""
+    names = []
+    c = psa.matrix("cost") if payer else psa.costs(p.categories)
+    e = psa.matrix(spec.effect)
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    ref = 0
+    for j, s in enumerate(psa.strategies):
+        if j == ref:
+            continue
+        ax.scatter(e[:, j] - e[:, ref], c[:, j] - c[:, ref], s=6, alpha=0.35, label=f"{s} vs {psa.strategies[ref]}")
+    if run.wtps:
+        lam = run.wtps[len(run.wtps) // 2]
+        xs = np.array(ax.get_xlim())
+        ax.plot(xs, lam * xs, "k--", lw=1.2, label=f"WTP {spec.currency} {lam:,.0f} per {eff[:-1]}")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel(f"Incremental {eff}")
+    ax.set_ylabel(f"Incremental cost{cur}")
+    ax.set_title(f"Cost-effectiveness plane ({psa.n_draws:,} PSA draws){tag}")
+    _thousands(ax)
+    ax.legend(fontsize=9)
+    names += _save(fig, folder, f"ce_plane{suffix}")
+    w = (run.psa_tables if payer else run.psa_perspectives[p.key]).get("wtp")
+    if w is not None and len(w) > 1:
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        for s in psa.strategies:
+            ax.plot(w["wtp"], w[f"ceac.{s}"], lw=2, label=s)
+        ax.plot(w["wtp"], w["ceaf"], "k:", lw=2.5, label="CEAF (optimal strategy)")
+        ax.set_xlabel(f"Willingness to pay{cur} per {eff[:-1]}")
+        ax.set_ylabel("Probability cost-effective")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(f"Cost-effectiveness acceptability curves{tag}")
+        _thousands(ax, "x")
         ax.legend(fontsize=9)
-        names += _save(fig, folder, "ce_plane")
-        w = run.psa_tables.get("wtp")
-        if w is not None and len(w) > 1:
-            fig, ax = plt.subplots(figsize=(6.5, 4.5))
-            for s in psa.strategies:
-                ax.plot(w["wtp"], w[f"ceac.{s}"], lw=2, label=s)
-            ax.plot(w["wtp"], w["ceaf"], "k:", lw=2.5, label="CEAF (optimal strategy)")
-            ax.set_xlabel(f"Willingness to pay{cur} per {eff[:-1]}")
-            ax.set_ylabel("Probability cost-effective")
-            ax.set_ylim(-0.02, 1.02)
-            ax.set_title("Cost-effectiveness acceptability curves")
-            _thousands(ax, "x")
-            ax.legend(fontsize=9)
-            names += _save(fig, folder, "ceac")
-            fig, ax = plt.subplots(figsize=(6.5, 4.5))
-            ax.plot(w["wtp"], w["evpi"], lw=2)
-            ax.set_xlabel(f"Willingness to pay{cur} per {eff[:-1]}")
-            ax.set_ylabel(f"EVPI per person{cur}")
-            ax.set_title("Expected value of perfect information")
-            _thousands(ax, "x")
-            _thousands(ax)
-            names += _save(fig, folder, "evpi")
+        names += _save(fig, folder, f"ceac{suffix}")
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        ax.plot(w["wtp"], w["evpi"], lw=2)
+        ax.set_xlabel(f"Willingness to pay{cur} per {eff[:-1]}")
+        ax.set_ylabel(f"EVPI per person{cur}")
+        ax.set_title(f"Expected value of perfect information{tag}")
+        _thousands(ax, "x")
+        _thousands(ax)
+        names += _save(fig, folder, f"evpi{suffix}")
     return names
 
 

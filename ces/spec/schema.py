@@ -100,9 +100,11 @@ class ProductivitySpec(Strict):
     cost_per_hour: Optional[Expression] = Field(None, description="Friction cost: productivity cost per hour "
                                                 "(e.g. EUR 39.88, Dutch costing manual 2022).")
     hours_per_year: Expression = Field(1800, description="Friction cost: working hours per year of a full-time worker.")
-    elasticity: Expression = Field(0.8, description="Friction cost: elasticity of production to working time.")
-    friction_weeks: Optional[Number] = Field(None, gt=0, description="Friction cost: friction period (weeks) from "
-                                             "the start; losses after it are not counted.")
+    elasticity: Expression = Field(1.0, description="Friction cost: elasticity of production to working time "
+                                   "(default 1.0, Dutch costing manual 2024; 0.8 in earlier manuals).")
+    friction_weeks: Optional[Number] = Field(None, gt=0, description="Friction cost: friction period (weeks) "
+                                             "after each new absence (default 17.24, the Dutch 5-year average "
+                                             "2019-2023 from CBS vacancies, ces/data/nl_friction_period_cbs.csv).")
     payroll: Expression = Field(0, description="Employer payroll contributions as a share of the wage (may use age).")
     employment: Expression = Field(1, description="Employment rate (0-1); may use age, e.g. a table emp(age).")
     retirement_age: Optional[Number] = Field(None, description="Hard retirement: no production at or after this age.")
@@ -114,6 +116,11 @@ class CaregiverSpec(Strict):
     hours_per_week: dict[StrictStr, Expression] = Field(description="Informal care hours per week by state.")
     value_per_hour: Expression = Field(description="Value of an hour of informal care (opportunity cost, "
                                        "replacement cost or a fixed value).")
+    qaly_change: dict[StrictStr, Expression] = Field(
+        default_factory=dict, description="Caregiver health spillover: change in the caregivers' utility per year "
+        "by alive state (usually negative), reported as its own line (caregiver_qaly).")
+    include_qaly_change: StrictBool = Field(False, description="Count the caregiver QALYs in the effect (an extra "
+                                            "ICER table with spillover); off by default.")
 
 
 class PatientTimeSpec(Strict):
@@ -338,8 +345,10 @@ class PaymentSpec(Strict):
 
 
 class SeveritySpec(Strict):
-    utility_norm: Number = Field(0.85, gt=0, le=1, description="General-population utility (constant) for the "
-                                 "QALY shortfall.")
+    utility_norm: Union[Number, StrictStr] = Field(0.85, description="General-population utility for the QALY "
+                                                   "shortfall: a constant in (0, 1], or age- and sex-specific "
+                                                   "English norms uk_dsu_2014 (NICE calculator reference), "
+                                                   "uk_hse_2017_cw, uk_hse_2017_co, uk_mvh_tto.")
     comparator: Optional[StrictStr] = Field(None, description="Strategy whose QALYs define the patients' QALE "
                                             "(default: the first).")
     anticancer: StrictBool = Field(False, description="Japan: 1.5x C2H boundaries for anticancer products.")
@@ -410,6 +419,9 @@ class ConfigSpec(Strict):
     setting: Optional[StrictStr] = Field(None, description="Country preset (ces/settings/NAME.yaml): sweden, japan, "
                                          "uk, netherlands, china, us: currency, discount rates, thresholds, pricing rules.")
     severity: Optional[SeveritySpec] = Field(None, description="Severity (QALY shortfall) inputs for the thresholds.")
+    perspective: Optional[StrictStr] = Field(None, description="Base-case perspective: payer, societal, "
+                                             "societal_with_consumption or bearer_NAME (default: the setting's; "
+                                             "payer without a setting).")
     appraisal: Optional[AppraisalSpec] = Field(None, description="Dated threshold options and non-reference-case "
                                                "scenarios of the setting.")
     payers: Optional[PayersSpec] = Field(None, description="Cost shares per payer: CEA and BIA per payer "

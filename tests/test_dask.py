@@ -57,8 +57,13 @@ def _same_psa(a, b) -> None:
     for s in a.psa.strategies:
         assert np.array_equal(a.psa.totals[s], b.psa.totals[s])  # bit for bit
         assert np.array_equal(a.psa.totals_undisc[s], b.psa.totals_undisc[s])
+    assert a.psa.sample_names == b.psa.sample_names and np.array_equal(a.psa.samples, b.psa.samples)
     for name, t in a.psa_tables.items():
         pd.testing.assert_frame_equal(t, b.psa_tables[name], check_exact=True)
+    assert a.psa_perspectives.keys() == b.psa_perspectives.keys()
+    for key, tables in a.psa_perspectives.items():  # every perspective's tables, not only the payer's
+        for name, t in tables.items():
+            pd.testing.assert_frame_equal(t, b.psa_perspectives[key][name], check_exact=True)
 
 
 def test_sweep_on_cluster_equals_serial(dask_ex):
@@ -202,6 +207,8 @@ def test_merge_of_parts_in_any_order_equals_one_run():
     for s in whole.strategies:
         assert np.array_equal(whole.totals[s], merged.totals[s])
         assert np.array_equal(whole.totals_undisc[s], merged.totals_undisc[s])
+    assert whole.sample_names == merged.sample_names and whole.samples.shape[1] > 0
+    assert np.array_equal(whole.samples, merged.samples)  # the sampled-parameter matrix (EVPPI, --draws-out)
     assert {s: (c.points, c.draws) for s, c in whole.crossing.items()} == \
         {s: (c.points, c.draws) for s, c in merged.crossing.items()}
     with pytest.raises(ValueError, match="cover 500 draws, expected 700"):

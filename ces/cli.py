@@ -663,8 +663,8 @@ def evppi(
         opts = psa_options(res.loaded, draws, seed)
         tabs = evppi_tables(res.psa, samples, res.loaded.model.effect, wtps, items, at,
                             spec.bootstrap if bootstrap is None else bootstrap, ref, opts.population,
-                            opts.population_years, opts.population_discount)
-        tabs.update(decision_tables(res.psa, res.loaded.model.effect, wtps, at, ref))
+                            opts.population_years, opts.population_discount, res.perspective_list)
+        tabs.update(decision_tables(res.psa, res.loaded.model.effect, wtps, at, ref, res.perspective_list))
         res.psa_tables.update(tabs)
         seconds = time.perf_counter() - t0
         if not quiet:

@@ -92,9 +92,9 @@ def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", 
                 df.to_csv(tmp / f"{name}.csv", index=False)
                 names.append(f"{name}.csv")
         if "xlsx" in formats:
-            with pd.ExcelWriter(tmp / "results.xlsx", engine="openpyxl") as xw:
-                for name, df in tabs.items():
-                    df.to_excel(xw, sheet_name=name[:31], index=False)
+            from ces.report.workbook import write_workbook
+
+            write_workbook(run, tabs, tmp / "results.xlsx", getattr(run, "dsa", None))
             names.append("results.xlsx")
         if plots:
             from ces.report.plots import plot_run

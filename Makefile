@@ -24,7 +24,7 @@ test: install
 # the HTML report in a real browser: installs headless Chromium from the OS packages (Debian/Ubuntu, root)
 test-browser: install
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
-	$(BIN)/python -m pytest tests/test_html_report.py -rs
+	CES_SCREENSHOT_DIR=docs $(BIN)/python -m pytest tests/test_html_report.py -rs
 
 bench: install
 	$(BIN)/python bench/run.py

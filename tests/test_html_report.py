@@ -8,6 +8,7 @@ of level error or warning (a broken data URI, a blocked request, a script error)
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -124,6 +125,27 @@ def test_browser_loads_the_report_without_console_errors(flagship_dir, tmp_path)
                    "<img src='https://example.invalid/x.png'></body></html>")
     assert console_problems(bad), "the console check did not see the injected errors"
     assert console_problems(flagship_dir / "report.html") == []
-    shot = ROOT / "docs" / "report_screenshot.png"
+    shot = tmp_path / "report_screenshot.png"
     console_problems(flagship_dir / "report.html", shot)
     assert shot.exists() and shot.stat().st_size > 10_000
+    if os.environ.get("CES_SCREENSHOT_DIR"):  # `make test-browser` refreshes docs/report_screenshot.png
+        shutil.copy(shot, Path(os.environ["CES_SCREENSHOT_DIR"]) / shot.name)
+
+
+def test_tornado_shows_both_bars_when_a_range_does_not_bracket_the_base(tmp_path):
+    """Row b: both outcomes above the base (120 and 150); both bars start at the base and both are drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from ces.report.plots import plot_tornado, tornado_bars
+
+    (l_lo, w_lo), (l_hi, w_hi) = tornado_bars([120.0, 90.0], [150.0, 130.0], 100.0)
+    assert list(l_lo) == list(l_hi) == [100.0, 100.0]
+    assert list(w_lo) == [20.0, -10.0] and list(w_hi) == [50.0, 30.0]
+    ow = pd.DataFrame({"parameter": ["a", "b"], "low": [1, 2], "high": [2, 3], "outcome_low": [90.0, 120.0],
+                       "outcome_high": [130.0, 150.0], "range": [40.0, 30.0]})
+    names = plot_tornado(ow, 100.0, "ICER (USD per QALY)", tmp_path, {"b": "Cost of drug B"}, "t")
+    svg = (tmp_path / "tornado.svg").read_text()
+    assert "tornado.svg" in names and "Cost of drug B" in svg and "base case 100" in svg

@@ -68,7 +68,11 @@ def _figures(run, dsa) -> dict:
         folder = Path(tmp)
         names = plot_run(run, folder)
         if dsa is not None and dsa.get("one_way") is not None and len(dsa["one_way"]):
-            names += plot_tornado(dsa["one_way"], dsa["base"], dsa_label(run, dsa), folder)
+            lab = {s: cs.label for s, cs in run.model.strategies.items()}
+            title = (f"One-way sensitivity: {lab.get(dsa['strategy'], dsa['strategy'])} vs "
+                     f"{lab.get(dsa['comparator'], dsa['comparator'])}, healthcare payer")
+            labels = {n: d.meta.get("label") for n, d in run.model.model_defs.items() if d.meta.get("label")}
+            names += plot_tornado(dsa["one_way"], dsa["base"], dsa_label(run, dsa), folder, labels, title)
         return {Path(n).stem: (folder / n).read_text(encoding="utf-8") for n in names if n.endswith(".svg")}
 
 

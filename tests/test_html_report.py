@@ -149,3 +149,17 @@ def test_tornado_shows_both_bars_when_a_range_does_not_bracket_the_base(tmp_path
     names = plot_tornado(ow, 100.0, "ICER (USD per QALY)", tmp_path, {"b": "Cost of drug B"}, "t")
     svg = (tmp_path / "tornado.svg").read_text()
     assert "tornado.svg" in names and "Cost of drug B" in svg and "base case 100" in svg
+
+
+def test_run_with_dsa_puts_the_tornado_in_the_report_and_the_workbook(runner, tmp_path):
+    import openpyxl
+
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["run", str(CONFIGS / "hiv_dsa.yaml"), "-q", "--out", str(out), "--plots"])
+    assert r.exit_code == 0, r.output
+    data = json.loads((out / "report_data.json").read_text())
+    assert {"tornado", "trace"} <= set(data["figures"]) and data["dsa"]["strategy"] == "comb"
+    assert 'id="dsa"' in (out / "report.html").read_text()
+    wb = openpyxl.load_workbook(out / "results.xlsx")
+    ow = wb["dsa_one_way"]
+    assert [c.value for c in ow[2]][0] == "parameter" and ow.max_row == 2 + 4  # rr, cost_zido, cost_lami, dr

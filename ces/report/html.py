@@ -21,7 +21,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ces.errors import CesError
-from ces.report.workbook import _kind
+from ces.report.workbook import _kind, cell_kind, is_numeric
 
 DATA_FILE = "report_data.json"
 REPORT_FILE = "report.html"
@@ -35,10 +35,11 @@ def _env() -> Environment:
     env.filters["title"] = lambda k: str(k).replace("_", " ")
     env.filters["kind"] = lambda c: _kind(str(c))
     env.filters["caption"] = caption
+    env.filters["money_col"] = lambda c, rows: _kind(str(c)) == "money" and is_numeric([r.get(c) for r in rows])
     return env
 
 
-def format_number(v, col: str = "") -> str:
+def format_number(v, col: str = "", row: dict | None = None) -> str:
     """Display format by column kind (money 0 decimals with separators, effects 4, probabilities 3)."""
     if v is None:
         return "–"
@@ -48,7 +49,7 @@ def format_number(v, col: str = "") -> str:
         return str(v)
     if isinstance(v, float) and not math.isfinite(v):
         return "–"
-    kind = _kind(col)
+    kind = cell_kind(col, row) if row is not None else _kind(col)
     if kind == "prob":
         return f"{v:.3f}"
     if kind == "effect":
@@ -60,20 +61,25 @@ def format_number(v, col: str = "") -> str:
     return f"{v:.4g}"
 
 
-def _figures(run, dsa) -> dict:
-    """name → SVG text of every figure the run supports (the same functions as ``--plots``)."""
+def _figures(run, dsa, plots: Path | None = None) -> dict:
+    """name → SVG text of every figure the run supports (the same functions as ``--plots``; the SVGs
+    already in ``plots`` are reused)."""
     from ces.report.plots import plot_run, plot_tornado
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        names = plot_run(run, folder)
+        tmp = Path(tmp)
+        if plots is not None and plots.is_dir() and any(plots.glob("*.svg")):
+            paths = sorted(p for p in plots.glob("*.svg") if p.stem != "tornado")
+        else:
+            paths = [tmp / n for n in plot_run(run, tmp)]
         if dsa is not None and dsa.get("one_way") is not None and len(dsa["one_way"]):
             lab = {s: cs.label for s, cs in run.model.strategies.items()}
             title = (f"One-way sensitivity: {lab.get(dsa['strategy'], dsa['strategy'])} vs "
                      f"{lab.get(dsa['comparator'], dsa['comparator'])}, healthcare payer")
             labels = {n: d.meta.get("label") for n, d in run.model.model_defs.items() if d.meta.get("label")}
-            names += plot_tornado(dsa["one_way"], dsa["base"], dsa_label(run, dsa), folder, labels, title)
-        return {Path(n).stem: (folder / n).read_text(encoding="utf-8") for n in names if n.endswith(".svg")}
+            paths += [tmp / n for n in plot_tornado(dsa["one_way"], dsa["base"], dsa_label(run, dsa), tmp, labels,
+                                                    title)]
+        return {p.stem: p.read_text(encoding="utf-8") for p in paths if p.suffix == ".svg"}
 
 
 def dsa_label(run, dsa) -> str:
@@ -139,7 +145,7 @@ def conventions(run) -> list:
     return [(k, v) for k, v in rows if v is not None]
 
 
-def report_data(run, dsa: dict | None = None) -> dict:
+def report_data(run, dsa: dict | None = None, plots: Path | None = None) -> dict:
     """Everything the report needs that results.json does not hold (JSON-serialisable)."""
     from ces.report.diagram import diagram_svg, structure
     from ces.report.inputs import inputs_table
@@ -158,7 +164,7 @@ def report_data(run, dsa: dict | None = None) -> dict:
         "warnings": warnings(run),
         "dsa": None if dsa is None else {k: dsa[k] for k in ("strategy", "comparator", "outcome", "wtp", "base")},
         "extra_tables": extra,
-        "figures": _figures(run, dsa),
+        "figures": _figures(run, dsa, plots),
     })
 
 
@@ -196,7 +202,7 @@ def render(results: dict, manifest: dict, data: dict) -> str:
 
 def write_report_files(run, folder: Path, results: dict, manifest: dict, dsa: dict | None = None) -> list:
     """Write report_data.json and report.html into ``folder``; returns their names."""
-    data = report_data(run, dsa)
+    data = report_data(run, dsa, folder / "plots")
     (folder / DATA_FILE).write_text(json.dumps(data, indent=1, allow_nan=False) + "\n", encoding="utf-8")
     (folder / REPORT_FILE).write_text(render(results, manifest, data), encoding="utf-8")
     return [DATA_FILE, REPORT_FILE]

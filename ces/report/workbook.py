@@ -50,10 +50,24 @@ def _kind(col: str) -> str:
         return "effect"
     if any(w in c for w in ("cost", "nmb", "icer", "impact", "price", "evpi", "budget", "amount", "total",
                             "payment", "threshold", "adjust", "discounted", "cash", "current", "new_",
-                            "upfront", "instal", "outcome", "mean", "lower", "upper", "mcse", "sd", "base",
-                            "low", "high")):
+                            "upfront", "instal", "outcome", "cumulative", "base")):
         return "money"
     return "plain"
+
+
+def is_numeric(values) -> bool:
+    """Does a column hold numbers (not only strings / None)?"""
+    return any(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values)
+
+
+STAT_COLS = ("mean", "sd", "lower", "upper", "mcse", "median")
+
+
+def cell_kind(col: str, row) -> str:
+    """As :func:`_kind`, but summary statistics take the kind of the row's ``outcome`` (cost, qaly, ...)."""
+    if col in STAT_COLS and isinstance(row.get("outcome"), str):
+        return _kind(row["outcome"])
+    return _kind(col)
 
 
 def sheet_name(name: str, used: set) -> str:
@@ -121,12 +135,13 @@ class _Book:
         kinds = {c: ("money" if money_cols is not None and c in money_cols else
                      ("plain" if money_cols is not None and _kind(str(c)) == "money" else _kind(str(c))))
                  for c in df.columns}
-        headers = [f"{c} [{self.currency}]" if kinds[c] == "money" and self.currency else str(c) for c in df.columns]
+        headers = [f"{c} [{self.currency}]" if kinds[c] == "money" and self.currency and is_numeric(df[c]) else str(c)
+                   for c in df.columns]
         ws = self.sheet(name, title, headers)
-        for i, row in enumerate(df.itertuples(index=False), start=HEADER_ROW + 1):
-            for j, (c, v) in enumerate(zip(df.columns, row), start=1):
-                cell = ws.cell(i, j, _cell_value(v))
-                f = self.fmt(kinds[c])
+        for i, row in enumerate(df.to_dict(orient="records"), start=HEADER_ROW + 1):
+            for j, c in enumerate(df.columns, start=1):
+                cell = ws.cell(i, j, _cell_value(row[c]))
+                f = self.fmt(cell_kind(str(c), row) if money_cols is None else kinds[c])
                 if f and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
                     cell.number_format = f
         return ws

@@ -72,6 +72,24 @@ def test_totals_are_formulas_that_recompute_to_ces_totals(tmp_path, source):
             assert math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-9), (s, col, got, want)
             checked += 1
     assert checked == len(res.totals) * (len(res.totals.columns) - 1)
+    # the incremental analysis and the NMB follow the totals: formulas that recompute to ces's numbers
+    for name in [n for n in wb.sheetnames if n.startswith("base_case_icer")] + ["base_case_nmb"]:
+        if name not in wb.sheetnames:
+            continue
+        sh = wb[name]
+        head = [str(c.value).split(" [")[0] for c in sh[HEADER_ROW]]
+        df = res.nmb if name == "base_case_nmb" else (res.icers if name == "base_case_icer" else
+                                                      res.perspectives[name[len("base_case_icer_"):]])
+        cols = ["nmb", "nhb"] if name == "base_case_nmb" else ["cost", "effect", "inc_cost", "inc_effect", "icer"]
+        for i in range(len(df)):
+            for col in cols:
+                want = df[col].iloc[i]
+                if want is None or (isinstance(want, float) and math.isnan(want)):
+                    continue
+                cell = sh.cell(HEADER_ROW + 1 + i, head.index(col) + 1)
+                assert isinstance(cell.value, str) and cell.value.startswith("="), (name, col, cell.value)
+                got = float(vals[(name.upper(), cell.coordinate)])
+                assert math.isclose(got, float(want), rel_tol=1e-12, abs_tol=1e-9), (name, col, got, want)
 
 
 def test_editing_a_cycle_value_changes_the_total(tmp_path):

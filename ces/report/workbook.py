@@ -354,6 +354,43 @@ def icer_sheet(book: _Book, name: str, title: str, df: pd.DataFrame):
     return ws
 
 
+def link_to_totals(ws, df: pd.DataFrame, run, tot_title: str, cols=("cost", "effect", "nmb")) -> None:
+    """Replace a table's per-strategy cost/effect cells by references to base_case_totals where a totals
+    column holds exactly the same values (so the incremental analysis follows the calc sheets); an
+    ``nmb`` column becomes ``wtp × E − C`` and ``nhb`` ``E − C / wtp`` over the payer totals."""
+    from openpyxl.utils import get_column_letter
+
+    totals = run.totals
+    rows = {s: HEADER_ROW + 1 + i for i, s in enumerate(totals["strategy"])}
+    tcols = list(totals.columns)
+    effect = run.loaded.model.effect
+
+    def tref(col, s):
+        return _ref(tot_title, tcols.index(col) + 1, rows[s])
+    names = list(df["strategy"])
+    if any(s not in rows for s in names):
+        return
+    for c in cols:
+        if c not in df.columns:
+            continue
+        j = list(df.columns).index(c) + 1
+        if c == "nmb" and "wtp" in df.columns:
+            jw = get_column_letter(list(df.columns).index("wtp") + 1)
+            jh = list(df.columns).index("nhb") + 1 if "nhb" in df.columns else None
+            for i, s in enumerate(names):
+                r = HEADER_ROW + 1 + i
+                ws.cell(r, j, f"={tref(effect, s)}*{jw}{r}-{tref('cost', s)}")
+                if jh is not None and df["wtp"].iloc[i] > 0:
+                    ws.cell(r, jh, f"={tref(effect, s)}-{tref('cost', s)}/{jw}{r}")
+            continue
+        vals = [float(df[c].iloc[i]) for i in range(len(df))]
+        match = next((t for t in tcols[1:] if all(float(totals.iloc[rows[s] - HEADER_ROW - 1][t]) == v
+                                                   for s, v in zip(names, vals))), None)
+        if match is not None:
+            for i, s in enumerate(names):
+                ws.cell(HEADER_ROW + 1 + i, j, f"={tref(match, s)}")
+
+
 def model_sheet(book: _Book, run):
     info = run.model_info
     rows = [(k, v if isinstance(v, (int, float, str)) or v is None else str(v)) for k, v in info.items()]
@@ -399,9 +436,12 @@ def write_workbook(run, tabs: dict, path: Path, dsa: dict | None = None) -> None
             continue
         if name.startswith("base_case_icer"):
             key = name[len("base_case_icer"):].strip("_") or "healthcare payer"
-            icer_sheet(book, name, f"Incremental analysis, {key.replace('_', ' ')} perspective ({cur})", df)
+            ws = icer_sheet(book, name, f"Incremental analysis, {key.replace('_', ' ')} perspective ({cur})", df)
+            link_to_totals(ws, df, run, tot.title, ("cost", "effect"))
         else:
-            book.table(name, f"{name.replace('_', ' ')} ({cur})", df)
+            ws = book.table(name, f"{name.replace('_', ' ')} ({cur})", df)
+            if name == "base_case_nmb":  # ces's NMB is over the payer cost
+                link_to_totals(ws, df, run, tot.title, ("nmb",))
     formulas = {s: calc_sheet(book, run, s) for s in run.model.strategies}
     fill_totals(book, tot, run, formulas)
     book.fit()

@@ -233,6 +233,10 @@ def run(
         if out is not None or outputs is not None:
             from ces.report.outputs import write_output_dir
 
+            if res.loaded.config.dsa is not None:  # the tornado goes into the workbook and the report
+                from ces.sensitivity import run_dsa
+
+                res.dsa = run_dsa(config)
             if out is not None:
                 write_output_dir(res, out, seconds, plots=plots)
             else:
@@ -555,6 +559,21 @@ def price(
     typer.echo(f"{r['strategy']} vs {r['comparator']} ({perspective}): ICER = {wtp:,.0f} when {parameter} = "
                f"{r['threshold_price']:,.2f} (base value {r['base_value']:,.2f}; each unit of {parameter} adds "
                f"{r['slope']:,.6g} to the incremental cost)")
+
+
+@app.command()
+def report(
+    results_dir: Path = typer.Argument(..., help="Output directory of `ces run --out DIR` (results.json, "
+                                        "manifest.json, report_data.json)."),
+) -> None:
+    """Rebuild the one-file HTML report (report.html) of a results directory without re-running the model."""
+    from ces.report.html import rebuild
+
+    try:
+        path = rebuild(results_dir)
+    except CesError as exc:
+        _fail(exc)
+    typer.echo(f"wrote {path}")
 
 
 @app.command()

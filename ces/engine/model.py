@@ -62,6 +62,8 @@ class StrategyResult:
     periods: np.ndarray | None = None  # (D, R, n+1) undiscounted per period (no one-offs)
     initial: np.ndarray | None = None  # (D, R) one-off costs at time 0
     crossing: Any = None  # PSM: CrossingInfo (curves capped by the crossing policy)
+    disc: np.ndarray | None = None  # (R, n+1) discount factor d_k of each stream and period (keep only)
+    weights: tuple | None = None  # (α, β) counting weights, each (n+1,) (keep only; see conventions.py)
 
 
 @dataclass
@@ -578,6 +580,7 @@ class CohortModel:
         if keep:
             res.trace = self.fold_trace(trace[:, :, :S])
             res.periods = periods
+            res.disc, res.weights = disc, (alpha, beta)
         return res
 
     # --------------------------------------------------------------- arrays

@@ -105,9 +105,9 @@ def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", 
                 df.to_csv(tmp / f"{name}.csv", index=False)
                 names.append(f"{name}.csv")
         if "xlsx" in formats:
-            with pd.ExcelWriter(tmp / "results.xlsx", engine="openpyxl") as xw:
-                for name, df in tabs.items():
-                    df.to_excel(xw, sheet_name=name[:31], index=False)
+            from ces.report.workbook import write_workbook
+
+            write_workbook(run, tabs, tmp / "results.xlsx", getattr(run, "dsa", None))
             names.append("results.xlsx")
         if plots:
             from ces.report.plots import plot_run
@@ -116,6 +116,10 @@ def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", 
             names += [f"plots/{n}" for n in plot_run(run, tmp / "plots")]
         (tmp / "manifest.json").write_text(json.dumps(manifest(run, seconds), indent=2) + "\n", encoding="utf-8")
         names.append("manifest.json")
+        from ces.report.html import write_report_files  # the one-file HTML report (issue 18)
+
+        names += write_report_files(run, tmp, results_document(run), json.loads((tmp / "manifest.json").read_text()),
+                                    getattr(run, "dsa", None))
         out_dir.mkdir(parents=True, exist_ok=True)
         if plots:
             (out_dir / "plots").mkdir(exist_ok=True)

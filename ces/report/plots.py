@@ -19,7 +19,8 @@ def _plt():
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "axes.grid": True, "grid.alpha": 0.3,
-                         "figure.dpi": 150, "savefig.bbox": "tight"})
+                         "figure.dpi": 150, "savefig.bbox": "tight",
+                         "svg.hashsalt": "ces"})  # deterministic SVG element ids: same run, same bytes
     return plt
 
 
@@ -36,7 +37,7 @@ def _save(fig, folder: Path, name: str) -> list:
     out = []
     for ext in ("png", "svg"):
         p = folder / f"{name}.{ext}"
-        fig.savefig(p)
+        fig.savefig(p, metadata={"Date": None} if ext == "svg" else None)  # no time stamp: reproducible files
         out.append(p.name)
     import matplotlib.pyplot as plt
 

@@ -165,4 +165,6 @@ def test_run_with_dsa_puts_the_tornado_in_the_report_and_the_workbook(runner, tm
     assert 'id="dsa"' in (out / "report.html").read_text()
     wb = openpyxl.load_workbook(out / "results.xlsx")
     ow = wb["dsa_one_way"]
-    assert [c.value for c in ow[2]][0] == "parameter" and ow.max_row == 2 + 4  # rr, cost_zido, cost_lami, dr
+    header = [c.value for c in ow[2]]
+    assert header[:2] == ["perspective", "parameter"] and ow.max_row == 2 + 4  # rr, cost_zido, cost_lami, dr
+    assert {ow.cell(row=i, column=1).value for i in range(3, 7)} == {"payer"}  # the base-case perspective

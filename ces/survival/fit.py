@@ -133,7 +133,8 @@ class Fit:
 
     def params_at(self, x: np.ndarray | None = None) -> dict:
         """Natural-scale parameters at covariate values x (default: the reference level)."""
-        return _natural(self.model, self.coef, None if x is None else np.atleast_2d(x))
+        p = _natural(self.model, self.coef, None if x is None else np.atleast_2d(x))
+        return {k: float(np.asarray(v).reshape(-1)[0]) if np.size(v) == 1 else v for k, v in p.items()}
 
     def survival(self, t, x=None) -> np.ndarray:
         return model_survival(self.model, np.asarray(t, dtype=float), self.params_at(x))

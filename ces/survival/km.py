@@ -39,7 +39,8 @@ def kaplan_meier(time, event, weight=None) -> KM:
     surv = np.cumprod(1.0 - n_event / n_risk)
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where(n_risk > n_event, n_event / (n_risk * (n_risk - n_event)), np.inf)
-    return KM(ev_times, surv, surv ** 2 * np.cumsum(g), n_risk, n_event)
+        var = np.where(surv > 0, surv ** 2 * np.cumsum(g), 0.0)  # S = 0 after the last patient dies
+    return KM(ev_times, surv, var, n_risk, n_event)
 
 
 def number_at_risk(time, at, weight=None) -> np.ndarray:

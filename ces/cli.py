@@ -540,6 +540,8 @@ def fit(
     horizon: float = typer.Option(40.0, "--horizon", help="Restricted-mean horizon, years."),
     choose: Optional[str] = typer.Option(None, "--choose", help="Model for --yaml (default: lowest AIC)."),
     yaml_out: Optional[Path] = typer.Option(None, "--yaml", help="Write the curves block (parameters + curves)."),
+    merge: Optional[Path] = typer.Option(None, "--merge", help="With --yaml: also write MODEL with the block merged "
+                                         "in, as <yaml name>_model.yaml (same-named entries replaced)."),
     bootstrap_b: int = typer.Option(0, "--bootstrap", help="Refit on B resamples of the patients (joint PSA)."),
     seed: int = typer.Option(2026, "--seed", help="Bootstrap seed."),
     background: Optional[str] = typer.Option(None, "--background", help="Life table for cure curves (e.g. us_2021)."),
@@ -552,7 +554,7 @@ def fit(
         fit_report.main(data=data, time_col=time_col, event_col=event_col, name=name, arm=arm, joint=joint,
                      weight=weight, km=km, at_risk=at_risk, events=events, ipd_out=ipd_out, families=families,
                      knots=knots, cure=cure, time_unit=time_unit, at=at, horizon=horizon, choose=choose,
-                     yaml_out=yaml_out, bootstrap_b=bootstrap_b, seed=seed, background=background, out=out)
+                     yaml_out=yaml_out, merge=merge, bootstrap_b=bootstrap_b, seed=seed, background=background, out=out)
     except CesError as exc:
         _fail(exc)
 

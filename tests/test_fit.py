@@ -149,3 +149,43 @@ def test_lifelines_km(ovarian):
     lf = lifelines.KaplanMeierFitter().fit(d.time, d.event)
     t = np.linspace(0, 1200, 61)
     np.testing.assert_allclose(km.at(t), lf.survival_function_at_times(t).to_numpy(), atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def gbsg2():
+    """GBSG2 (German Breast Cancer Study Group 2, 686 patients; Schumacher et al., JCO 1994), as shipped with
+    lifelines (lifelines.datasets.load_gbsg2); recurrence-free time in years."""
+    from lifelines.datasets import load_gbsg2
+
+    df = load_gbsg2()
+    return df.assign(years=df.time / 365.25)
+
+
+@pytest.mark.parametrize("dist, fitter, pairs", [
+    ("gengamma", "GeneralizedGammaFitter", {"mu": "mu_", "Q": "lambda_"}),
+    ("weibull", "WeibullFitter", {"shape": "rho_", "scale": "lambda_"}),
+    ("lognormal", "LogNormalFitter", {"meanlog": "mu_", "sdlog": "sigma_"}),
+    ("loglogistic", "LogLogisticFitter", {"shape": "beta_", "scale": "alpha_"}),
+])
+def test_lifelines_oracle_gbsg2(gbsg2, dist, fitter, pairs):
+    """lifelines' GeneralizedGammaFitter has flexsurv's (Prentice) parameterisation: mu, ln sigma, lambda = Q."""
+    d = make_data(gbsg2, "years", "cens")
+    lf = getattr(lifelines, fitter)().fit(d.time, d.event)
+    f = _fit(Model(dist), d)
+    assert f.loglik == pytest.approx(lf.log_likelihood_, rel=1e-6)
+    for ours, theirs in pairs.items():
+        assert f.natural[ours][0] == pytest.approx(getattr(lf, theirs), rel=1e-4)
+    if dist == "gengamma":
+        assert math.log(f.natural["sigma"][0]) == pytest.approx(lf.ln_sigma_, rel=1e-4)
+
+
+def test_lifelines_weibull_aft_covariate(gbsg2):
+    """Arm as a covariate on the Weibull scale (AFT) = lifelines' WeibullAFTFitter with one covariate."""
+    df = gbsg2.assign(hor=(gbsg2.horTh == "yes").astype(float))
+    d = make_data(df, "years", "cens", arm="horTh")
+    assert d.covariates == ("horThyes",)
+    f = _fit(Model("weibull"), d)
+    lf = lifelines.WeibullAFTFitter().fit(df[["years", "cens", "hor"]], "years", "cens")
+    assert f.loglik == pytest.approx(lf.log_likelihood_, rel=1e-6)
+    assert f.natural["horThyes"][0] == pytest.approx(lf.params_["lambda_"]["hor"], rel=1e-3)
+    assert f.natural["horThyes"][1] == pytest.approx(lf.standard_errors_["lambda_"]["hor"], rel=1e-2)

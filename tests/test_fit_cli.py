@@ -149,3 +149,19 @@ def test_errors_exit_2(runner, tmp_path):
     assert r.exit_code == 2 and "row 3" in r.output and "d.csv" in r.output
     r = runner.invoke(app, ["fit", str(tmp_path / "d.csv"), "--time", "nope", "--event", "e"])
     assert r.exit_code == 2 and "column `nope`" in r.output
+
+
+def test_merge_into_model(runner, trial_csv, tmp_path):
+    """--merge writes the model with the fitted curves in place; it validates and runs."""
+    path, _ = trial_csv
+    base = tmp_path / "base.yaml"
+    base.write_text(MODEL_HEAD + "parameters: {c_x: 1}\ncurves:\n  pfs: {dist: exponential, rate: 0.1}\n"
+                    "  os: {dist: exponential, rate: 0.05}\n")
+    out = tmp_path / "m.yaml"
+    r = runner.invoke(app, ["fit", str(path), "--time", "pfs", "--event", "pfs_e", "--name", "pfs", "--time", "os",
+                            "--event", "os_e", "--name", "os", "--families", "weibull", "--no-cure", "--yaml",
+                            str(out), "--merge", str(base)])
+    assert r.exit_code == 0, r.output
+    merged = yaml.safe_load((tmp_path / "m_model.yaml").read_text())
+    assert merged["curves"]["os"]["dist"] == "weibull" and merged["parameters"]["c_x"] == 1
+    assert runner.invoke(app, ["validate", str(tmp_path / "m_model.yaml")]).exit_code == 0

@@ -46,8 +46,8 @@ def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: floa
     ticks = np.linspace(0, tmax, 6)
     nr = number_at_risk(t, ticks, w)
     for x, n in zip(ticks, nr):
-        ax.annotate(f"{n:.0f}", (x, 0), xytext=(0, -32), textcoords="offset points", ha="center", fontsize=8)
-    ax.annotate("at risk", (0, 0), xytext=(-40, -32), textcoords="offset points", fontsize=8)
+        ax.annotate(f"{n:.0f}", (x, 0), xytext=(0, -48), textcoords="offset points", ha="center", fontsize=8)
+    ax.annotate("at risk", (0, 0), xytext=(-40, -48), textcoords="offset points", fontsize=8)
     ax.set(xlabel=f"time ({time_unit})", ylabel="survival", ylim=(0, 1.02), title=f"{label}: fits over the KM")
     ax.legend(fontsize=7)
     files += [(f"fit_{label}_km.{ext}", b) for ext, b in _bytes(fig)]

@@ -42,7 +42,7 @@ def read_km(km: Path, at_risk: Path):
 
 
 def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, events, ipd_out, families,
-         knots, cure, time_unit, at, horizon, choose, yaml_out, bootstrap_b, seed, background, out) -> None:
+         knots, cure, time_unit, at, horizon, choose, yaml_out, merge, bootstrap_b, seed, background, out) -> None:
     import pandas as pd
     from rich.console import Console
 
@@ -107,12 +107,17 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
                               bootstrap_columns=boot_cols, time_unit=time_unit, source=source,
                               background=background)
         writes.append((yaml_out, text))
+        if merge is not None:
+            writes.append((yaml_out.with_name(yaml_out.stem + "_model.yaml"), merged_model(merge, text)))
+    elif merge is not None:
+        raise CesError("--merge needs --yaml (the curves block to merge)")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         for title, rows, _ in res["tables"]:
             label = title.split(":")[0]
             writes.append((out / f"fit_{label}.csv", pd.DataFrame(rows).to_csv(index=False)))
     for path, text in writes:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, text)
         console.print(f"wrote {path}")
     if out is not None:
@@ -123,6 +128,35 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
             for path, data_bytes in fit_plots(label, fits, d, time_unit):
                 write_bytes_atomic(out / path, data_bytes)
                 console.print(f"wrote {out / path}")
+
+
+def merged_model(model: Path, block_text: str) -> str:
+    """The model file with the fitted ``parameters`` and ``curves`` merged in (same names replaced).
+
+    The model is re-serialised, so its comments are not kept: the file says where it came from."""
+    import yaml
+
+    from ces.spec.yamlio import load_yaml
+
+    data = load_yaml(model).data
+    from ces.engine.psm import CURVE_KEYS
+
+    block = yaml.safe_load(block_text)
+    for key in ("parameters", "curves"):
+        sect = data.get(key) or {}
+        if not isinstance(sect, dict):
+            raise CesError(f"`{key}` must be a mapping", file=str(model), path=key)
+        for name, entry in block[key].items():
+            old = sect.get(name)
+            if key == "curves" and isinstance(old, dict):  # keep the model's curve operations (hr, af, or, ...)
+                kept = {k: v for k, v in old.items() if k in CURVE_KEYS and k not in ("dist",) and k not in entry}
+                if "cure" in entry:
+                    kept.pop("cure_type", None)
+                entry = {**entry, **kept}
+            sect[name] = entry
+        data[key] = sect
+    head = f"# {model.name} with curves fitted by `ces fit` merged in (the curves keep their hr/af/or/background/floor; comments of the original not kept)\n"
+    return head + yaml.safe_dump(data, sort_keys=False, width=100, default_flow_style=None, allow_unicode=True)
 
 
 def _check_more(df, data, t, e):

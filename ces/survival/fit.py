@@ -152,10 +152,11 @@ class Fit:
 
 # ----------------------------------------------------------------------------- transforms
 def _inv(tr: str, z):
-    if tr == "log":
-        return np.exp(z)
-    if tr == "logit":
-        return 1.0 / (1.0 + np.exp(-z))
+    with np.errstate(over="ignore"):
+        if tr == "log":
+            return np.exp(z)
+        if tr == "logit":
+            return 1.0 / (1.0 + np.exp(-z))
     return z
 
 
@@ -353,6 +354,9 @@ def fit_model(model: Model, data: Data, fits: dict | None = None, starts: list |
             if not math.isfinite(loglik(model, z0, data)):
                 continue
             r = optimize.minimize(nll, z0, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000})
+            if not r.success:  # line search lost (e.g. an invalid region next to the optimum): simplex, then BFGS
+                r = optimize.minimize(nll, r.x, method="Nelder-Mead",
+                                      options={"xatol": 1e-9, "fatol": 1e-11, "maxfev": 4000 * z0.size})
             r = optimize.minimize(nll, r.x, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000})
             if best is None or r.fun < best.fun:
                 best = r
@@ -366,7 +370,9 @@ def fit_model(model: Model, data: Data, fits: dict | None = None, starts: list |
         k = z.size
         return Fit(model, names, z, np.full((k, k), np.nan), -float(best.fun), data.n,
                    float(np.sum(data.weight * data.event)), bool(best.success), "", data.covariates)
-    H = hessian(nll, z)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        H = hessian(nll, z)
     try:
         cov = np.linalg.inv(H)
         ok = bool(np.all(np.isfinite(cov)) and np.all(np.diag(cov) > 0))

@@ -124,6 +124,16 @@ def test_weights_equal_duplication(ovarian):
 lifelines = pytest.importorskip("lifelines", reason="lifelines is the test-only oracle (pip install .[test])")
 
 
+def _oracle(d, dist, fitter, pairs):
+    """Our fit vs lifelines' fitter: log-likelihood to 1e-6 and the paired parameters to 1e-4 (relative)."""
+    lf = getattr(lifelines, fitter)().fit(d.time, d.event)
+    f = _fit(Model(dist), d)
+    assert f.loglik == pytest.approx(lf.log_likelihood_, rel=1e-6)
+    for ours, theirs in pairs.items():
+        assert f.natural[ours][0] == pytest.approx(getattr(lf, theirs), rel=1e-4)
+    return f, lf
+
+
 @pytest.mark.parametrize("dist, fitter, pairs", [
     ("weibull", "WeibullFitter", {"shape": "rho_", "scale": "lambda_"}),
     ("lognormal", "LogNormalFitter", {"meanlog": "mu_", "sdlog": "sigma_"}),
@@ -131,12 +141,7 @@ lifelines = pytest.importorskip("lifelines", reason="lifelines is the test-only 
     ("exponential", "ExponentialFitter", {}),
 ])
 def test_lifelines_oracle(ovarian, dist, fitter, pairs):
-    d = ovarian[1]
-    lf = getattr(lifelines, fitter)().fit(d.time, d.event)
-    f = _fit(Model(dist), d)
-    assert f.loglik == pytest.approx(lf.log_likelihood_, rel=1e-4)
-    for ours, theirs in pairs.items():
-        assert f.natural[ours][0] == pytest.approx(getattr(lf, theirs), rel=1e-4)
+    f, lf = _oracle(ovarian[1], dist, fitter, pairs)
     if dist == "exponential":
         assert 1 / f.natural["rate"][0] == pytest.approx(lf.lambda_, rel=1e-4)
 
@@ -169,12 +174,7 @@ def gbsg2():
 ])
 def test_lifelines_oracle_gbsg2(gbsg2, dist, fitter, pairs):
     """lifelines' GeneralizedGammaFitter has flexsurv's (Prentice) parameterisation: mu, ln sigma, lambda = Q."""
-    d = make_data(gbsg2, "years", "cens")
-    lf = getattr(lifelines, fitter)().fit(d.time, d.event)
-    f = _fit(Model(dist), d)
-    assert f.loglik == pytest.approx(lf.log_likelihood_, rel=1e-6)
-    for ours, theirs in pairs.items():
-        assert f.natural[ours][0] == pytest.approx(getattr(lf, theirs), rel=1e-4)
+    f, lf = _oracle(make_data(gbsg2, "years", "cens"), dist, fitter, pairs)
     if dist == "gengamma":
         assert math.log(f.natural["sigma"][0]) == pytest.approx(lf.ln_sigma_, rel=1e-4)
 

@@ -165,3 +165,6 @@ def test_merge_into_model(runner, trial_csv, tmp_path):
     merged = yaml.safe_load((tmp_path / "m_model.yaml").read_text())
     assert merged["curves"]["os"]["dist"] == "weibull" and merged["parameters"]["c_x"] == 1
     assert runner.invoke(app, ["validate", str(tmp_path / "m_model.yaml")]).exit_code == 0
+    r = runner.invoke(app, ["fit", str(path), "--time", "os", "--event", "os_e", "--families", "weibull",
+                            "--no-cure", "--time-unit", "year", "--yaml", str(out), "--merge", str(base)])
+    assert r.exit_code == 2 and "time_unit" in r.output

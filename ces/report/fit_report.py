@@ -67,6 +67,11 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
         writes.append((ipd_path, f"# reconstructed from {km.name} and {at_risk.name} (Guyot et al. 2012)\n"
                        + df.to_csv(index=False)))
         console.print(f"reconstructed {len(df)} patients, {int(df.event.sum())} events -> {ipd_path}")
+        from ces.survival.km import number_at_risk
+
+        rec = number_at_risk(time, rt[rt <= time.max()])
+        console.print("numbers at risk, published vs reconstructed: " + ", ".join(
+            f"t={a:g}: {n:.0f}/{r:.0f}" for a, n, r in zip(rt, rn, rec)))
         time_col, event_col, source = ["time"], ["event"], f"{km.name} + {at_risk.name} (Guyot reconstruction)"
     else:
         if data is None:
@@ -108,7 +113,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
                               background=background)
         writes.append((yaml_out, text))
         if merge is not None:
-            writes.append((yaml_out.with_name(yaml_out.stem + "_model.yaml"), merged_model(merge, text)))
+            writes.append((yaml_out.with_name(yaml_out.stem + "_model.yaml"), merged_model(merge, text, time_unit)))
     elif merge is not None:
         raise CesError("--merge needs --yaml (the curves block to merge)")
     if out is not None:
@@ -130,7 +135,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
                 console.print(f"wrote {out / path}")
 
 
-def merged_model(model: Path, block_text: str) -> str:
+def merged_model(model: Path, block_text: str, time_unit: str | None = None) -> str:
     """The model file with the fitted ``parameters`` and ``curves`` merged in (same names replaced).
 
     The model is re-serialised, so its comments are not kept: the file says where it came from."""
@@ -139,6 +144,11 @@ def merged_model(model: Path, block_text: str) -> str:
     from ces.spec.yamlio import load_yaml
 
     data = load_yaml(model).data
+    unit = data.get("time_unit", "year")
+    if time_unit is not None and unit != time_unit:
+        raise CesError(f"the model's curves are in {unit}s (`time_unit: {unit}`) but the data are in "
+                       f"{time_unit}s (--time-unit {time_unit}): convert one of them", file=str(model),
+                       path="time_unit")
     from ces.engine.psm import CURVE_KEYS
 
     block = yaml.safe_load(block_text)

@@ -189,3 +189,14 @@ def test_lifelines_weibull_aft_covariate(gbsg2):
     assert f.loglik == pytest.approx(lf.log_likelihood_, rel=1e-6)
     assert f.natural["horThyes"][0] == pytest.approx(lf.params_["lambda_"]["hor"], rel=1e-3)
     assert f.natural["horThyes"][1] == pytest.approx(lf.standard_errors_["lambda_"]["hor"], rel=1e-2)
+
+
+def test_gengamma_continuous_as_q_goes_to_zero():
+    """The registry's gengamma tends to the lognormal as Q → 0 (Prentice 1974), without the jump the
+    incomplete-gamma series used to make at |Q| ≲ 1e-3 (1000-term cap; now Wilson–Hilferty for a > 5e6).
+    A fit that wanders towards Q = 0 must not find a spurious optimum there."""
+    t = np.array([0.5, 2.0, 7.0, 20.0, 60.0])
+    s0 = registry.survival("lognormal", t, {"meanlog": 2.0, "sdlog": 0.8})
+    for q in (1e-2, 1e-3, 1e-4, 1e-5, -1e-4, -1e-3):
+        s = registry.survival("gengamma", t, {"mu": 2.0, "sigma": 0.8, "Q": q})
+        assert np.max(np.abs(s - s0)) < 5 * abs(q)  # |dS/dQ| at Q = 0 is < 1 on this grid

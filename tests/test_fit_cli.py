@@ -49,11 +49,7 @@ def trial_csv(tmp_path_factory):
 
 
 def _model(tmp_path, curves_yaml):
-    block = yaml.safe_load(curves_yaml.read_text())
-    text = MODEL_HEAD + yaml.safe_dump(block, sort_keys=False, default_flow_style=None)
-    path = tmp_path / "model.yaml"
-    path.write_text(text)
-    return path
+    return _model_named(tmp_path, curves_yaml, "model.yaml")
 
 
 def test_fit_yaml_pastes_into_a_model(runner, trial_csv, tmp_path):
@@ -168,3 +164,34 @@ def test_merge_into_model(runner, trial_csv, tmp_path):
     r = runner.invoke(app, ["fit", str(path), "--time", "os", "--event", "os_e", "--families", "weibull",
                             "--no-cure", "--time-unit", "year", "--yaml", str(out), "--merge", str(base)])
     assert r.exit_code == 2 and "time_unit" in r.output
+
+
+def test_joint_bootstrap_prevents_pfs_above_os(runner, tmp_path):
+    """PFS close to OS (progression rare). Exponential fits: in every resample d_PFS ≥ d_OS and the PFS
+    person-time ≤ the OS person-time, so rate_PFS ≥ rate_OS and the bootstrap PSA never has PFS above OS;
+    independent per-curve MVN draws do (the problem of issue 14's CAR-T example)."""
+    rng = np.random.default_rng(4)
+    n = 300
+    D, P, C = 30 * rng.weibull(1.2, n), rng.exponential(150, n), rng.uniform(12, 60, n)
+    pfs = np.minimum.reduce([P, D, C])
+    pd.DataFrame({"pfs": pfs, "pfs_e": (pfs < C).astype(int), "os": np.minimum(D, C),
+                  "os_e": (D <= C).astype(int)}).to_csv(tmp_path / "t.csv", index=False)
+    from ces.pipeline import run
+
+    crossed = {}
+    for tag, extra in (("mvn", []), ("boot", ["--bootstrap", "60"])):
+        r = runner.invoke(app, ["fit", str(tmp_path / "t.csv"), "--time", "pfs", "--event", "pfs_e", "--name", "pfs",
+                                "--time", "os", "--event", "os_e", "--name", "os", "--families", "exponential",
+                                "--no-cure", "--yaml", str(tmp_path / f"{tag}.yaml")] + extra)
+        assert r.exit_code == 0, r.output
+        res = run(_model_named(tmp_path, tmp_path / f"{tag}.yaml", f"{tag}_model.yaml"), draws=400, seed=3)
+        crossed[tag] = res.psa.crossing["soc"].draws
+    assert crossed["boot"] == 0
+    assert crossed["mvn"] > 0
+
+
+def _model_named(tmp_path, curves_yaml, name):
+    block = yaml.safe_load(curves_yaml.read_text())
+    path = tmp_path / name
+    path.write_text(MODEL_HEAD + yaml.safe_dump(block, sort_keys=False, default_flow_style=None))
+    return path

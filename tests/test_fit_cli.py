@@ -195,3 +195,32 @@ def _model_named(tmp_path, curves_yaml, name):
     path = tmp_path / name
     path.write_text(MODEL_HEAD + yaml.safe_dump(block, sort_keys=False, default_flow_style=None))
     return path
+
+
+def test_arms_per_arm_and_joint(runner, tmp_path):
+    rng = np.random.default_rng(11)
+    n = 200
+    arm = np.repeat(["ctl", "trt"], n // 2)
+    T = np.where(arm == "trt", 30.0, 18.0) * rng.weibull(1.3, n)
+    C = rng.uniform(6, 48, n)
+    pd.DataFrame({"t": np.minimum(T, C), "e": (T <= C).astype(int), "arm": arm}).to_csv(tmp_path / "a.csv",
+                                                                                        index=False)
+    base = ["fit", str(tmp_path / "a.csv"), "--time", "t", "--event", "e", "--arm", "arm", "--families", "weibull",
+            "--no-cure"]
+    r = runner.invoke(app, base + ["--yaml", str(tmp_path / "per.yaml")])
+    assert r.exit_code == 0, r.output
+    per = yaml.safe_load((tmp_path / "per.yaml").read_text())
+    assert set(per["curves"]) == {"os_ctl", "os_trt"}
+    r = runner.invoke(app, base + ["--joint", "--yaml", str(tmp_path / "joint.yaml")])
+    assert r.exit_code == 0, r.output
+    joint = yaml.safe_load((tmp_path / "joint.yaml").read_text())
+    assert set(joint["curves"]) == {"os", "os_trt"}  # reference arm ctl, and trt = ctl + the arm effect
+    p = joint["parameters"]
+    assert p["os_coef"]["names"] == ["os_log_shape", "os_log_scale", "os_armtrt"]
+    assert p["os_scale_armtrt"] == "exp((os_log_scale + os_armtrt))"
+    # the treatment effect (AFT, log time ratio) is estimated near the truth ln(30/18) with its covariance
+    assert p["os_coef"]["mean"][2] == pytest.approx(np.log(30 / 18), abs=0.2)
+    assert p["os_coef"]["cov"][1][2] != 0
+    model = _model_named(tmp_path, tmp_path / "joint.yaml", "jm.yaml")
+    model.write_text(model.read_text().replace("partition: [pfs, os]", "partition: [os, os_trt]"))
+    assert runner.invoke(app, ["validate", str(model)]).exit_code == 0

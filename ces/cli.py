@@ -545,6 +545,9 @@ def fit(
     bootstrap_b: int = typer.Option(0, "--bootstrap", help="Refit on B resamples of the patients (joint PSA)."),
     seed: int = typer.Option(2026, "--seed", help="Bootstrap seed."),
     background: Optional[str] = typer.Option(None, "--background", help="Life table for cure curves (e.g. us_2021)."),
+    age: Optional[float] = typer.Option(None, "--age", help="With --background: age at start, for the "
+                                        "extrapolation plot's background-mortality floor."),
+    sex: str = typer.Option("0.5", "--sex", help="With --age: male, female, or the male share (0-1)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for the tables (CSV) and plots (PNG, SVG)."),
 ) -> None:
     """Fit parametric survival models to patient-level data or a digitised KM curve (Guyot)."""
@@ -554,7 +557,8 @@ def fit(
         fit_report.main(data=data, time_col=time_col, event_col=event_col, name=name, arm=arm, joint=joint,
                      weight=weight, km=km, at_risk=at_risk, events=events, ipd_out=ipd_out, families=families,
                      knots=knots, cure=cure, time_unit=time_unit, at=at, horizon=horizon, choose=choose,
-                     yaml_out=yaml_out, merge=merge, bootstrap_b=bootstrap_b, seed=seed, background=background, out=out)
+                     yaml_out=yaml_out, merge=merge, bootstrap_b=bootstrap_b, seed=seed, background=background, age=age,
+                          sex=sex, out=out)
     except CesError as exc:
         _fail(exc)
 

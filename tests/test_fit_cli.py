@@ -22,13 +22,8 @@ correction: life-table
 discount: {costs: 0.03, effects: 0.03}
 crossing: cap
 partition: [pfs, os]
-states:
-  PF: {cost: 1000, utility: 0.8}
-  PD: {cost: 3000, utility: 0.6}
-  Dead: {dead: true}
-strategies:
-  soc: {label: SoC}
-  new: {label: New, initial_costs: {treatment: 50000}}
+states: {PF: {cost: 1000, utility: 0.8}, PD: {cost: 3000, utility: 0.6}, Dead: {dead: true}}
+strategies: {soc: {label: SoC}, new: {label: New, initial_costs: {treatment: 50000}}}
 """
 
 
@@ -224,3 +219,14 @@ def test_arms_per_arm_and_joint(runner, tmp_path):
     model = _model_named(tmp_path, tmp_path / "joint.yaml", "jm.yaml")
     model.write_text(model.read_text().replace("partition: [pfs, os]", "partition: [os, os_trt]"))
     assert runner.invoke(app, ["validate", str(model)]).exit_code == 0
+
+
+def test_extrapolation_with_background_floor(runner, trial_csv, tmp_path):
+    path, _ = trial_csv
+    base = ["fit", str(path), "--time", "os", "--event", "os_e", "--families", "weibull", "--knots", "1",
+            "--background", "us_2021", "--out", str(tmp_path / "o")]
+    r = runner.invoke(app, base + ["--age", "60", "--sex", "0.6"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "o" / "fit_os_extrapolation.svg").stat().st_size > 0
+    r = runner.invoke(app, base + ["--age", "60", "--sex", "both"])
+    assert r.exit_code == 2 and "--sex" in r.output

@@ -27,8 +27,12 @@ def _bytes(fig) -> list:
     return out
 
 
-def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: float = 5.0) -> list:
-    """[(file name, bytes)] of the four figures for one endpoint (reference arm for joint fits)."""
+def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: float = 5.0, floor=None) -> list:
+    """[(file name, bytes)] of the four figures for one endpoint (reference arm for joint fits).
+
+    ``floor`` = (life table, age, sex weights): the extrapolation then runs to age 100 and adds each curve
+    as the model evaluates it: cure curves × S_bg, the others with the hazard floored at the life table's
+    (:func:`ces.survival.effects.mortality_floor`)."""
     plt = _plt()
     ref = data.X.sum(axis=1) == 0 if data.X.shape[1] else np.ones(data.n, dtype=bool)
     t, e, w = data.time[ref], data.event[ref], data.weight[ref]
@@ -79,15 +83,29 @@ def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: floa
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    gx = np.linspace(0, tmax * horizon_factor, 600)
+    upy = {"day": 365.25, "week": 365.25 / 7, "month": 12.0, "year": 1.0}[time_unit]
+    end = tmax * horizon_factor if floor is None else max((100.0 - floor[1]) * upy, tmax)
+    gx = np.linspace(0, end, 600)
     ax.step(np.concatenate([[0], km.time]), np.concatenate([[1], km.surv]), where="post", color="k", lw=1.5,
             label="Kaplan-Meier")
+    s_bg = None
+    if floor is not None:
+        from ces.survival import effects
+
+        table, age0, weights = floor
+        s_bg = table.survival(age0, gx / upy, weights)
+        ax.plot(gx, s_bg, color="grey", lw=1, ls="--", label=f"background ({table.name}, age {age0:g})")
     for f in fits:
-        ax.plot(gx, f.survival(gx), lw=1, label=f.model.label)
+        s_fit = f.survival(gx)
+        line, = ax.plot(gx, s_fit, lw=1, label=f.model.label)
+        if s_bg is not None:
+            s_model = s_bg * s_fit if f.model.cure else effects.mortality_floor(s_fit[None, :], s_bg)[0]
+            ax.plot(gx, s_model, lw=1, ls=":", color=line.get_color())
     ax.axvline(tmax, color="grey", ls=":", lw=1)
+    what = ("dotted: as the model evaluates it (cure × background, others floored)" if s_bg is not None
+            else "before the background-mortality floor the model applies")
     ax.set(xlabel=f"time ({time_unit})", ylabel="survival", ylim=(0, 1.02),
-           title=f"{label}: extrapolation to {horizon_factor:g}× follow-up (before the background-mortality "
-                 "floor the model applies)")
+           title=f"{label}: extrapolation ({what})")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7)
     files += [(f"fit_{label}_extrapolation.{ext}", b) for ext, b in _bytes(fig)]

@@ -42,7 +42,8 @@ def read_km(km: Path, at_risk: Path):
 
 
 def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, events, ipd_out, families,
-         knots, cure, time_unit, at, horizon, choose, yaml_out, merge, bootstrap_b, seed, background, out) -> None:
+         knots, cure, time_unit, at, horizon, choose, yaml_out, merge, bootstrap_b, seed, background, age=None, sex="0.5",
+         out=None) -> None:
     import pandas as pd
     from rich.console import Console
 
@@ -95,6 +96,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
         raise CesError("--knots: internal knots must be between 1 and 5")
     if joint and arm is None:
         raise CesError("--joint needs --arm")
+    floor = _floor_inputs(background, age, sex)
     res = fo.run_fit(df, source, list(zip(names, time_col, event_col)), arm=arm, weight=weight, joint=joint,
                      families=fams, knots=knot_list, cure=cure, time_unit=time_unit,
                      at_years=_floats(at, "--at"), horizon_years=horizon, choose=choose,
@@ -130,7 +132,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
 
         for label, f, _, d in res["chosen"]:
             fits = next(fs for title, _, fs in res["tables"] if title.split(":")[0] == label)
-            for path, data_bytes in fit_plots(label, fits, d, time_unit):
+            for path, data_bytes in fit_plots(label, fits, d, time_unit, floor=floor):
                 write_bytes_atomic(out / path, data_bytes)
                 console.print(f"wrote {out / path}")
 
@@ -167,6 +169,29 @@ def merged_model(model: Path, block_text: str, time_unit: str | None = None) -> 
         data[key] = sect
     head = f"# {model.name} with curves fitted by `ces fit` merged in (the curves keep their hr/af/or/background/floor; comments of the original not kept)\n"
     return head + yaml.safe_dump(data, sort_keys=False, width=100, default_flow_style=None, allow_unicode=True)
+
+
+def _floor_inputs(background, age, sex):
+    """(life table, age, sex weights) for the extrapolation plot's floor, or None without --age."""
+    if age is None:
+        return None
+    if background is None:
+        raise CesError("--age needs --background LIFE_TABLE (e.g. us_2021)")
+    from ces.survival.lifetable import life_table
+
+    if not 0 <= age <= 110:
+        raise CesError(f"--age must be between 0 and 110, got {age:g}")
+    if sex in ("male", "female"):
+        weights = {sex: 1.0}
+    else:
+        try:
+            m = float(sex)
+        except ValueError:
+            raise CesError(f"--sex must be male, female or the male share (0-1), got `{sex}`") from None
+        if not 0 <= m <= 1:
+            raise CesError(f"--sex male share must be in [0, 1], got {m:g}")
+        weights = {"male": m, "female": 1 - m}
+    return life_table(background), float(age), weights
 
 
 def _check_more(df, data, t, e):

@@ -99,7 +99,10 @@ def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: floa
         s_fit = f.survival(gx)
         line, = ax.plot(gx, s_fit, lw=1, label=f.model.label)
         if s_bg is not None:
-            s_model = s_bg * s_fit if f.model.cure else effects.mortality_floor(s_fit[None, :], s_bg)[0]
+            if f.model.cure:  # fitted with the background hazard: S(t) is already S_bg·S_cure
+                s_model = s_fit if f.background is not None else s_bg * s_fit
+            else:
+                s_model = effects.mortality_floor(s_fit[None, :], s_bg)[0]
             ax.plot(gx, s_model, lw=1, ls=":", color=line.get_color())
     ax.axvline(tmax, color="grey", ls=":", lw=1)
     what = ("dotted: as the model evaluates it (cure × background, others floored)" if s_bg is not None

@@ -100,7 +100,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
     res = fo.run_fit(df, source, list(zip(names, time_col, event_col)), arm=arm, weight=weight, joint=joint,
                      families=fams, knots=knot_list, cure=cure, time_unit=time_unit,
                      at_years=_floats(at, "--at"), horizon_years=horizon, choose=choose,
-                     bootstrap_b=bootstrap_b, seed=seed, background=background)
+                     bootstrap_b=bootstrap_b, seed=seed, background=background, mortality=floor)
     _print_tables(console, res)
     if yaml_out is not None:
         boot_file = boot_cols = None
@@ -113,6 +113,9 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
         text = fo.curves_yaml([(n, f, lv) for n, f, lv, _ in res["chosen"]], bootstrap_file=boot_file,
                               bootstrap_columns=boot_cols, time_unit=time_unit, source=source,
                               background=background)
+        if floor is not None and any(f.model.cure for _, f, _, _ in res["chosen"]):
+            text = (f"# Cure curves fitted with the background hazard of {floor[0].name} from age {floor[1]:g}, "
+                    f"sex weights {floor[2]}: set the model's start_age and sex to match.\n") + text
         writes.append((yaml_out, text))
         if merge is not None:
             writes.append((yaml_out.with_name(yaml_out.stem + "_model.yaml"), merged_model(merge, text, time_unit)))

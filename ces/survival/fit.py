@@ -91,18 +91,56 @@ class Model:
         return {"knots": list(self.knots), "scale": self.scale} if self.dist == "spline" else {}
 
 
+@dataclass(frozen=True)
+class Background:
+    """All-cause background mortality of the cohort: a :class:`~ces.survival.lifetable.LifeTable`, the age
+    at t = 0, sex weights and the data's time units per year.  For a mixed cohort
+    S_bg = Σ_s w_s S_s and h_bg = Σ_s w_s S_s μ_s / S_bg (as the engine's background survival)."""
+    table: object
+    age: float
+    weights: dict
+    per_year: float
+
+    def survival(self, t) -> np.ndarray:
+        return self.table.survival(self.age, np.asarray(t, dtype=float) / self.per_year, self.weights)
+
+    def hazard(self, t) -> np.ndarray:
+        """Per data time unit."""
+        y = np.asarray(t, dtype=float) / self.per_year
+        num = den = 0.0
+        for sx, w in self.weights.items():
+            S = np.exp(-self.table.cumhaz(self.age, y, sx))
+            num = num + w * S * self.table.hazard_at(self.age + y, {sx: 1.0})
+            den = den + w * S
+        return num / den / self.per_year
+
+
 @dataclass
 class Data:
-    """Right-censored observations: time > 0, event ∈ {0, 1}, weight ≥ 0, covariate matrix X (n × p)."""
+    """Right-censored observations: time > 0, event ∈ {0, 1}, weight ≥ 0, covariate matrix X (n × p).
+
+    With ``background``, cure models are fitted as the engine evaluates them, S = S_bg·S_cure (relative
+    survival; flexsurvcure's ``bhazard``): ln f = ln S_bg + ln S_cure + ln(h_bg + h_cure), ln S = ln S_bg +
+    ln S_cure, so their log-likelihood stays the all-cause one, comparable with the other families'."""
     time: np.ndarray
     event: np.ndarray
     weight: np.ndarray
     X: np.ndarray
     covariates: tuple = ()
+    background: Background | None = None
 
     @property
     def n(self) -> int:
         return int(self.time.size)
+
+    @property
+    def bg_terms(self):
+        """(h_bg(t_i), ln S_bg(t_i)), computed once."""
+        if self.background is None:
+            return None
+        if getattr(self, "_bg", None) is None:
+            self._bg = (self.background.hazard(self.time), np.log(self.background.survival(self.time)))
+        return self._bg
 
 
 @dataclass
@@ -118,6 +156,7 @@ class Fit:
     message: str = ""
     covariates: tuple = ()
     natural: dict = field(default_factory=dict)  # name -> (est, se, lcl, ucl)
+    background: Background | None = None  # cure models: S(t) below is S_bg·S_cure, as the model evaluates it
 
     @property
     def k(self) -> int:
@@ -137,12 +176,15 @@ class Fit:
         return {k: float(np.asarray(v).reshape(-1)[0]) if np.size(v) == 1 else v for k, v in p.items()}
 
     def survival(self, t, x=None) -> np.ndarray:
-        return model_survival(self.model, np.asarray(t, dtype=float), self.params_at(x))
+        t = np.asarray(t, dtype=float)
+        S = model_survival(self.model, t, self.params_at(x))
+        return S * self.background.survival(t) if self.model.cure and self.background else S
 
     def hazard(self, t, x=None) -> np.ndarray:
         t = np.asarray(t, dtype=float)
         p = self.params_at(x)
-        return np.exp(_log_density(self.model, t, p) - np.log(model_survival(self.model, t, p)))
+        h = np.exp(_log_density(self.model, t, p) - np.log(model_survival(self.model, t, p)))
+        return h + self.background.hazard(t) if self.model.cure and self.background else h
 
     def rmst(self, horizon: float, x=None, n: int = 20001) -> float:
         """Restricted mean survival ∫₀^τ S(t) dt (trapezoid on n points)."""
@@ -245,6 +287,11 @@ def loglik(model: Model, coef: np.ndarray, data: Data) -> float:
             lf, lS = _log_f_and_S(model, data.time, params)
     except (CesError, ArithmeticError, ValueError, SystemError):  # numba raises ZeroDivisionError as SystemError
         return -math.inf
+    if model.cure and data.background is not None:
+        bh, lsb = data.bg_terms
+        with np.errstate(all="ignore"):
+            lf = lS + np.log(bh + np.exp(lf - lS)) + lsb
+        lS = lS + lsb
     terms = np.where(data.event > 0, lf, lS)
     used = data.weight > 0
     if not np.all(np.isfinite(terms[used])):
@@ -369,7 +416,8 @@ def fit_model(model: Model, data: Data, fits: dict | None = None, starts: list |
     if not covariance:
         k = z.size
         return Fit(model, names, z, np.full((k, k), np.nan), -float(best.fun), data.n,
-                   float(np.sum(data.weight * data.event)), bool(best.success), "", data.covariates)
+                   float(np.sum(data.weight * data.event)), bool(best.success), "", data.covariates,
+                   background=data.background)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         H = hessian(nll, z)
@@ -381,7 +429,7 @@ def fit_model(model: Model, data: Data, fits: dict | None = None, starts: list |
     cov = (cov + cov.T) / 2
     msg = "" if ok else "Hessian not positive definite at the optimum (boundary or non-identified parameter)"
     fit = Fit(model, names, z, cov, -float(best.fun), data.n, float(np.sum(data.weight * data.event)),
-              ok, msg, data.covariates)
+              ok, msg, data.covariates, background=data.background)
     fit.natural = _natural_table(model, z, cov, data.covariates)
     return fit
 

@@ -70,7 +70,7 @@ def read_ipd(path: Path, time: str, event: str, arm: str | None = None, weight: 
 
 
 def make_data(df, time: str, event: str, weight: str | None = None, arm: str | None = None,
-              levels: list | None = None) -> Data:
+              levels: list | None = None, background=None) -> Data:
     """A :class:`Data`; with ``arm``, dummy columns for every level but the first (R's factor coding)."""
     t = df[time].to_numpy(dtype=float)
     e = df[event].to_numpy(dtype=float)
@@ -78,11 +78,11 @@ def make_data(df, time: str, event: str, weight: str | None = None, arm: str | N
     if e[w > 0].sum() < 1:
         raise CesError(f"no events in `{event}`: nothing to fit")
     if arm is None:
-        return Data(t, e, w, np.zeros((t.size, 0)))
+        return Data(t, e, w, np.zeros((t.size, 0)), background=background)
     a = df[arm].astype(str).to_numpy()
     levels = levels or sorted(set(a))
     X = np.column_stack([(a == lv).astype(float) for lv in levels[1:]]) if len(levels) > 1 else np.zeros((t.size, 0))
-    return Data(t, e, w, X, tuple(f"{arm}{lv}" for lv in levels[1:]))
+    return Data(t, e, w, X, tuple(f"{arm}{lv}" for lv in levels[1:]), background)
 
 
 def results_table(fits: list, times=(), horizon: float | None = None, km=None) -> list:
@@ -200,7 +200,7 @@ def bootstrap(df, endpoints: list, B: int, seed: int, weight: str | None = None,
             row = []
             try:
                 for _, t, e, f, lv in endpoints:
-                    d = make_data(boot, t, e, weight, arm, lv)
+                    d = make_data(boot, t, e, weight, arm, lv, f.background)
                     row.extend(fit_model(f.model, d, starts=[f.coef], covariance=False).coef)
             except CesError:  # a resample without events
                 continue
@@ -221,12 +221,16 @@ def estimates_text(fit: Fit) -> str:
 
 def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=False, families=None,
             knots=(1, 2, 3), cure=True, time_unit="month", at_years=(1, 2, 5, 10), horizon_years=40.0,
-            choose=None, bootstrap_b=0, seed=2026, background=None):
+            choose=None, bootstrap_b=0, seed=2026, background=None, mortality=None):
     """The whole ``ces fit`` workflow over endpoints [(name, time col, event col)].
 
-    Returns {"tables": [(title, rows, fits)], "yaml": text, "boot": (cols, draws) or None,
-    "chosen": [(name, Fit, levels, data)]}.
+    ``mortality`` = (life table, age, sex weights): cure models are then fitted with the background
+    hazard, as the engine evaluates them (see :class:`ces.survival.fit.Data`).
+    Returns {"tables": [(title, rows, fits)], "boot": (cols, draws) or None,
+    "chosen": [(name, Fit, levels, data)], "time_unit": unit}.
     """
+    from ces.survival.fit import Background
+
     from ces.survival.fit import candidates, fit_all
     from ces.survival.km import kaplan_meier
 
@@ -235,6 +239,7 @@ def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=Fa
     upy = UNITS_PER_YEAR[time_unit]
     times = tuple(a * upy for a in at_years)
     horizon = horizon_years * upy
+    bg = Background(mortality[0], mortality[1], mortality[2], upy) if mortality is not None else None
     if arm is not None:
         levels = sorted(set(df[arm].astype(str)))
         if len(levels) > 20:
@@ -245,7 +250,7 @@ def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=Fa
     for name, tcol, ecol in endpoints:
         groups = [(None, df)] if arm is None or joint else [(lv, df[df[arm].astype(str) == lv]) for lv in levels]
         for lv, sub in groups:
-            data = make_data(sub, tcol, ecol, weight, arm if joint else None, levels if joint else None)
+            data = make_data(sub, tcol, ecol, weight, arm if joint else None, levels if joint else None, bg)
             fits = fit_all(data, candidates(data, families, knots, cure))
             km = kaplan_meier(data.time, data.event, data.weight)
             rows = results_table(fits, times, horizon, km)

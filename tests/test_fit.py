@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from ces.survival import registry
-from ces.survival.fit import Data, Model, candidates, fit_all, fit_model, loglik, spline_knots
+from ces.survival.fit import Data, Model, candidates, fit_all, loglik, spline_knots
 from ces.survival.fit_output import make_data
 
 DATA = Path(__file__).parent / "data" / "ovarian.csv"

@@ -235,3 +235,14 @@ def test_cure_fit_with_background_hazard():
     assert naive.natural["cure"][0] < f.natural["cure"][0]  # ignoring background deaths understates the cure
     assert f.survival(np.array([24.0]))[0] == pytest.approx(
         bg.survival(24.0) * (0.4 + 0.6 * math.exp(-0.15 * 24)), abs=0.03)
+
+
+def test_covariate_on_spline_is_ph(ovarian):
+    """A 0-knot hazard-scale spline with the arm on γ0 is the Weibull PH model with the arm on ln m."""
+    df, d0 = ovarian
+    d = make_data(df, "futime", "fustat", arm="rx")
+    sp = _fit(Model("spline", spline_knots(d0, 0), "hazard"), d)
+    wph = _fit(Model("weibull_ph"), d)
+    assert sp.loglik == pytest.approx(wph.loglik, rel=1e-8)
+    assert sp.natural["rx2"][0] == pytest.approx(wph.natural["rx2"][0], rel=1e-4)
+    assert wph.loglik == pytest.approx(-97.3641506645869, rel=1e-6)  # = the AFT fit (flexsurv reference)

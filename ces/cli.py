@@ -544,6 +544,7 @@ def fit(
                                          "in, as <yaml name>_model.yaml (same-named entries replaced)."),
     bootstrap_b: int = typer.Option(0, "--bootstrap", help="Refit on B resamples of the patients (joint PSA)."),
     seed: int = typer.Option(2026, "--seed", help="Bootstrap seed."),
+    jobs: int = typer.Option(1, "--jobs", help="Worker processes for --bootstrap (same result for any number)."),
     background: Optional[str] = typer.Option(None, "--background", help="Life table for cure curves (e.g. us_2021)."),
     age: Optional[float] = typer.Option(None, "--age", help="With --background: age at start, for the "
                                         "extrapolation plot's background-mortality floor."),
@@ -552,13 +553,17 @@ def fit(
 ) -> None:
     """Fit parametric survival models to patient-level data or a digitised KM curve (Guyot)."""
     from ces.report import fit_report
+    from ces.sweep import LocalExecutor
 
     try:
+        if jobs < 1:
+            raise CesError(f"--jobs must be at least 1, got {jobs}")
         fit_report.main(data=data, time_col=time_col, event_col=event_col, name=name, arm=arm, joint=joint,
                      weight=weight, km=km, at_risk=at_risk, events=events, ipd_out=ipd_out, families=families,
                      knots=knots, cure=cure, time_unit=time_unit, at=at, horizon=horizon, choose=choose,
                      yaml_out=yaml_out, merge=merge, bootstrap_b=bootstrap_b, seed=seed, background=background, age=age,
-                          sex=sex, out=out)
+                          sex=sex, out=out,
+                        executor=LocalExecutor(jobs) if jobs > 1 else None, blocks=4 * jobs if jobs > 1 else 1)
     except CesError as exc:
         _fail(exc)
 

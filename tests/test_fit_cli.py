@@ -230,3 +230,20 @@ def test_extrapolation_with_background_floor(runner, trial_csv, tmp_path):
     assert (tmp_path / "o" / "fit_os_extrapolation.svg").stat().st_size > 0
     r = runner.invoke(app, base + ["--age", "60", "--sex", "both"])
     assert r.exit_code == 2 and "--sex" in r.output
+
+
+def test_bootstrap_same_for_any_split(trial_csv):
+    """Replicate b depends only on (seed, b): serial, split into blocks, or in worker processes, same rows."""
+    from ces.survival.fit import Model, fit_all
+    from ces.survival.fit_output import bootstrap, make_data
+    from ces.sweep import LocalExecutor
+
+    _, df = trial_csv
+    eps = [(n, t, e, fit_all(make_data(df, t, e), [Model("weibull")])[0], None)
+           for n, t, e in (("pfs", "pfs", "pfs_e"), ("os", "os", "os_e"))]
+    cols, one = bootstrap(df, eps, 12, 7)
+    _, split = bootstrap(df, eps, 12, 7, blocks=5)
+    _, par = bootstrap(df, eps, 12, 7, map_fn=LocalExecutor(2).map, blocks=3)
+    assert cols == ["pfs_log_shape", "pfs_log_scale", "os_log_shape", "os_log_scale"]
+    np.testing.assert_array_equal(one, split)
+    np.testing.assert_array_equal(one, par)

@@ -43,7 +43,7 @@ def read_km(km: Path, at_risk: Path):
 
 def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, events, ipd_out, families,
          knots, cure, time_unit, at, horizon, choose, yaml_out, merge, bootstrap_b, seed, background, age=None, sex="0.5",
-         out=None) -> None:
+         out=None, executor=None, blocks=1) -> None:
     import pandas as pd
     from rich.console import Console
 
@@ -100,7 +100,8 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
     res = fo.run_fit(df, source, list(zip(names, time_col, event_col)), arm=arm, weight=weight, joint=joint,
                      families=fams, knots=knot_list, cure=cure, time_unit=time_unit,
                      at_years=_floats(at, "--at"), horizon_years=horizon, choose=choose,
-                     bootstrap_b=bootstrap_b, seed=seed, background=background, mortality=floor)
+                     bootstrap_b=bootstrap_b, seed=seed, background=background, mortality=floor,
+                     map_fn=executor.map if executor is not None else map, blocks=blocks)
     _print_tables(console, res)
     if yaml_out is not None:
         boot_file = boot_cols = None

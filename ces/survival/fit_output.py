@@ -177,24 +177,39 @@ def curves_yaml(entries: list, *, bootstrap_file: str | None = None, bootstrap_c
     return "\n".join(h for h in head if h) + "\n" + body
 
 
-def bootstrap(df, endpoints: list, B: int, seed: int, weight: str | None = None, arm: str | None = None):
+def bootstrap(df, endpoints: list, B: int, seed: int, weight: str | None = None, arm: str | None = None,
+              map_fn=map, blocks: int = 1):
     """Refit every endpoint's chosen model on B resamples of the patients (rows), the same rows for all.
 
     endpoints: [(name, time col, event col, Fit, levels)]; each refit starts from the full-data MLE.
+    Replicate b resamples with ``np.random.default_rng([seed, b])``: it depends only on (seed, b), so the
+    result is the same however the B replicates are split into ``blocks`` and mapped (``map_fn``: the
+    builtin map, or an executor's map, e.g. :class:`ces.sweep.LocalExecutor`).
     Returns (column names, array of the replicates that converged to finite values).
-    Replicate b uses ``np.random.default_rng([seed, b])``, so it is reproducible on its own.
     """
+    from functools import partial
+
+    cols = [f"{n}_{_py(c)}" for n, _, _, f, _ in endpoints for c in f.coef_names]
+    blocks = max(1, min(int(blocks), B))
+    reps = [range(B * j // blocks, B * (j + 1) // blocks) for j in range(blocks)]
+    fn = partial(_boot_block, df=df, endpoints=endpoints, seed=seed, weight=weight, arm=arm)
+    out = np.vstack(list(map_fn(fn, reps)))
+    ok = np.all(np.isfinite(out), axis=1)
+    return cols, out[ok]
+
+
+def _boot_block(reps, *, df, endpoints, seed, weight, arm) -> np.ndarray:
+    """Replicates ``reps`` of :func:`bootstrap` (one row each; NaN where a resample cannot be fitted)."""
     import numba
 
     from ces.survival.fit import fit_model
 
-    cols = [f"{n}_{_py(c)}" for n, _, _, f, _ in endpoints for c in f.coef_names]
-    out = np.full((B, len(cols)), np.nan)
+    out = np.full((len(reps), sum(f.k for _, _, _, f, _ in endpoints)), np.nan)
     n = len(df)
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        for b in range(B):
+        for i, b in enumerate(reps):
             rng = np.random.default_rng([seed, b])
             boot = df.iloc[rng.integers(0, n, n)]
             row = []
@@ -204,11 +219,10 @@ def bootstrap(df, endpoints: list, B: int, seed: int, weight: str | None = None,
                     row.extend(fit_model(f.model, d, starts=[f.coef], covariance=False).coef)
             except CesError:  # a resample without events
                 continue
-            out[b] = row
+            out[i] = row
     finally:
         numba.set_num_threads(threads)
-    ok = np.all(np.isfinite(out), axis=1)
-    return cols, out[ok]
+    return out
 
 
 UNITS_PER_YEAR = {"day": 365.25, "week": 365.25 / 7, "month": 12.0, "year": 1.0}
@@ -221,7 +235,8 @@ def estimates_text(fit: Fit) -> str:
 
 def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=False, families=None,
             knots=(1, 2, 3), cure=True, time_unit="month", at_years=(1, 2, 5, 10), horizon_years=40.0,
-            choose=None, bootstrap_b=0, seed=2026, background=None, mortality=None):
+            choose=None, bootstrap_b=0, seed=2026, background=None, mortality=None, map_fn=map,
+            blocks=1):
     """The whole ``ces fit`` workflow over endpoints [(name, time col, event col)].
 
     ``mortality`` = (life table, age, sex weights): cure models are then fitted with the background
@@ -276,5 +291,5 @@ def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=Fa
         if arm is not None and not joint:
             raise CesError("--bootstrap with --arm needs --joint (one resample of the trial for all arms)")
         boot = bootstrap(df, [(n, t, e, f, lv) for n, t, e, f, lv, _ in boot_eps], bootstrap_b, seed,
-                         weight, arm if joint else None)
+                         weight, arm if joint else None, map_fn, blocks)
     return {"tables": tables, "chosen": chosen, "boot": boot, "time_unit": time_unit}

@@ -230,7 +230,7 @@ def _print_tables(console, res) -> None:
             tab.add_row(r["model"], *[f"{r[k]:.4g}" if isinstance(r.get(k), float) and math.isfinite(r[k])
                                       else "" for k in extra])
         console.print(tab)
-        tab = Table(title=f"{title}: estimates (95% CI, flexsurv parameterisation)", title_justify="left")
+        tab = Table(title=f"{title}: estimates (SE; 95% CI), flexsurv parameterisation", title_justify="left")
         tab.add_column("model")
         tab.add_column("estimates")
         for f in fits:

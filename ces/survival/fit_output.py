@@ -229,8 +229,8 @@ UNITS_PER_YEAR = {"day": 365.25, "week": 365.25 / 7, "month": 12.0, "year": 1.0}
 
 
 def estimates_text(fit: Fit) -> str:
-    """'shape 1.11 (0.82, 1.50); scale 1225 (...)': estimate (95% CI) per parameter."""
-    return "; ".join(f"{p} {est:.4g} ({lo:.4g}, {hi:.4g})" for p, (est, _, lo, hi) in fit.natural.items())
+    """'shape 1.11 (SE 0.17; 0.82, 1.50); ...': estimate (SE; 95% CI) per parameter."""
+    return "; ".join(f"{p} {est:.4g} (SE {se:.3g}; {lo:.4g}, {hi:.4g})" for p, (est, se, lo, hi) in fit.natural.items())
 
 
 def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=False, families=None,

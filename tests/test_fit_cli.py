@@ -236,7 +236,7 @@ def test_bootstrap_same_for_any_split(trial_csv):
     """Replicate b depends only on (seed, b): serial, split into blocks, or in worker processes, same rows."""
     from ces.survival.fit import Model, fit_all
     from ces.survival.fit_output import bootstrap, make_data
-    from ces.sweep import LocalExecutor
+    from ces.executors import LocalExecutor
 
     _, df = trial_csv
     eps = [(n, t, e, fit_all(make_data(df, t, e), [Model("weibull")])[0], None)

@@ -184,7 +184,7 @@ def bootstrap(df, endpoints: list, B: int, seed: int, weight: str | None = None,
     endpoints: [(name, time col, event col, Fit, levels)]; each refit starts from the full-data MLE.
     Replicate b resamples with ``np.random.default_rng([seed, b])``: it depends only on (seed, b), so the
     result is the same however the B replicates are split into ``blocks`` and mapped (``map_fn``: the
-    builtin map, or an executor's map, e.g. :class:`ces.sweep.LocalExecutor`).
+    builtin map, or an executor's map, e.g. :class:`ces.executors.LocalExecutor`).
     Returns (column names, array of the replicates that converged to finite values).
     """
     from functools import partial

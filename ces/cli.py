@@ -247,6 +247,12 @@ def sweep(
                 grid_spec[name.strip()] = [float(v) for v in vals.split(",")]
             except ValueError:
                 raise CesError(f"--grid values must be numbers, got `{vals}`") from None
+        from ces.spec.names import check_input, model_parameter_names
+
+        mdata = loaded.model_loc.data
+        for name in grid_spec:
+            check_input(name, model_parameter_names(mdata), mdata,
+                        lambda _p, msg, n=name: CesError(f"--grid {n}: {msg}"), ())
         grid_ = _parse_wtp_range(wtp) if wtp else wtp_values(loaded.config.wtp)
         if not grid_:
             raise CesError("no WTP values: pass --wtp FROM:TO:BY or add `wtp:` to the config")

@@ -22,11 +22,13 @@ def threshold_price(path, parameter: str, wtp: float, strategy: str | None = Non
     names = list(base.model.strategies)
     s = strategy or names[-1]
     c = comparator or names[0]
-    for x in (s, c):
+    from ces.spec.names import unknown
+
+    for flag, x in (("--strategy", s), ("--comparator", c)):
         if x not in names:
-            raise CesError(f"unknown strategy `{x}` (strategies: {', '.join(names)})")
+            raise CesError(f"{flag}: {unknown('strategy', x, names)}")
     if parameter not in base.model.model_defs:
-        raise CesError(f"unknown parameter `{parameter}`")
+        raise CesError(f"--parameter: {unknown('parameter', parameter, base.model.model_defs)}")
     import numpy as np
 
     effect = base.loaded.model.effect

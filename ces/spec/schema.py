@@ -80,6 +80,14 @@ class TransitionReward(Strict):
     qaly: Optional[Expression] = Field(None, description="One-off QALY change per person moving (e.g. -0.01).")
 
 
+class EntryReward(Strict):
+    state: StrictStr = Field(description="State entered (partitioned survival; not the first state), e.g. the "
+                             "dead state for terminal care or the progressed state for a cost at progression.")
+    cost: Optional[Expression] = Field(None, description="One-off cost per person entering (category `cost`).")
+    costs: dict[StrictStr, Expression] = Field(default_factory=dict, description="One-off costs by category.")
+    qaly: Optional[Expression] = Field(None, description="One-off QALY change per person entering (e.g. -0.01).")
+
+
 class StrategySpec(Strict):
     label: Optional[StrictStr] = None
     curves: dict[StrictStr, dict[StrictStr, Any]] = Field(
@@ -181,7 +189,13 @@ class ModelSpec(Strict):
     curve_costs: dict[StrictStr, dict[StrictStr, Expression]] = Field(
         default_factory=dict, description="Partitioned survival: costs per cycle for the share of the cohort "
         "under a curve, e.g. time on treatment {ttd: {drug: c_drug}}; counted like a state.")
-    transition_rewards: list[TransitionReward] = Field(default_factory=list)
+    transition_rewards: list[TransitionReward] = Field(
+        default_factory=list, description="Markov: one-off costs / QALY changes per person moving FROM → TO in a "
+        "cycle (e.g. a cost at relapse).")
+    entry_rewards: list[EntryReward] = Field(
+        default_factory=list, description="Partitioned survival: one-off costs / QALY changes per person entering a "
+        "state (terminal care at death, a cost at progression), from the PSM's state inflows; discounted and "
+        "counted like Markov transition rewards.")
     initial_costs: dict[StrictStr, Expression] = Field(
         default_factory=dict, description="One-off costs at time 0 by category (undiscounted), e.g. acquisition.")
     strategies: dict[StrictStr, Optional[StrategySpec]] = Field(min_length=1, description="Strategies compared.")

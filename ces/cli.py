@@ -198,10 +198,7 @@ def run(
         elif plots:
             raise CesError("--plots needs an output directory: pass --out DIR or add `outputs: {dir: ...}`")
         if baseline is not None:
-            from ces.analysis.diff import diff_results
-            from ces.report.console import make_console
-
-            code = _print_diff(diff_results(_load_results(baseline), json.loads(dumps(doc))), make_console())
+            code = _report_diff(_load_results(baseline), json.loads(dumps(doc)), (str(baseline), str(config)))
     except CesError as exc:
         _fail(exc)
     raise typer.Exit(code=code)
@@ -315,24 +312,22 @@ def _load_results(path: Path) -> dict:
     return doc
 
 
-def _print_diff(rows, console, show_all: bool = False) -> int:
-    from rich.markup import escape
-    from rich.table import Table
+def _report_diff(old: dict, new: dict, names: tuple, fmt: str = "text", top: int | None = 25,
+                 abs_tol: float = 1e-9, rel_tol: float = 1e-9, z: float = 4.0) -> int:
+    """Print the reviewer's diff (text, markdown or json) on stdout; exit code 1 if a metric changed."""
+    from ces.analysis.diff import review
+    from ces.report import diff_report
 
-    bad = [r for r in rows if not r.ok]
-    shown = rows if show_all else bad
-    if shown:
-        t = Table(title="Metrics outside tolerance" if not show_all else "Metrics", title_justify="left")
-        for c in ("metric", "old", "new", "difference", "tolerance", ""):
-            t.add_column(c, justify="left" if c in ("metric", "") else "right", no_wrap=True)
-        for r in shown:
-            num = isinstance(r.old, (int, float)) and isinstance(r.new, (int, float)) and not isinstance(r.old, bool)
-            t.add_row(escape(r.path), repr(r.old) if not num else f"{r.old:.10g}", repr(r.new) if not num else f"{r.new:.10g}",
-                      f"{r.new - r.old:.4g}" if num else "", f"{r.tol:.3g}" if r.tol is not None else "exact",
-                      "ok" if r.ok else "CHANGED")
-        console.print(t)
-    console.print(f"{len(rows) - len(bad)} of {len(rows)} metrics within tolerance; {len(bad)} changed.")
-    return 1 if bad else 0
+    rv = review(old, new, abs_tol, rel_tol, z)
+    if fmt == "markdown":
+        sys.stdout.write(diff_report.markdown(rv, *names, top=top))
+    elif fmt == "json":
+        sys.stdout.write(diff_report.as_json(rv, *names))
+    else:
+        from ces.report.console import make_console
+
+        diff_report.print_text(rv, make_console(), top)
+    return 1 if rv["n_changed"] else 0
 
 
 @app.command()
@@ -343,21 +338,28 @@ def diff(
     abs_tol: float = typer.Option(1e-9, "--abs-tol", help="Absolute tolerance."),
     rel_tol: float = typer.Option(1e-9, "--rel-tol", help="Relative tolerance."),
     z: float = typer.Option(4.0, "--z", help="PSA metrics: allowance in Monte Carlo standard errors."),
-    show_all: bool = typer.Option(False, "--all", help="List every metric, not only the changed ones."),
+    fmt: str = typer.Option("text", "--format", help="text, markdown (a CI job summary) or json (to archive)."),
+    top: int = typer.Option(25, "--top", help="Changed metrics listed (largest relative change first)."),
+    show_all: bool = typer.Option(False, "--all", help="List every changed metric (not only the first --top)."),
 ) -> None:
-    """Compare two results files metric by metric (exit 0 within tolerance, 1 if not, 2 on bad input)."""
+    """Compare two results files: inputs, headline per perspective, then the changed metrics (exit 0 within
+    tolerance, 1 if not, 2 on bad input)."""
     from rich.markup import escape
 
-    from ces.analysis.diff import diff_models, diff_results
+    from ces.analysis.diff import diff_models
     from ces.report.console import make_console
 
-    console = make_console()
     try:
+        if fmt not in ("text", "markdown", "json"):
+            raise CesError(f"--format must be text, markdown or json, got `{fmt}`")
+        if top < 1:
+            raise CesError(f"--top must be at least 1, got {top}")
         if models:
             from rich.table import Table
 
             from ces.spec.yamlio import load_yaml
 
+            console = make_console()
             changes = diff_models(load_yaml(old).data, load_yaml(new).data)
             t = Table(title=f"Model changes: {old} → {new}", title_justify="left")
             for c in ("key", "change", "old", "new"):
@@ -366,10 +368,10 @@ def diff(
                 t.add_row(escape(path), kind, "" if a is None else escape(str(a)), "" if b is None else escape(str(b)))
             console.print(t if changes else "no changes")
             raise typer.Exit(code=1 if changes else 0)
-        rows = diff_results(_load_results(old), _load_results(new), abs_tol, rel_tol, z)
+        a, b = _load_results(old), _load_results(new)
     except CesError as exc:
         _fail(exc)
-    raise typer.Exit(code=_print_diff(rows, console, show_all))
+    raise typer.Exit(code=_report_diff(a, b, (str(old), str(new)), fmt, None if show_all else top, abs_tol, rel_tol, z))
 
 
 @app.command()

@@ -128,6 +128,10 @@ class CohortModel:
 
         if not isinstance(table, str):
             raise CesError("mortality(TABLE, age): TABLE must be a life-table name in quotes, e.g. \"us_2021\"")
+        from ces.survival.lifetable import LIFE_TABLES, _path
+
+        if table in LIFE_TABLES and str(_path(LIFE_TABLES[table][0])) not in self.data_files:
+            self.data_files.append(str(_path(LIFE_TABLES[table][0])))  # for the run's provenance
         return life_table(table).hazard_at(age, sex_weights(self.loaded.model.sex))
 
     def _check_psm_structure(self) -> None:

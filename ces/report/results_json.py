@@ -57,6 +57,9 @@ def results_document(run) -> dict:
     }
     for key, table in getattr(run, "perspectives", {}).items():
         doc["base_case"][f"icer_{key}"] = table
+    from ces.report.provenance import provenance
+
+    doc["provenance"] = provenance(run)
     if getattr(run, "inventory", None) is not None:
         doc["base_case"]["inventory"] = run.inventory
     if getattr(run, "appraisal", None) is not None:

@@ -26,6 +26,20 @@ def _fail(exc: CesError) -> None:
     raise typer.Exit(code=2)
 
 
+def _warn(warnings: list, strict: bool = False) -> None:
+    """Print each sanity warning once on stderr; under --strict the first one is an error."""
+    from rich.markup import escape
+
+    if strict and warnings:
+        w = warnings[0]
+        more = f" (and {len(warnings) - 1} more warnings)" if len(warnings) > 1 else ""
+        raise CesError(f"--strict: {w['message']} [{w['code']}]{more}", file=None, path=w["where"])
+    for w in warnings:
+        where = f"{w['where']}: " if w["where"] else ""
+        err_console.print(f"[yellow]warning:[/yellow] {escape(where + w['message'])} [{w['code']}]",
+                          highlight=False, soft_wrap=True)
+
+
 def _set_threads(threads: Optional[int]) -> None:
     if threads is None:
         return
@@ -140,6 +154,7 @@ def run(
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Compare with an earlier results.json "
                                             "(as `ces diff`; exit 1 if a metric moved beyond tolerance)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
+    strict: bool = typer.Option(False, "--strict", help="Treat sanity warnings as errors (exit 2, nothing written)."),
 ) -> None:
     """Run the base case (and the PSA if configured) and print the results tables."""
     from ces.pipeline import run as run_pipeline
@@ -161,6 +176,7 @@ def run(
             res = run_pipeline(config, wtp=list(wtp) if wtp else None, psa=not no_psa, draws=draws, seed=seed,
                                chunk=chunk, on_chunk=on_chunk)
         seconds = time.perf_counter() - t0
+        _warn(res.warnings, strict)
         if draws_out is not None and res.psa is None:
             raise CesError("--draws-out needs a PSA: add `psa:` to the config or pass --draws N")
         if not quiet:

@@ -32,6 +32,7 @@ class RunResult:
     perspectives: dict = field(default_factory=dict)  # societal ICER tables (payer is `icers`)
     appraisal: dict | None = None
     inventory: pd.DataFrame | None = None
+    warnings: list = field(default_factory=list)  # sanity warnings (ces.analysis.sanity)
 
     @property
     def strategy_names(self) -> list:
@@ -373,4 +374,7 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         if payment is not None:  # documented approximation: the base-case payment adjustment for every draw
             res.psa.totals[payment["strategy"]][:, model.streams.index(payment["category"])] += payment["cea_adjustment"]
         res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)
+    from ces.analysis.sanity import sanity_warnings
+
+    res.warnings = sanity_warnings(res)
     return res

@@ -60,6 +60,7 @@ def results_document(run) -> dict:
     from ces.report.provenance import provenance
 
     doc["provenance"] = provenance(run)
+    doc["warnings"] = list(getattr(run, "warnings", []))
     if getattr(run, "inventory", None) is not None:
         doc["base_case"]["inventory"] = run.inventory
     if getattr(run, "appraisal", None) is not None:

@@ -19,6 +19,25 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 err_console = Console(stderr=True)
 
 
+def _flag(*names: str, help: str | None = None):
+    """A boolean flag (no value; shown without a `<bool>` placeholder in --help)."""
+    return typer.Option(False, *names, metavar=" ", help=help)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ces import __version__
+
+        typer.echo(f"ces {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", metavar=" ", callback=_version, is_eager=True,
+                                       help="Print the ces version and exit.")) -> None:
+    """ces: health-economic evaluation of Markov and partitioned-survival models."""
+
+
 def _fail(exc: CesError) -> None:
     from rich.markup import escape
 
@@ -146,15 +165,15 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="PSA seed (overrides psa.seed)."),
     chunk: Optional[int] = typer.Option(None, "--chunk", help="PSA draws per chunk (memory bound)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (default: all cores)."),
-    no_psa: bool = typer.Option(False, "--no-psa", help="Skip the PSA even if the config has one."),
+    no_psa: bool = _flag("--no-psa", help="Skip the PSA even if the config has one."),
     draws_out: Optional[Path] = typer.Option(None, "--draws-out", help="Write per-draw PSA results (.csv or .parquet)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory: results.json, CSV per table, "
                                        "results.xlsx, manifest.json (written atomically)."),
-    plots: bool = typer.Option(False, "--plots", help="Also write figures (PNG and SVG) into the output directory."),
+    plots: bool = _flag("--plots", help="Also write figures (PNG and SVG) into the output directory."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Compare with an earlier results.json "
                                             "(as `ces diff`; exit 1 if a metric moved beyond tolerance)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
-    strict: bool = typer.Option(False, "--strict", help="Treat sanity warnings as errors (exit 2, nothing written)."),
+    quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
+    strict: bool = _flag("--strict", help="Treat sanity warnings as errors (exit 2, nothing written)."),
 ) -> None:
     """Run the base case (and the PSA if configured) and print the results tables."""
     from ces.pipeline import run as run_pipeline
@@ -230,8 +249,9 @@ def sweep(
     seed: Optional[int] = typer.Option(None, "--seed", help="PSA seed."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel worker processes for grids and several configs."),
     threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (single-config PSA sweep)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the table (.csv or .json)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory: writes sweep.csv."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the table as JSON (a list of rows)."),
+    quiet: bool = _flag("--quiet", "-q", help="Do not print the table."),
 ) -> None:
     """WTP sweep from one PSA (one config), or a parallel batch over configs × parameter grid × WTP."""
     import glob as globmod
@@ -269,8 +289,9 @@ def sweep(
         grid_ = _parse_wtp_range(wtp) if wtp else wtp_values(loaded.config.wtp)
         if not grid_:
             raise CesError("no WTP values: pass --wtp FROM:TO:BY or add `wtp:` to the config")
-        if out is not None and out.suffix.lower() not in (".csv", ".json"):
-            raise CesError(f"--out must end in .csv or .json, got `{out.name}`")
+        if out is not None and out.suffix.lower() in (".csv", ".json"):
+            raise CesError(f"--out is an output directory (sweep.csv is written into it); for a JSON file use "
+                           f"--json, got `{out.name}`")
         if jobs < 1:
             raise CesError(f"--jobs must be at least 1, got {jobs}")
         if len(paths) > 1 or grid_spec:
@@ -281,9 +302,9 @@ def sweep(
                 table = batch(paths, grid_spec, grid_, LocalExecutor(jobs) if jobs > 1 else SerialExecutor(),
                               draws=draws, seed=seed, on_done=on_done)
             if not quiet:
-                from ces.report.console import make_console
+                from ces.report.console import make_console, print_grid_sweep
 
-                make_console().print(table.to_string(index=False, max_rows=60))
+                print_grid_sweep(table, loaded, make_console())
         else:
             if draws is None and loaded.config.psa is None:
                 draws = 1000
@@ -301,14 +322,20 @@ def sweep(
                                 "QALYs" if spec.effect == "qaly" else "LYs", console, res.psa_tables["convergence"],
                                 max_rows=len(grid_) if len(grid_) <= 25 else 25)
         if out is not None:
-            if out.suffix.lower() == ".csv":
-                write_text_atomic(out, table.to_csv(index=False))
-            else:
-                from ces.report.results_json import _clean
-
-                write_text_atomic(out, json.dumps(_clean(table), indent=2) + "\n")
+            write_text_atomic(out / "sweep.csv", table.to_csv(index=False))
+        _write_json(json_out, table)
     except CesError as exc:
         _fail(exc)
+
+
+def _write_json(path: Optional[Path], obj) -> None:
+    """--json FILE: any result (tables, dicts) as JSON, NaN as null."""
+    if path is None:
+        return
+    from ces.report.atomic import write_text_atomic
+    from ces.report.results_json import _clean
+
+    write_text_atomic(path, json.dumps(_clean(obj), indent=2, allow_nan=False) + "\n")
 
 
 def _load_results(path: Path) -> dict:
@@ -350,13 +377,13 @@ def _report_diff(old: dict, new: dict, names: tuple, fmt: str = "text", top: int
 def diff(
     old: Path = typer.Argument(..., help="Old results.json (or, with --models, the old model YAML)."),
     new: Path = typer.Argument(..., help="New results.json (or model YAML)."),
-    models: bool = typer.Option(False, "--models", help="Compare two model files: list changed keys."),
+    models: bool = _flag("--models", help="Compare two model files: list changed keys."),
     abs_tol: float = typer.Option(1e-9, "--abs-tol", help="Absolute tolerance."),
     rel_tol: float = typer.Option(1e-9, "--rel-tol", help="Relative tolerance."),
     z: float = typer.Option(4.0, "--z", help="PSA metrics: allowance in Monte Carlo standard errors."),
     fmt: str = typer.Option("text", "--format", help="text, markdown (a CI job summary) or json (to archive)."),
     top: int = typer.Option(25, "--top", help="Changed metrics listed (largest relative change first)."),
-    show_all: bool = typer.Option(False, "--all", help="List every changed metric (not only the first --top)."),
+    show_all: bool = _flag("--all", help="List every changed metric (not only the first --top)."),
 ) -> None:
     """Compare two results files: inputs, headline per perspective, then the changed metrics (exit 0 within
     tolerance, 1 if not, 2 on bad input)."""
@@ -394,17 +421,41 @@ def diff(
 def dsa(
     config: Path = typer.Argument(..., help="Config with `dsa:` and/or `scenarios:`."),
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for tornado/two-way/scenario CSVs."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the DSA tables as JSON."),
+    quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
 ) -> None:
     """Deterministic sensitivity analysis: tornado, two-way grid, threshold, scenarios."""
-    from rich.table import Table
 
-    from ces.report.console import make_console
     from ces.sensitivity import run_dsa
 
     try:
         r = run_dsa(config)
+        _write_json(json_out, {k: v for k, v in r.items() if k != "loaded"})
     except CesError as exc:
         _fail(exc)
+    if not quiet:
+        _print_dsa(r)
+    if out is not None:
+        from ces.report.atomic import write_text_atomic
+
+        for key in ("one_way", "two_way", "scenarios"):
+            if r.get(key) is not None:
+                write_text_atomic(out / f"dsa_{key}.csv", r[key].to_csv(index=False))
+        if "one_way" in r:
+            from ces.report.plots import plot_tornado
+
+            spec = r["loaded"].model
+            unit = "QALY" if spec.effect == "qaly" else "life-year"
+            label = (f"ICER ({spec.currency} per {unit})" if r["outcome"] == "icer"
+                     else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}")
+            plot_tornado(r["one_way"], r["base"], label, out)
+
+
+def _print_dsa(r: dict) -> None:
+    from rich.table import Table
+
+    from ces.report.console import make_console
+
     console = make_console()
     what = "ICER" if r["outcome"] == "icer" else f"incremental NMB at {r['wtp']:,.0f}"
     console.print(f"[bold]DSA[/bold]: {what} of {r['strategy']} vs {r['comparator']}; base case {r['base']:,.2f}")
@@ -445,26 +496,14 @@ def dsa(
         for _, row in sc.iterrows():
             t.add_row(str(row["scenario"]), *[f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}" for v in row.iloc[1:]])
         console.print(t)
-    if out is not None:
-        from ces.report.atomic import write_text_atomic
-
-        for key in ("one_way", "two_way", "scenarios"):
-            if r.get(key) is not None:
-                write_text_atomic(out / f"dsa_{key}.csv", r[key].to_csv(index=False))
-        if "one_way" in r:
-            from ces.report.plots import plot_tornado
-
-            spec = r["loaded"].model
-            unit = "QALY" if spec.effect == "qaly" else "life-year"
-            label = (f"ICER ({spec.currency} per {unit})" if r["outcome"] == "icer"
-                     else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}")
-            plot_tornado(r["one_way"], r["base"], label, out)
 
 
 @app.command()
 def bia(
     config: Path = typer.Argument(..., help="Config with a `budget_impact:` block."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the budget tables as CSV into this directory."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the budget tables as JSON."),
+    quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
 ) -> None:
     """Budget impact only (base case per-patient costs, no PSA)."""
     from ces.pipeline import run as run_pipeline
@@ -475,7 +514,9 @@ def bia(
         res = run_pipeline(config, psa=False)
         if res.budget is None:
             raise CesError("the config has no `budget_impact:` block", file=str(config))
-        print_budget(res)
+        if not quiet:
+            print_budget(res)
+        _write_json(json_out, res.budget)
         if out is not None:
             for name, df in res.budget.items():
                 write_text_atomic(out / f"budget_impact_{name}.csv", df.to_csv(index=False))
@@ -491,6 +532,8 @@ def price(
     strategy: Optional[str] = typer.Option(None, "--strategy", help="Strategy (default: the last)."),
     comparator: Optional[str] = typer.Option(None, "--comparator", help="Comparator (default: the first)."),
     perspective: str = typer.Option("payer", "--perspective", help="payer, societal or societal_with_consumption."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result as JSON."),
+    quiet: bool = _flag("--quiet", "-q", help="Do not print the result."),
 ) -> None:
     """Threshold price: the value of a price parameter at which the ICER equals the WTP (exact, linear)."""
     from ces.economics.price import threshold_price
@@ -500,11 +543,13 @@ def price(
         if perspective not in cols:
             raise CesError(f"--perspective must be one of {', '.join(cols)}, got `{perspective}`")
         r = threshold_price(config, parameter, wtp, strategy, comparator, cols[perspective])
+        _write_json(json_out, {**r, "perspective": perspective})
     except CesError as exc:
         _fail(exc)
-    typer.echo(f"{r['strategy']} vs {r['comparator']} ({perspective}): ICER = {wtp:,.0f} when {parameter} = "
-               f"{r['threshold_price']:,.2f} (base value {r['base_value']:,.2f}; each unit of {parameter} adds "
-               f"{r['slope']:,.6g} to the incremental cost)")
+    if not quiet:
+        typer.echo(f"{r['strategy']} vs {r['comparator']} ({perspective}): ICER = {wtp:,.0f} when {parameter} = "
+                   f"{r['threshold_price']:,.2f} (base value {r['base_value']:,.2f}; each unit of {parameter} adds "
+                   f"{r['slope']:,.6g} to the incremental cost)")
 
 
 @app.command()
@@ -524,7 +569,7 @@ def validate(model: Path = typer.Argument(..., help="Model or config file to che
 def schema(
     kind: str = typer.Argument("model", help="`model` or `config`."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to a file instead of stdout."),
-    markdown: bool = typer.Option(False, "--markdown", help="Print the key reference (docs/schema.md) instead."),
+    markdown: bool = _flag("--markdown", help="Print the key reference (docs/schema.md) instead."),
 ) -> None:
     """Print the JSON Schema of model files or config files (for editor autocompletion)."""
     from ces.report.atomic import write_text_atomic

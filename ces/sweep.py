@@ -6,7 +6,8 @@ local process pool (``concurrent.futures``); a distributed engine (e.g. a Dask c
 ``map``/``gather`` wrapped in the same interface) can be passed instead.
 
 Output: one long table, a row per (config, grid point, WTP, strategy) with the strategy's
-cost, effect, NMB = λ·E − C, whether it is optimal at λ (highest NMB), and, when a PSA is
+cost, effect, NMB = λ·E − C, whether it is optimal at λ (highest NMB), its frontier ICER and
+status (ND / D / ED, as in the base-case incremental analysis), and, when a PSA is
 run, its CEAC probability and the EVPI at λ.
 """
 
@@ -76,13 +77,15 @@ def run_task(task: Task) -> list:
     t = res.totals
     rows = []
     w = res.psa_tables.get("wtp") if res.psa is not None else None
+    icer = res.icers.set_index("strategy")
     for lam in task.wtps:
         nmb = t[effect].to_numpy() * lam - t["cost"].to_numpy()
         best = int(np.argmax(nmb))
         for i, s in enumerate(t["strategy"]):
             row = {"config": task.config, **dict(task.point), "wtp": lam, "strategy": s,
                    "cost": float(t["cost"].iloc[i]), "effect": float(t[effect].iloc[i]), "nmb": float(nmb[i]),
-                   "optimal": i == best}
+                   "optimal": i == best, "icer": float(icer.loc[s, "icer"]) if icer.loc[s, "icer"] is not None else
+                   float("nan"), "status": icer.loc[s, "status"]}
             if w is not None:
                 wr = w[w["wtp"] == lam].iloc[0]
                 row["ceac"] = float(wr[f"ceac.{s}"])

@@ -40,7 +40,18 @@ def tables(run) -> dict:
         for k, occ in enumerate(r.trace[0]):
             trace_rows.append({"strategy": s, "cycle": k, **{st: float(v) for st, v in zip(run.model.states, occ)}})
     out["base_case_trace"] = pd.DataFrame(trace_rows)
-    return out
+    return {name: with_labels(run, df) for name, df in out.items()}
+
+
+def with_labels(run, df: pd.DataFrame) -> pd.DataFrame:
+    """A `label` column (the strategy's `label:`) right after `strategy`, for CSV files and xlsx sheets."""
+    from ces.report.console import strategy_label
+
+    if "strategy" not in df.columns or "label" in df.columns:
+        return df
+    df = df.copy()
+    df.insert(df.columns.get_loc("strategy") + 1, "label", [strategy_label(run, s) for s in df["strategy"]])
+    return df
 
 
 def manifest(run, seconds: float) -> dict:

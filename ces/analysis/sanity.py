@@ -43,18 +43,22 @@ def _loc(where: tuple) -> str | None:
     return f"{file}:{line} {path}" if line is not None else f"{file} {path}"
 
 
-def base_values(model, defs: dict) -> dict:
-    """name → base value (float) of every time-invariant parameter."""
+def parameter_values(model, defs: dict) -> dict:
+    """name → (base value or None, time_varying): a parameter that depends on cycle, time, age or residence, or
+    is not a scalar, has no single base value."""
     ev = ParamEvaluator(defs, model.functions, model.known)
     vals = ev.evaluate(model.env(np.array([1.0]), np.array([0.0])))
     out = {}
     for n in defs:
-        if ev.uses.get(n, frozenset()) & {"cycle", "time", "age", "residence"} or n not in vals:
-            continue
-        a = np.asarray(vals[n], dtype=float)
-        if a.size == 1:
-            out[n] = float(a.ravel()[0])
+        varying = bool(ev.uses.get(n, frozenset()) & {"cycle", "time", "age", "residence"})
+        a = None if varying or n not in vals else np.asarray(vals[n], dtype=float)
+        out[n] = (float(a.ravel()[0]) if a is not None and a.size == 1 else None, varying)
     return out
+
+
+def base_values(model, defs: dict) -> dict:
+    """name → base value (float) of every time-invariant scalar parameter."""
+    return {n: v for n, (v, _) in parameter_values(model, defs).items() if v is not None}
 
 
 def _utilities(run) -> list:

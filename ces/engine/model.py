@@ -226,6 +226,17 @@ class CohortModel:
         file, p, line = self.loaded.locate(path)
         return compile_expr(value, file=file, path=p, line=line, extra_functions=frozenset(self.functions))
 
+    def _one_off(self, spec, p: tuple) -> dict:
+        """{stream: Expr} of a one-off reward (`cost`, `costs`, `qaly`) of a transition or a state entry."""
+        r = {}
+        if spec.cost is not None:
+            r["cost"] = self._expr(spec.cost, p + ("cost",))
+        for c, v in spec.costs.items():
+            r[c] = self._expr(v, p + ("costs", c))
+        if spec.qaly is not None:
+            r["qaly"] = self._expr(spec.qaly, p + ("qaly",))
+        return r
+
     def _compile_strategy(self, sname: str) -> CompiledStrategy:
         L = self.loaded
         spec = L.model
@@ -308,14 +319,7 @@ class CohortModel:
                     raise L.error(p + (key,), f"unknown state `{st_}` (states: {', '.join(spec.states)})")
             if tr.from_ == tr.to:
                 raise L.error(p + ("to",), "a transition reward needs two different states (staying is not a move)")
-            r = {}
-            if tr.cost is not None:
-                r["cost"] = self._expr(tr.cost, p + ("cost",))
-            for c, v in tr.costs.items():
-                r[c] = self._expr(v, p + ("costs", c))
-            if tr.qaly is not None:
-                r["qaly"] = self._expr(tr.qaly, p + ("qaly",))
-            trs.append((tr.from_, tr.to, r, L.locate(p)))
+            trs.append((tr.from_, tr.to, self._one_off(tr, p), L.locate(p)))
         entries_r = []
         for i, er in enumerate(spec.entry_rewards):
             p = ("entry_rewards", i)
@@ -324,14 +328,7 @@ class CohortModel:
             if er.state == self.states[0]:
                 raise L.error(p + ("state",), f"nobody enters the first state `{er.state}` of a partitioned-survival "
                               "model (the cohort starts there)")
-            r = {}
-            if er.cost is not None:
-                r["cost"] = self._expr(er.cost, p + ("cost",))
-            for c, v in er.costs.items():
-                r[c] = self._expr(v, p + ("costs", c))
-            if er.qaly is not None:
-                r["qaly"] = self._expr(er.qaly, p + ("qaly",))
-            entries_r.append((self.states.index(er.state), r))
+            entries_r.append((self.states.index(er.state), self._one_off(er, p)))
         # initial occupancy and one-off costs
         init_raw = (strat.initial if strat is not None and strat.initial is not None else spec.initial)
         ipath = (spath + ("initial",)) if strat is not None and strat.initial is not None else ("initial",)

@@ -19,9 +19,8 @@ import hashlib
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
-
 from ces import __version__
+from ces.analysis.sanity import parameter_values
 
 
 def sha256(path: str | Path) -> str:
@@ -65,26 +64,11 @@ def inputs(run) -> list:
     return [{"role": role, "path": str(f), "sha256": sha256(f)} for role, f in input_files(run)]
 
 
-def _values(model, defs: dict) -> dict:
-    from ces.engine.evaluate import ParamEvaluator
-
-    ev = ParamEvaluator(defs, model.functions, model.known)
-    env = model.env(np.array([1.0]), np.array([0.0]))
-    vals = ev.evaluate(env)
-    out = {}
-    for name in defs:
-        varying = bool(ev.uses.get(name, frozenset()) & {"cycle", "time", "age", "residence"})
-        v = vals.get(name)
-        a = None if v is None or varying else np.asarray(v, dtype=float)
-        out[name] = (float(a.ravel()[0]) if a is not None and a.size == 1 else None, varying)
-    return out
-
-
 def parameters(run) -> dict:
     """name → {value, expression, time_varying, file, key, line}: the base-case value of every parameter."""
     model = run.model
     out = {}
-    for name, (value, varying) in _values(model, model.model_defs).items():
+    for name, (value, varying) in parameter_values(model, model.model_defs).items():
         d = model.model_defs[name]
         file, key, line = d.where
         out[name] = {"value": value, "expression": str(d.expr.source), "time_varying": varying,
@@ -100,7 +84,7 @@ def strategy_parameters(run) -> dict:
         strat = spec.strategies.get(s)
         if strat is None or not strat.parameters:
             continue
-        vals = _values(run.model, cs.params)
+        vals = parameter_values(run.model, cs.params)
         out[s] = {}
         for name in strat.parameters:
             d = cs.params[name]

@@ -458,16 +458,20 @@ def _print_dsa(r: dict) -> None:
 
     console = make_console()
     what = "ICER" if r["outcome"] == "icer" else f"incremental NMB at {r['wtp']:,.0f}"
-    console.print(f"[bold]DSA[/bold]: {what} of {r['strategy']} vs {r['comparator']}; base case {r['base']:,.2f}")
+    labels = {s: (c.label or s) for s, c in r["loaded"].model.strategies.items() if c is not None}
+    console.print(f"[bold]DSA[/bold]: {what} of {labels.get(r['strategy'], r['strategy'])} vs "
+                  f"{labels.get(r['comparator'], r['comparator'])}; base case {r['base']:,.0f}")
     if "one_way" in r:
         t = Table(title="One-way sensitivity (tornado, sorted by range)", title_justify="left")
-        for c in ("parameter", "low", "high", f"{r['outcome']} at low", f"{r['outcome']} at high", "range"):
+        cur = r["loaded"].model.currency
+        name = ("ICER" if r["outcome"] == "icer" else "inc. NMB") + (f" ({cur})" if cur else "")
+        for c in ("parameter", "low", "high", f"{name} at low", f"{name} at high", f"range{f' ({cur})' if cur else ''}"):
             t.add_column(c, justify="left" if c == "parameter" else "right")
         width = 30
         rng = max(r["one_way"]["range"].max(), 1e-300)
         for _, row in r["one_way"].iterrows():
-            t.add_row(row["parameter"], f"{row['low']:g}", f"{row['high']:g}", f"{row['outcome_low']:,.2f}",
-                      f"{row['outcome_high']:,.2f}", f"{row['range']:,.2f} " + "█" * max(1, int(width * row["range"] / rng)))
+            t.add_row(row["parameter"], f"{row['low']:g}", f"{row['high']:g}", f"{row['outcome_low']:,.0f}",
+                      f"{row['outcome_high']:,.0f}", f"{row['range']:,.0f} " + "█" * max(1, int(width * row["range"] / rng)))
         console.print(t)
     if r.get("two_way") is not None:
         tw = r["two_way"]
@@ -494,7 +498,8 @@ def _print_dsa(r: dict) -> None:
         for c in sc.columns:
             t.add_column(c, justify="left" if c == "scenario" else "right")
         for _, row in sc.iterrows():
-            t.add_row(str(row["scenario"]), *[f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}" for v in row.iloc[1:]])
+            t.add_row(str(row["scenario"]), *[f"{v:,.0f}" if k == "icer" else f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}"
+                                              for k, v in row.iloc[1:].items()])
         console.print(t)
 
 

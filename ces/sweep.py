@@ -83,6 +83,7 @@ def run_task(task: Task) -> list:
         best = int(np.argmax(nmb))
         for i, s in enumerate(t["strategy"]):
             row = {"config": task.config, **dict(task.point), "wtp": lam, "strategy": s,
+                   "label": res.model.strategies[s].label,
                    "cost": float(t["cost"].iloc[i]), "effect": float(t[effect].iloc[i]), "nmb": float(nmb[i]),
                    "optimal": i == best, "icer": float(icer.loc[s, "icer"]) if icer.loc[s, "icer"] is not None else
                    float("nan"), "status": icer.loc[s, "status"]}

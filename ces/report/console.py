@@ -251,10 +251,12 @@ def print_budget(run, console: Console | None = None) -> None:
     t = Table(title="Patients and costs by strategy and year (new world)", title_justify="left")
     t.add_column("Year", justify="right")
     for c in strat_cols:
-        t.add_column(c.replace("patients.", "patients "), justify="right")
+        t.add_column(f"patients {strategy_label(run, c[len('patients.'):])}", justify="right")
     cost_cols = [c for c in d.columns if c.startswith("cost.")]
     for c in cost_cols:
-        t.add_column(c.replace("cost.", "cost "), justify="right")
+        name = c[len("cost."):]
+        t.add_column(f"cost {strategy_label(run, name) if name in run.model.strategies else name}{cur}",
+                     justify="right")
     for _, r in d[d["world"] == "new"].iterrows():
         t.add_row(str(int(r["year"])), *[_num(r[c], 1) for c in strat_cols], *[_num(r[c]) for c in cost_cols])
     console.print(t)

@@ -430,6 +430,7 @@ def dsa(
 
     try:
         r = run_dsa(config)
+        _warn(r["warnings"])
         _write_json(json_out, {k: v for k, v in r.items() if k != "loaded"})
     except CesError as exc:
         _fail(exc)
@@ -519,6 +520,7 @@ def bia(
         res = run_pipeline(config, psa=False)
         if res.budget is None:
             raise CesError("the config has no `budget_impact:` block", file=str(config))
+        _warn(res.warnings)
         if not quiet:
             print_budget(res)
         _write_json(json_out, res.budget)

@@ -332,10 +332,12 @@ def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions) -> di
 
 
 def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int | None = None,
-        seed: int | None = None, chunk: int | None = None, on_chunk=None, overrides: dict | None = None) -> RunResult:
+        seed: int | None = None, chunk: int | None = None, on_chunk=None, overrides: dict | None = None,
+        checks: bool = True) -> RunResult:
     """Base case, and PSA when the config has `psa:` (or ``draws`` is given) and ``psa`` is True.
 
     ``overrides``: {"parameters": {...}, "settings": {...}} applied on top of the config.
+    ``checks``: compute the sanity warnings (off for the repeated runs of a DSA, sweep or price search).
     """
     loaded, model = build(path, overrides)
     base = run_base_case(model)
@@ -374,7 +376,8 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         if payment is not None:  # documented approximation: the base-case payment adjustment for every draw
             res.psa.totals[payment["strategy"]][:, model.streams.index(payment["category"])] += payment["cea_adjustment"]
         res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)
-    from ces.analysis.sanity import sanity_warnings
+    if checks:
+        from ces.analysis.sanity import sanity_warnings
 
-    res.warnings = sanity_warnings(res)
+        res.warnings = sanity_warnings(res)
     return res

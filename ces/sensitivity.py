@@ -70,7 +70,7 @@ class Dsa:
         return float((wtp if wtp is not None else self.wtp) * de - dc)
 
     def run_with(self, ov: dict):
-        return run(self.path, psa=False, overrides=ov)
+        return run(self.path, psa=False, overrides=ov, checks=False)
 
     def ranges(self) -> dict:
         spec = self.spec.parameters
@@ -149,7 +149,7 @@ def run_dsa(path: str | Path) -> dict:
     if d.spec is None and not d.base.loaded.config.scenarios:
         raise CesError("the config has neither `dsa:` nor `scenarios:`", file=str(path))
     out = {"strategy": d.strategy, "comparator": d.comparator, "outcome": d.outcome, "wtp": d.wtp,
-           "base": d.value(d.base), "loaded": d.base.loaded}
+           "base": d.value(d.base), "loaded": d.base.loaded, "warnings": d.base.warnings}
     if d.spec is not None:
         out["one_way"] = d.one_way()
         out["two_way"] = d.two_way()

@@ -72,7 +72,7 @@ def run_task(task: Task) -> list:
     for name, value in task.point:
         ov = _merge(ov, override(name, value))
     res = run(task.config, wtp=list(task.wtps), psa=task.draws is not None, draws=task.draws, seed=task.seed,
-              overrides=ov or None)
+              overrides=ov or None, checks=False)
     effect = res.loaded.model.effect
     t = res.totals
     rows = []

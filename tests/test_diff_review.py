@@ -106,3 +106,11 @@ def test_masked_model_edit_is_reported_as_changed_input(runner, tmp_path):
     r = runner.invoke(app, ["diff", str(a), str(b)])
     assert r.exit_code == 0 and "0 changed" in r.stdout
     assert r.stdout.index("Inputs differ") < r.stdout.index("Headline") and "m.yaml" in r.stdout
+
+
+def test_documents_without_provenance_list_no_inputs():
+    old = _doc()
+    del old["provenance"]
+    rv = review(old, _new())
+    assert rv["inputs"] == [] and not rv["has_inputs"]
+    assert "not recorded in one of the documents" in markdown(rv, "a", "b")

@@ -244,7 +244,8 @@ def review(old: dict, new: dict, abs_tol: float = 1e-9, rel_tol: float = 1e-9, z
     for p in list(ho) + [p for p in hn if p not in ho]:
         a, b = ho.get(p, {}), hn.get(p, {})
         head[p] = [(k, a.get(k), b.get(k)) for k in list(a) + [k for k in b if k not in a]]
-    return {"inputs": changed_inputs(old, new), "headline": head, "tables_added": added, "tables_removed": removed,
+    has_inputs = bool(old.get("provenance")) and bool(new.get("provenance"))
+    return {"inputs": changed_inputs(old, new) if has_inputs else [], "headline": head, "tables_added": added, "tables_removed": removed,
             "changed": changed, "n_metrics": len(rows) - sum(_table_of(r.path) in gone for r in rows) + len(gone),
             "n_changed": len(changed) + len(gone),
-            "has_inputs": bool(old.get("provenance")) and bool(new.get("provenance"))}
+            "has_inputs": has_inputs}

@@ -72,7 +72,7 @@ def markdown(rv: dict, old: str, new: str, top: int | None = 25) -> str:
         out += ["**Inputs differ:**", ""] + [f"- {line}" for line in _input_lines(rv)] + [""]
     else:
         out += ["Inputs: identical (SHA-256 of every file read)." if rv.get("has_inputs", True) else
-                "Inputs: not recorded in one of the documents.", ""]
+                "Inputs: not recorded in one of the documents (written by an older ces).", ""]
     for p, rows in rv["headline"].items():
         out += [f"### Headline: {p.replace('_', ' ')}", ""] + table(("metric", "old", "new", "change", "% change"),
                                                                   _headline_rows(rows)) + [""]
@@ -112,6 +112,8 @@ def print_text(rv: dict, console, top: int | None = 25) -> None:
         console.print("[bold yellow]Inputs differ:[/bold yellow]")
         for line in _input_lines(rv):
             console.print(f"  {escape(line)}", highlight=False)
+    elif not rv["has_inputs"]:
+        console.print("Inputs: not recorded in one of the documents (written by an older ces).")
     for p, rows in rv["headline"].items():
         t = Table(title=f"Headline: {p.replace('_', ' ')}", title_justify="left")
         for i, c in enumerate(("metric", "old", "new", "change", "% change")):

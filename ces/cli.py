@@ -575,7 +575,7 @@ def validate(model: Path = typer.Argument(..., help="Model or config file to che
 @app.command()
 def schema(
     kind: str = typer.Argument("model", help="`model` or `config`."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to a file instead of stdout."),
+    out: Optional[Path] = typer.Option(None, "--file", "-o", help="Write to this file instead of stdout."),
     markdown: bool = _flag("--markdown", help="Print the key reference (docs/schema.md) instead."),
 ) -> None:
     """Print the JSON Schema of model files or config files (for editor autocompletion)."""

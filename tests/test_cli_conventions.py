@@ -64,3 +64,17 @@ def test_labels_icer_digits_and_currency_in_console_and_csv(runner, tmp_path):
     assert list(t.columns[:2]) == ["strategy", "label"] and "Zidovudine monotherapy" in set(t["label"])
     sheets = pd.read_excel(tmp_path / "o" / "results.xlsx", sheet_name=None)
     assert "label" in sheets["base_case_totals"].columns
+
+
+def test_out_always_names_a_directory(runner):
+    """One name per meaning: no command has an `--out` option that takes a file."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    with_out = set()
+    for name, cmd in group.commands.items():
+        for p in cmd.params:
+            if "--out" in getattr(p, "opts", []):
+                with_out.add(name)
+                assert "directory" in (p.help or "").lower(), (name, p.help)
+    assert {"run", "sweep", "dsa", "bia"} <= with_out

@@ -87,11 +87,11 @@ def test_one_parameter_change_headline_and_few_rows(runner, tmp_path):
     assert r.exit_code == 1
     lines = r.stdout.splitlines()
     assert lines.index("### Headline: payer") < lines.index("### Changed metrics (largest relative change first)")
-    assert "| ICER comb vs mono |" in r.stdout
+    assert "| ICER Zidovudine + lamivudine vs Zidovudine monotherapy |" in r.stdout
     assert sum(1 for ln in lines if ln.startswith("| `")) < 30
     assert "read by the new run only" in r.stdout and "c.yaml" in r.stdout  # the config is a new input
     js = json.loads(runner.invoke(app, ["diff", str(a), str(b), "--format", "json"]).stdout)
-    assert js["n_changed"] == len(js["changed"]) and js["headline"]["payer"][0]["metric"] == "ICER comb vs mono"
+    assert js["n_changed"] == len(js["changed"]) and js["headline"]["payer"][0]["metric"] == "ICER Zidovudine + lamivudine vs Zidovudine monotherapy"
 
 
 def test_masked_model_edit_is_reported_as_changed_input(runner, tmp_path):

@@ -24,7 +24,7 @@ from typing import Any
 ROW_KEYS = {"totals": "strategy", "icer": "strategy", "icer_societal": "strategy",
             "icer_societal_with_consumption": "strategy", "inventory": ("component", "strategy"), "summary": ("strategy", "outcome"), "wtp": "wtp",
             "convergence": "wtp", "nmb": ("wtp", "strategy")}
-SKIP = {"ces_version", "schema", "schema_version", "provenance", "warnings"}
+SKIP = {"ces_version", "schema", "schema_version", "provenance", "warnings", "strategy_labels"}  # metadata
 METADATA = {"model.file", "model.config"}
 QUANTILE_SE_FACTOR = math.sqrt(0.025 * 0.975) / (math.exp(-0.5 * 1.959963984540054 ** 2) / math.sqrt(2 * math.pi))  # where the files were, not what they computed
 
@@ -184,28 +184,32 @@ def headline(doc: dict) -> dict:
         if r.get("wtp") not in wtps:
             wtps.append(r.get("wtp"))
     wtps = wtps[:HEADLINE_WTPS]
+    labels = doc.get("strategy_labels") or {}
+
+    def lab(s):
+        return labels.get(s, s)
     out = {}
     for p, table in perspectives(doc).items():
         h: dict = {}
         for r in table:
             if r.get("status") == "ND" and r.get("ref") is not None:
-                pair = f"{r['strategy']} vs {r['ref']}"
+                pair = f"{lab(r['strategy'])} vs {lab(r['ref'])}"
                 h[f"ICER {pair}"] = r.get("icer")
                 h[f"incremental cost {pair}"] = r.get("inc_cost")
                 h[f"incremental effect {pair}"] = r.get("inc_effect")
             elif r.get("status") not in (None, "ND"):
-                h[f"status {r['strategy']}"] = r.get("status")
+                h[f"status {lab(r['strategy'])}"] = r.get("status")
         psa_rows = {r.get("wtp"): r for r in _psa_wtp(doc, p)}
         for w in wtps:
             tag = f"at WTP {_fmt(w)}"
             for r in table:
                 if isinstance(r.get("cost"), (int, float)) and isinstance(r.get("effect"), (int, float)):
-                    h[f"NMB {r['strategy']} {tag}"] = w * r["effect"] - r["cost"]
+                    h[f"NMB {lab(r['strategy'])} {tag}"] = w * r["effect"] - r["cost"]
             pr = psa_rows.get(w)
             if pr is not None:
                 for k, v in pr.items():
                     if k.startswith("ceac."):
-                        h[f"P(CE) {k[5:]} {tag}"] = v
+                        h[f"P(CE) {lab(k[5:])} {tag}"] = v
                 h[f"EVPI {tag}"] = pr.get("evpi")
         out[p] = h
     return out

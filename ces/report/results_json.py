@@ -49,6 +49,7 @@ def results_document(run) -> dict:
         "ces_version": __version__,
         "model": run.model_info,
         "strategies": run.strategy_names,
+        "strategy_labels": {s: cs.label for s, cs in run.model.strategies.items()},
         "base_case": {
             "totals": run.totals,
             "icer": run.icers,

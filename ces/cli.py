@@ -156,6 +156,42 @@ def _write_draws(path: Path, psa) -> None:
         raise CesError(f"--draws-out must end in .csv or .parquet, got `{path.name}`")
 
 
+EXECUTOR_HELP = ("Where tasks run: local (default), dask (an existing scheduler: --scheduler or CES_DASK_SCHEDULER) "
+                 "or dask-local:N (a local Dask cluster of N worker processes); Dask needs pip install 'ces[dask]'.")
+SCHEDULER_HELP = "Dask scheduler address, e.g. tcp://HOST:8786 (default: $CES_DASK_SCHEDULER)."
+
+
+def _note_retried(executor) -> None:
+    if executor.retried:
+        err_console.print(f"note: {executor.retried} task(s) were lost with their worker and run again",
+                          highlight=False)
+
+
+@contextmanager
+def _psa_runner(executor: Optional[str], scheduler: Optional[str], config: Path):
+    """None (run the PSA in this process) or a runner that splits its chunks over a Dask cluster."""
+    from ces.executors import make_executor
+
+    if executor in (None, "local"):
+        make_executor(executor, scheduler)  # checks the flags
+        yield None
+        return
+    from ces.remote import ChunkedPsa
+
+    started: list = []
+
+    def runner(*args, **kwargs):  # the cluster is reached (or started) only if there is a PSA to run
+        started.append(make_executor(executor, scheduler))
+        return ChunkedPsa(started[0], config)(*args, **kwargs)
+    try:
+        yield runner
+        if started:
+            _note_retried(started[0])
+    finally:
+        if started:
+            started[0].close()
+
+
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="Analysis config (configs/*.yaml) or a model file (models/*.yaml)."),
@@ -174,6 +210,9 @@ def run(
                                             "(as `ces diff`; exit 1 if a metric moved beyond tolerance)."),
     quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
     strict: bool = _flag("--strict", help="Treat sanity warnings as errors (exit 2, nothing written)."),
+    executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " The PSA's chunks become "
+                                           "the tasks; the result is bit-identical to a local run."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
 ) -> None:
     """Run the base case (and the PSA if configured) and print the results tables."""
     from ces.pipeline import run as run_pipeline
@@ -191,9 +230,9 @@ def run(
         if draws_out is not None and draws_out.suffix.lower() not in (".csv", ".parquet"):
             raise CesError(f"--draws-out must end in .csv or .parquet, got `{draws_out.name}`")
         t0 = time.perf_counter()
-        with _progress(not quiet) as on_chunk:
+        with _psa_runner(executor, scheduler, config) as psa_runner, _progress(not quiet) as on_chunk:
             res = run_pipeline(config, wtp=list(wtp) if wtp else None, psa=not no_psa, draws=draws, seed=seed,
-                               chunk=chunk, on_chunk=on_chunk)
+                               chunk=chunk, on_chunk=on_chunk, psa_runner=psa_runner)
         seconds = time.perf_counter() - t0
         _warn(res.warnings, strict)
         if draws_out is not None and res.psa is None:
@@ -216,6 +255,10 @@ def run(
                 from ces.report.console import print_budget
 
                 print_budget(res)
+            if res.payers is not None:
+                from ces.report.console import print_payers
+
+                print_payers(res)
         if draws_out is not None:
             _write_draws(draws_out, res.psa)
         doc = results_document(res)
@@ -252,6 +295,10 @@ def sweep(
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory: writes sweep.csv."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the table as JSON (a list of rows)."),
     quiet: bool = _flag("--quiet", "-q", help="Do not print the table."),
+    executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " --jobs applies to local."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
+    fail_fast: bool = _flag("--fail-fast", help="Stop at the first failing run (default: report "
+                                   "each failing run's error, finish the others, exit 2)."),
 ) -> None:
     """WTP sweep from one PSA (one config), or a parallel batch over configs × parameter grid × WTP."""
     import glob as globmod
@@ -294,13 +341,22 @@ def sweep(
                            f"--json, got `{out.name}`")
         if jobs < 1:
             raise CesError(f"--jobs must be at least 1, got {jobs}")
+        failed = 0
         if len(paths) > 1 or grid_spec:
-            from ces.sweep import LocalExecutor, SerialExecutor
+            from rich.markup import escape
+
+            from ces.executors import make_executor
             from ces.sweep import sweep as batch
 
-            with _progress_tasks(not quiet) as on_done:
-                table = batch(paths, grid_spec, grid_, LocalExecutor(jobs) if jobs > 1 else SerialExecutor(),
-                              draws=draws, seed=seed, on_done=on_done)
+            with make_executor(executor, scheduler, jobs) as ex, _progress_tasks(not quiet) as on_done:
+                table = batch(paths, grid_spec, grid_, ex, draws=draws, seed=seed, on_done=on_done,
+                              fail_fast=fail_fast)
+                _note_retried(ex)
+            for e in table.attrs["errors"]:
+                point = ", ".join(f"{k}={v:g}" for k, v in e.point)
+                err_console.print(f"[red]error:[/red] {escape(e.message)}" + (f" (grid point {point})" if point else ""),
+                                  highlight=False, soft_wrap=True)
+            failed = len(table.attrs["errors"])
             if not quiet:
                 from ces.report.console import make_console, print_grid_sweep
 
@@ -308,8 +364,9 @@ def sweep(
         else:
             if draws is None and loaded.config.psa is None:
                 draws = 1000
-            with _progress(not quiet) as on_chunk:
-                res = run_pipeline(paths[0], wtp=grid_, draws=draws, seed=seed, on_chunk=on_chunk)
+            with _psa_runner(executor, scheduler, paths[0]) as psa_runner, _progress(not quiet) as on_chunk:
+                res = run_pipeline(paths[0], wtp=grid_, draws=draws, seed=seed, on_chunk=on_chunk,
+                                   psa_runner=psa_runner)
             table = res.psa_tables["wtp"]
             if not quiet:
                 from ces.report.console import make_console, print_wtp_table
@@ -324,6 +381,9 @@ def sweep(
         if out is not None:
             write_text_atomic(out / "sweep.csv", table.to_csv(index=False))
         _write_json(json_out, table)
+        if failed:
+            err_console.print(f"{failed} of {table.attrs['tasks']} runs failed", highlight=False)
+            raise typer.Exit(code=2)
     except CesError as exc:
         _fail(exc)
 
@@ -591,6 +651,103 @@ def schema(
         write_text_atomic(out, text)
     else:
         sys.stdout.write(text)
+
+
+@app.command()
+def evppi(
+    config: Path = typer.Argument(..., help="Analysis config with a PSA (`psa:` or --draws) and optionally `evppi:`."),
+    param: Optional[list[str]] = typer.Option(None, "--param", help="A sampled parameter (repeatable); replaces "
+                                              "the config's `evppi.parameters`."),
+    group: Optional[list[str]] = typer.Option(None, "--group", help="NAME=P1,P2 (repeatable): EVPPI of learning "
+                                              "P1 and P2 together; replaces the config's `evppi.groups`."),
+    wtp: Optional[list[float]] = typer.Option(None, "--wtp", help="Willingness to pay (repeatable); overrides the config."),
+    draws: Optional[int] = typer.Option(None, "--draws", help="PSA draws (overrides psa.draws)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="PSA seed (overrides psa.seed)."),
+    bootstrap: Optional[int] = typer.Option(None, "--bootstrap", help="Bootstrap resamples for the SEs "
+                                            "(overrides evppi.bootstrap; 0 = none)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (default: all cores)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the results document (ces.results v1)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (as `ces run --out`), with the "
+                                       "EVPPI and decision-uncertainty tables."),
+    plots: bool = typer.Option(False, "--plots", help="Also write the figures, VOI figures included."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
+) -> None:
+    """Value of information from one PSA run: EVPPI per parameter and group (regression method), expected loss."""
+    from ces.analysis.voi_tables import decision_tables, evppi_items, evppi_tables, sort_wtp
+    from ces.engine.psa import sampled_parameters
+    from ces.pipeline import psa_options
+    from ces.pipeline import run as run_pipeline
+    from ces.spec.schema import EvppiSpec
+
+    try:
+        for name, v in (("--draws", draws), ("--bootstrap", bootstrap)):
+            if v is not None and v < (1 if name == "--draws" else 0):
+                raise CesError(f"{name} must be at least {1 if name == '--draws' else 0}, got {v}")
+        if plots and out is None:
+            raise CesError("--plots needs an output directory: pass --out DIR")
+        groups = {}
+        for g in group or []:
+            name, sep, names = g.partition("=")
+            members = [p.strip() for p in names.split(",") if p.strip()]
+            if not sep or not name.strip() or not members:
+                raise CesError(f"--group must be NAME=P1,P2,..., got `{g}`")
+            groups[name.strip()] = members
+        _set_threads(threads)
+        from ces.analysis.voi_tables import check_sizes
+        from ces.spec.loader import load
+
+        pre = load(config)  # sizes bounded before the PSA runs
+        pre_opts = psa_options(pre, draws, seed)
+        if pre_opts is not None:
+            check_sizes(pre_opts.draws, (pre.config.evppi or EvppiSpec()).bootstrap if bootstrap is None else bootstrap)
+        t0 = time.perf_counter()
+        with _progress(not quiet) as on_chunk:
+            res = run_pipeline(config, wtp=list(wtp) if wtp else None, draws=draws, seed=seed, on_chunk=on_chunk)
+        if res.psa is None:
+            raise CesError("EVPPI needs a PSA: add `psa:` to the config or pass --draws N", file=str(config))
+        spec = res.loaded.config.evppi or EvppiSpec()
+        names = res.psa.strategies
+        if spec.reference is not None and spec.reference not in names:
+            raise CesError(f"evppi.reference: unknown strategy `{spec.reference}` (strategies: {', '.join(names)})",
+                           file=str(config))
+        ref = names.index(spec.reference) if spec.reference else 0
+        samples = sampled_parameters(res.model, res.psa.n_draws, res.psa.seed)
+        from_cli = bool(param or group)
+        try:
+            items = evppi_items(samples, list(param or []) if from_cli else spec.parameters,
+                                groups if from_cli else spec.groups)
+        except CesError as exc:
+            if from_cli or res.loaded.config_loc is None or res.loaded.config.evppi is None:
+                raise
+            raise res.loaded.config_loc.error(("evppi",), exc.message) from None
+        at = sort_wtp(spec.wtp, res.wtps)
+        wtps = sorted(set(res.wtps) | {at})
+        opts = psa_options(res.loaded, draws, seed)
+        tabs = evppi_tables(res.psa, samples, res.loaded.model.effect, wtps, items, at,
+                            spec.bootstrap if bootstrap is None else bootstrap, ref, opts.population,
+                            opts.population_years, opts.population_discount)
+        tabs.update(decision_tables(res.psa, res.loaded.model.effect, wtps, at, ref))
+        res.psa_tables.update(tabs)
+        seconds = time.perf_counter() - t0
+        if not quiet:
+            from ces.report.console import print_evppi
+
+            print_evppi(res, at)
+        if json_out is not None:
+            from ces.report.atomic import write_text_atomic
+            from ces.report.results_json import dumps, results_document
+
+            write_text_atomic(json_out, dumps(results_document(res)))
+        if out is not None:
+            from ces.report.outputs import write_output_dir
+
+            write_output_dir(res, out, seconds, plots=plots)
+            if plots:
+                from ces.report.plots import plot_voi
+
+                plot_voi(res, out / "plots", at)
+    except CesError as exc:
+        _fail(exc)
 
 
 def main() -> None:  # pragma: no cover

@@ -9,10 +9,12 @@ effects), and the patients' QALE under the comparator (its discounted QALYs):
 Rules (parameters in ``ces/settings/*.yaml`` with their sources):
 - ``range`` (US): the ICER is compared with the upper bound, reported with the range;
 - ``proportional_shortfall`` (Netherlands): the reference value of the PS band;
-- ``nice_severity_modifier`` (UK): £20–30k × QALY weight 1.2 (PS ≥ 0.85 or AS ≥ 12) or 1.7
-  (PS ≥ 0.95 or AS ≥ 18);
-- ``severity_graded`` (Sweden): the WTP of the severity grade (given, or from PS bands);
-- ``c2h_bands`` (Japan): the C2H price-adjustment band the ICER falls in (× 1.5 for anticancer);
+- ``nice_severity_modifier`` (UK): £25–35k from April 2026 (dated option £20–30k) × QALY weight 1.2
+  (PS ≥ 0.85 or AS ≥ 12) or 1.7 (PS ≥ 0.95 or AS ≥ 18);
+- ``severity_graded`` (Sweden): the WTP of the severity grade (given, or from PS bands); only sourced
+  grades unless the analyst turns on the preset's assumed grades;
+- ``c2h_bands`` (Japan): the C2H price-adjustment band the ICER falls in (× 1.5 for anticancer); the
+  adjusted price itself is :mod:`ces.economics.c2h`;
 - ``gdp_multiple`` (China): 1–3 × GDP per capita.
 """
 
@@ -35,9 +37,23 @@ def severity(qale_gen: float, qale_comparator: float) -> dict:
             "proportional_shortfall": a / qale_gen if qale_gen > 0 else float("nan")}
 
 
-def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str | None = None) -> dict:
-    """{'threshold': upper WTP used for the verdict, 'range' or 'bands', 'basis': text}."""
+def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str | None = None,
+              assumed_grades: bool = False) -> dict:
+    """{'threshold': upper WTP used for the verdict, 'range' or 'bands', 'basis': text}.
+
+    Sweden: only sourced grades unless ``assumed_grades`` (then the preset's ``assumed_grades`` levels and
+    the finer PS mapping are added)."""
     kind = rule["rule"]
+    if kind == "severity_graded":
+        levels = dict(rule["by_grade"])
+        mapping = rule["grade_by_proportional_shortfall"]
+        if assumed_grades:
+            levels.update(rule.get("assumed_grades", {}))
+            mapping = rule.get("grade_by_proportional_shortfall_assumed", mapping)
+        if grade is not None and grade not in levels:
+            raise ValueError(f"severity grade `{grade}` has no sourced level (sourced: {', '.join(rule['by_grade'])}; "
+                             "low/high only with `assumed_grades: true`)")
+        rule = {**rule, "by_grade": levels, "grade_by_proportional_shortfall": mapping}
     if kind == "range":
         lo, hi = rule["range"]
         return {"threshold": hi, "lower": lo, "basis": f"range {lo:,.0f}–{hi:,.0f}"}
@@ -52,7 +68,8 @@ def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str
         return {"threshold": b[0], "boundaries": b, "basis": "C2H price-adjustment boundaries " +
                 " / ".join(f"{x:,.0f}" for x in b) + (" (×1.5, anticancer)" if anticancer else "")}
     if kind == "severity_graded" and grade is not None:
-        return {"threshold": rule["by_grade"][grade], "grade": grade, "basis": f"severity {grade}"}
+        return {"threshold": rule["by_grade"][grade], "grade": grade, "basis": f"severity {grade}",
+                "assumption": grade in rule.get("assumed_grades", {})}
     if sev is None:
         raise ValueError(f"the {kind} rule needs the severity (QALY shortfall)")
     ps, as_ = sev["proportional_shortfall"], sev["absolute_shortfall"]
@@ -79,8 +96,9 @@ def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str
                 if ps < upper:
                     g = name
                     break
-        return {"threshold": rule["by_grade"][g], "grade": g,
-                "basis": f"severity {g}" + ("" if grade else f" (from proportional shortfall {ps:.2f})")}
+        return {"threshold": rule["by_grade"][g], "grade": g, "assumption": g in rule.get("assumed_grades", {}),
+                "basis": f"severity {g}" + ("" if grade else f" (from proportional shortfall {ps:.2f}; grade mapping "
+                                                            "is an assumption)")}
     raise ValueError(f"unknown threshold rule {kind!r}")
 
 

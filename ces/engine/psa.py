@@ -10,8 +10,8 @@ only the per-draw totals (draws × streams per strategy) are kept.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -64,8 +64,12 @@ def strategy_draws(cs, samples: dict) -> dict:
 
 
 def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
-            on_chunk: Callable[[int, int], None] | None = None) -> PsaResult:
-    """Run ``n_draws`` PSA draws of every strategy; ``on_chunk(done, total)`` reports progress."""
+            on_chunk: Callable[[int, int], None] | None = None, first: int = 0) -> PsaResult:
+    """Run ``n_draws`` PSA draws of every strategy; ``on_chunk(done, total)`` reports progress.
+
+    ``first``: index of the first draw, so that draws [first, first + n_draws) of the full PSA are
+    run (one task of a PSA split over workers; :func:`merge_psa` joins the parts).
+    """
     t0 = time.perf_counter()
     dists = distribution_keys(model)
     R = len(model.streams)
@@ -74,10 +78,10 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
     crossing = {}
     for start in range(0, n_draws, chunk):
         stop = min(n_draws, start + chunk)
-        samples = sample_draws(dists, seed, start, stop)
+        samples = sample_draws(dists, seed, first + start, first + stop)
         shared: dict = {}  # parameter values common to all strategies, evaluated once per chunk
         for s, cs in model.strategies.items():
-            res = model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, draw_offset=start,
+            res = model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, draw_offset=first + start,
                                      shared=shared)
             totals[s][start:stop] = res.totals
             totals_u[s][start:stop] = res.totals_undisc
@@ -89,3 +93,47 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
             on_chunk(stop, n_draws)
     return PsaResult(list(model.strategies), list(model.streams), list(model.payer_streams), totals, totals_u,
                      n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing)
+
+
+def sampled_parameters(model: CohortModel, n_draws: int, seed: int) -> dict:
+    """Parameter name → its (n_draws,) PSA draws, exactly those :func:`run_psa` used with this seed.
+
+    The draw matrix depends only on (seed, parameter, draw index) (:mod:`ces.params.sampling`),
+    so it is regenerated here instead of being kept by the run; no model is evaluated.
+    """
+    samples = sample_draws(distribution_keys(model), seed, 0, n_draws)
+    out: dict = {}
+    for cs in model.strategies.values():
+        for name, arr in strategy_draws(cs, samples).items():
+            out.setdefault(name, np.asarray(arr, dtype=float))
+    return out
+
+def merge_psa(parts: Iterable, n_draws: int) -> PsaResult:
+    """Join the PSA results of draw ranges into one result of ``n_draws`` draws.
+
+    ``parts``: (first, result) pairs, in any order (e.g. as tasks finish), each result holding
+    draws [first, first + result.n_draws).  Per-draw arrays (every dict of arrays with one row
+    per draw) are copied into arrays allocated once, so the memory is that of one local run;
+    crossing counts are summed.  Since draw i depends only on (seed, parameter, i), the merge
+    equals one run over [0, n_draws) bit for bit.
+    """
+    out, merged, crossing, covered = None, {}, {}, 0
+    for first, p in parts:
+        if out is None:
+            out = p
+            for f in fields(PsaResult):
+                v = getattr(p, f.name)
+                if isinstance(v, dict) and v and all(isinstance(a, np.ndarray) and a.shape[:1] == (p.n_draws,)
+                                                     for a in v.values()):
+                    merged[f.name] = {k: np.empty((n_draws,) + a.shape[1:], a.dtype) for k, a in v.items()}
+        for name, arrays in merged.items():
+            for k, a in getattr(p, name).items():
+                arrays[k][first:first + p.n_draws] = a
+        for s, c in p.crossing.items():
+            acc = crossing.setdefault(s, CrossingInfo())
+            acc.points += c.points
+            acc.draws += c.draws
+        covered += p.n_draws
+    if out is None or covered != n_draws:
+        raise ValueError(f"PSA parts cover {covered} draws, expected {n_draws}")
+    return replace(out, **merged, n_draws=n_draws, crossing=crossing)

@@ -35,6 +35,14 @@ def tables(run) -> dict:
         out[f"psa_{name}"] = df
     for name, df in (run.budget or {}).items():
         out[f"budget_impact_{name}"] = df
+    a = getattr(run, "appraisal", None) or {}
+    if "c2h" in a:
+        out["c2h_bands"], out["c2h_populations"] = a["c2h"]["bands"], a["c2h"]["populations"]
+    if "cost_sharing" in a:
+        out["cost_sharing"] = a["cost_sharing"]["table"]
+    for name, df in (getattr(run, "payers", None) or {}).items():
+        if df is not None:
+            out[f"payers_{name}"] = df
     trace_rows = []
     for s, r in run.base.results.items():
         for k, occ in enumerate(r.trace[0]):

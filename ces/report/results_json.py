@@ -70,6 +70,8 @@ def results_document(run) -> dict:
         doc["payment"] = {k: v for k, v in run.payment.items() if k != "schedule"}
     if getattr(run, "budget", None) is not None:
         doc["budget_impact"] = {k: v for k, v in run.budget.items()}
+    if getattr(run, "payers", None) is not None:
+        doc["payers"] = {k: v for k, v in run.payers.items() if v is not None}
     crossing = {s: {"points": r.crossing.points, "cycles": r.crossing.cycles}
                 for s, r in run.base.results.items() if r.crossing is not None}
     if crossing:

@@ -55,7 +55,7 @@ def _warn(warnings: list, strict: bool = False) -> None:
         raise CesError(f"--strict: {w['message']} [{w['code']}]{more}", file=None, path=w["where"])
     for w in warnings:
         where = f"{w['where']}: " if w["where"] else ""
-        err_console.print(f"[yellow]warning:[/yellow] {escape(where + w['message'])} [{w['code']}]",
+        err_console.print(f"[yellow]warning:[/yellow] {escape(where + w['message'] + ' [' + w['code'] + ']')}",
                           highlight=False, soft_wrap=True)
 
 

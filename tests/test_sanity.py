@@ -83,6 +83,7 @@ def test_listed_in_results_json_printed_once_and_strict(runner, tmp_path):
     out = tmp_path / "r.json"
     r = runner.invoke(app, ["run", str(m), "-q", "--json", str(out)])
     assert r.exit_code == 0 and r.stderr.count("cost parameter `c_well` is negative") == 1, r.stderr
+    assert "[negative_cost]" in r.stderr
     assert [w["code"] for w in json.loads(out.read_text())["warnings"]] == ["negative_cost"]
     out2 = tmp_path / "r2.json"
     r = runner.invoke(app, ["run", str(m), "-q", "--strict", "--json", str(out2)])

@@ -146,7 +146,7 @@ def test_bad_config_reports_its_error_and_the_others_finish(cluster, dask_ex, ru
     assert local.exit_code == 2
     one_line = local.stderr.strip()
     assert one_line.count("\n") == 0 and str(bad) in one_line and "efects" in one_line
-    out = tmp_path / "s.csv"
+    out = tmp_path / "s"  # --out is a directory: the table is out/sweep.csv
     args = ["sweep", CFGS[0], str(bad), CFGS[1], "--grid", "discount.costs=0.03,0.05", "--wtp", "0:50000:25000",
             "-q", "--executor", "dask", "--scheduler", cluster.scheduler_address]
     r = runner.invoke(app, args + ["--out", str(out)])
@@ -155,15 +155,15 @@ def test_bad_config_reports_its_error_and_the_others_finish(cluster, dask_ex, ru
     # the same one-line error as a local run (file names as typed), once per grid point, then a count
     assert lines[:2] == [f"{one_line} (grid point discount.costs={v})" for v in ("0.03", "0.05")]
     assert lines[-1] == "2 of 6 runs failed"
-    table = pd.read_csv(out)
+    table = pd.read_csv(out / "sweep.csv")
     assert sorted(set(table["config"])) == sorted([CFGS[0], CFGS[1]]) and len(table) == 3 * 2 * (2 + 4)
     # a missing file in the batch: its own error too (the bundle cannot be made on the client)
     missing = sweep([CFGS[0], str(tmp_path / "gone.yaml")], {}, [0.0], dask_ex)
     [e] = missing.attrs["errors"]
     assert e.message == f"{tmp_path / 'gone.yaml'}: file not found" and set(missing["config"]) == {CFGS[0]}
-    out.unlink()
+    (out / "sweep.csv").unlink()
     r = runner.invoke(app, args + ["--out", str(out), "--fail-fast"])
-    assert r.exit_code == 2 and r.stderr.strip() == one_line and not out.exists()
+    assert r.exit_code == 2 and r.stderr.strip() == one_line and not (out / "sweep.csv").exists()
 
 
 def test_localise_maps_worker_paths_back(tmp_path):

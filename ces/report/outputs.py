@@ -7,7 +7,6 @@ leaves DIR untouched and removes the temporary folder.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -54,26 +53,29 @@ def tables(run) -> dict:
         for k, occ in enumerate(r.trace[0]):
             trace_rows.append({"strategy": s, "cycle": k, **{st: float(v) for st, v in zip(run.model.states, occ)}})
     out["base_case_trace"] = pd.DataFrame(trace_rows)
-    return out
+    return {name: with_labels(run, df) for name, df in out.items()}
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def with_labels(run, df: pd.DataFrame) -> pd.DataFrame:
+    """A `label` column (the strategy's `label:`) right after `strategy`, for CSV files and xlsx sheets."""
+    from ces.report.console import strategy_label
+
+    if "strategy" not in df.columns or "label" in df.columns:
+        return df
+    df = df.copy()
+    df.insert(df.columns.get_loc("strategy") + 1, "label", [strategy_label(run, s) for s in df["strategy"]])
+    return df
 
 
 def manifest(run, seconds: float) -> dict:
     import numba
     import numpy
 
-    files = {}
-    if run.loaded.config_loc is not None:
-        files["config"] = run.loaded.config_loc.file
-    files["model"] = run.loaded.model_loc.file
-    data = {str(p): sha256(Path(p)) for p in sorted(set(run.model.data_files))}
+    from ces.report.provenance import inputs
+
+    read = inputs(run)
+    files = {i["role"]: {"path": i["path"], "sha256": i["sha256"]} for i in read if i["role"] in ("config", "model")}
+    data = {i["path"]: i["sha256"] for i in read if i["role"] not in ("config", "model")}
     return {
         "ces_version": __version__,
         "numpy_version": numpy.__version__,
@@ -83,8 +85,9 @@ def manifest(run, seconds: float) -> dict:
         "run_seconds": round(seconds, 3),
         "seed": run.psa.seed if run.psa is not None else None,
         "n_draws": run.psa.n_draws if run.psa is not None else None,
-        "files": {k: {"path": v, "sha256": sha256(Path(v))} for k, v in files.items()},
+        "files": files,
         "data_files": data,
+        "inputs": read,
     }
 
 

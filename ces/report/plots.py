@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ces.report.console import strategy_label
+
 PLOT_TYPES = ("ce_plane", "ceac", "evpi", "trace", "survival", "tornado")
 
 
@@ -68,7 +70,7 @@ def plot_run(run, folder: Path) -> list:
         t = np.arange(r.trace.shape[1]) * run.model.cycle_years
         for j, st in enumerate(run.model.states):
             ax.plot(t, r.trace[0, :, j], label=st, lw=2)
-        ax.set_title(f"{s}: state occupancy")
+        ax.set_title(f"{strategy_label(run, s)}: state occupancy")
         ax.set_xlabel("Time (years)")
         ax.set_ylabel("Proportion of cohort")
         ax.set_ylim(0, 1)
@@ -99,7 +101,7 @@ def _plot_psa_perspective(run, p, folder: Path, plt, cur: str, eff: str, labelle
     for j, s in enumerate(psa.strategies):
         if j == ref:
             continue
-        ax.scatter(e[:, j] - e[:, ref], c[:, j] - c[:, ref], s=6, alpha=0.35, label=f"{s} vs {psa.strategies[ref]}")
+        ax.scatter(e[:, j] - e[:, ref], c[:, j] - c[:, ref], s=6, alpha=0.35, label=f"{strategy_label(run, s)} vs {strategy_label(run, psa.strategies[ref])}")
     if run.wtps:
         lam = run.wtps[len(run.wtps) // 2]
         xs = np.array(ax.get_xlim())
@@ -116,7 +118,7 @@ def _plot_psa_perspective(run, p, folder: Path, plt, cur: str, eff: str, labelle
     if w is not None and len(w) > 1:
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
         for s in psa.strategies:
-            ax.plot(w["wtp"], w[f"ceac.{s}"], lw=2, label=s)
+            ax.plot(w["wtp"], w[f"ceac.{s}"], lw=2, label=strategy_label(run, s))
         ax.plot(w["wtp"], w["ceaf"], "k:", lw=2.5, label="CEAF (optimal strategy)")
         ax.set_xlabel(f"Willingness to pay{cur} per {eff[:-1]}")
         ax.set_ylabel("Probability cost-effective")
@@ -159,7 +161,7 @@ def plot_survival(run, folder: Path, plt=None) -> list:
                 curves[cn] = mixture_survival(model, c, curves, venv)
         for name, c in cs.curves.items():
             S = curves[name][0]
-            ax.plot(t_years, S, styles[k % 4], lw=2, label=f"{s}: {name}")
+            ax.plot(t_years, S, styles[k % 4], lw=2, label=f"{strategy_label(run, s)}: {name}")
             if "cure" in c.mods:
                 pi = float(np.asarray(c.mods["cure"].evaluate(venv, model.functions)).ravel()[0])
                 ax.axhline(pi, color="grey", lw=0.8, ls=styles[k % 4])

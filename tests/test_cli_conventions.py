@@ -62,8 +62,9 @@ def test_labels_icer_digits_and_currency_in_console_and_csv(runner, tmp_path):
     assert "." not in icer_cell and icer_cell.replace(",", "").isdigit()
     t = pd.read_csv(tmp_path / "o" / "base_case_icer.csv")
     assert list(t.columns[:2]) == ["strategy", "label"] and "Zidovudine monotherapy" in set(t["label"])
-    sheets = pd.read_excel(tmp_path / "o" / "results.xlsx", sheet_name=None)
-    assert "label" in sheets["base_case_totals"].columns
+    sheets = pd.read_excel(tmp_path / "o" / "results.xlsx", sheet_name=None, header=1)  # row 1: the sheet's title
+    assert "label" in sheets["base_case_totals"].columns and "Zidovudine monotherapy" in set(
+        sheets["base_case_totals"]["label"])
 
 
 def test_out_always_names_a_directory(runner):

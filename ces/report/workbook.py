@@ -308,9 +308,11 @@ def totals_sheet(book: _Book, run):
         p = persp.get(base, "")
         return f"{c} [{cur}]" + (f" ({p})" if p else "") if cur else c
     ws = book.sheet("base_case_totals", f"Base-case totals per strategy ({cur or 'no currency'}); every number "
-                    "is a formula over the calculation sheets", [header(c) for c in run.totals.columns])
+                    "is a formula over the calculation sheets", [header(c) for c in run.totals.columns] + ["label"])
+    last = len(run.totals.columns) + 1  # the strategy label, after the formula columns (their places are fixed)
     for i, s in enumerate(run.totals["strategy"]):
         ws.cell(HEADER_ROW + 1 + i, 1, s)
+        ws.cell(HEADER_ROW + 1 + i, last, run.model.strategies[s].label)
     return ws
 
 

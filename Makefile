@@ -3,7 +3,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-FLAGSHIP ?= configs/cart_lbcl.yaml
+FLAGSHIP ?= configs/flagship.yaml
 
 .PHONY: install run test test-browser bench clean
 

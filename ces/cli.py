@@ -209,6 +209,7 @@ def run(
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Compare with an earlier results.json "
                                             "(as `ces diff`; exit 1 if a metric moved beyond tolerance)."),
     quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
+    full: bool = _flag("--full", help="Print every table (default: a compact summary that fits 100 columns)."),
     strict: bool = _flag("--strict", help="Treat sanity warnings as errors (exit 2, nothing written)."),
     executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " The PSA's chunks become "
                                            "the tasks; the result is bit-identical to a local run."),
@@ -237,7 +238,11 @@ def run(
         _warn(res.warnings, strict)
         if draws_out is not None and res.psa is None:
             raise CesError("--draws-out needs a PSA: add `psa:` to the config or pass --draws N")
-        if not quiet:
+        if not quiet and not full:
+            from ces.report.summary import print_summary
+
+            print_summary(res)
+        elif not quiet:
             from ces.report.console import print_psa, print_run
 
             print_run(res)

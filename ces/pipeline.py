@@ -36,6 +36,8 @@ class RunResult:
     psa_perspectives: dict = field(default_factory=dict)  # non-payer perspective key -> PSA tables (payer: psa_tables)
     spillover_icers: pd.DataFrame | None = None  # base-case perspective, QALYs with caregiver spillover (if on)
     appraisal: dict | None = None
+    wtp_report: list = field(default_factory=list)  # headline WTPs of the console summary (on the `wtps` grid)
+    price: pd.DataFrame | None = None  # threshold price per perspective and WTP (config `price:`)
     inventory: pd.DataFrame | None = None
     warnings: list = field(default_factory=list)  # sanity warnings (ces.analysis.sanity)
     payers: dict | None = None  # cost shares per payer: {"cea": table, "bia": table or None}
@@ -106,6 +108,51 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
     return PsaOptions(draws if draws is not None else spec.draws, seed if seed is not None else spec.seed,
                       chunk if chunk is not None else spec.chunk, spec.precision, spec.population,
                       spec.population_years, float(spec.population_discount))
+
+
+def report_wtps(res: "RunResult", from_config: bool) -> list:
+    """Headline WTPs: the config's `wtp_report:` (each on the grid), else the setting's threshold(s) on the
+    grid, else the first, middle and last grid values.  Under a --wtp override, off-grid values are dropped."""
+    grid = res.wtps
+    asked = res.loaded.config.wtp_report
+    if asked is not None:
+        off = [w for w in asked if float(w) not in grid]
+        if off and from_config:
+            raise res.loaded.config_loc.error(("wtp_report",), f"{off[0]:g} is not on the `wtp:` grid; "
+                                              "headline WTPs must be among the `wtp:` values")
+        chosen = [float(w) for w in asked if float(w) in grid]
+        if chosen:
+            return chosen
+    if res.appraisal is not None:
+        t = res.appraisal["threshold"]
+        chosen = [float(t[k]) for k in ("lower", "threshold") if k in t and float(t[k]) in grid]
+        if chosen:
+            return chosen
+    if len(grid) <= 3:
+        return list(grid)
+    return [grid[0], grid[len(grid) // 2], grid[-1]]
+
+
+def headline_prices(res: "RunResult", path, overrides: dict | None) -> pd.DataFrame:
+    """Threshold price (:mod:`ces.economics.price`) of the config's `price:` parameter under every perspective,
+    at the setting's threshold(s) (lower and upper end of a range), else at the headline WTPs."""
+    from ces.economics.price import at_wtp, price_line
+
+    spec = res.loaded.config.price
+    if res.appraisal is not None:
+        t = res.appraisal["threshold"]
+        wtps = [float(t[k]) for k in ("lower", "threshold") if k in t]
+    else:
+        wtps = res.wtp_report
+    persps = [p for p in res.perspective_list if p.cost_column in res.totals]
+    try:
+        line = price_line(res, path, spec.parameter, [p.cost_column for p in persps], spec.strategy,
+                          spec.comparator, overrides, where="price")
+    except CesError as exc:
+        cl = res.loaded.config_loc
+        raise (cl.error(("price",), exc.message) if cl else exc) from None
+    rows = [{"perspective": p.key, "wtp": w, **at_wtp(line, p.cost_column, w)} for p in persps for w in wtps]
+    return pd.DataFrame(rows)
 
 
 def appraisal(res: "RunResult") -> dict:
@@ -636,6 +683,9 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         res.inventory = inventory_table(totals, model.cost_streams, loaded.model.cost_bearers)
     if loaded.config.setting is not None:
         res.appraisal = appraisal(res)
+    res.wtp_report = report_wtps(res, wtp is None)
+    if checks and loaded.config.price is not None:
+        res.price = headline_prices(res, path, overrides)
     if loaded.config.budget_impact is not None:
         res.budget = budget_impact(res)
     if loaded.config.payers is not None:

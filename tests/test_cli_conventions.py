@@ -54,7 +54,7 @@ def test_sweep_out_is_a_directory(runner, tmp_path):
 
 
 def test_labels_icer_digits_and_currency_in_console_and_csv(runner, tmp_path):
-    r = runner.invoke(app, ["run", str(HIV), "--out", str(tmp_path / "o")], env={"COLUMNS": "200"})
+    r = runner.invoke(app, ["run", str(HIV), "--full", "--out", str(tmp_path / "o")], env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     assert "Zidovudine + lamivudine" in r.stdout and "Inc. cost (GBP)" in r.stdout and "ICER (GBP)/LY" in r.stdout
     icer_line = next(ln for ln in r.stdout.splitlines() if "Zidovudine + lamivudine" in ln and "ND" in ln)

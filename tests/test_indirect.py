@@ -97,7 +97,7 @@ def test_cart_societal_config_reports_both_perspectives(runner):
     from ces.cli import app
     from tests.conftest import CONFIGS
 
-    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_societal.yaml"), "--no-psa"])
+    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_societal.yaml"), "--no-psa", "--full"])
     assert r.exit_code == 0, r.output
     assert "Societal perspective" in r.output and "Impact inventory" in r.output and "productivity" in r.output
     res = run(CONFIGS / "cart_lbcl_societal.yaml", psa=False)

@@ -89,7 +89,7 @@ def test_bia_psa_in_console_json_and_xlsx(runner, tmp_path):
 
     cfg = _cfg(tmp_path, "psa: {draws: 200, seed: 3}\n" + BIA)
     out = tmp_path / "out"
-    r = runner.invoke(app, ["run", str(cfg), "--out", str(out)])
+    r = runner.invoke(app, ["run", str(cfg), "--full", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "Probabilistic budget impact" in r.output and "95 %" in r.output
     doc = json.loads((out / "results.json").read_text())

@@ -135,10 +135,10 @@ def test_perspective_definitions_and_base_case():
 
 
 def test_base_case_perspective_follows_setting_and_is_printed_first(runner):
-    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_sweden.yaml"), "--no-psa"])
+    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_sweden.yaml"), "--no-psa", "--full"])
     assert r.exit_code == 0, r.output
     assert r.output.index("Societal perspective (base case)") < r.output.index("Healthcare payer perspective")
-    r = runner.invoke(app, ["run", str(CONFIGS / "tisacel_ball.yaml"), "--no-psa"])
+    r = runner.invoke(app, ["run", str(CONFIGS / "tisacel_ball.yaml"), "--no-psa", "--full"])
     assert r.output.index("Healthcare payer perspective (base case)") < r.output.index("Societal perspective")
 
 
@@ -224,7 +224,7 @@ def test_config_overrides_the_base_case_perspective(runner, tmp_path):
     (tmp_path / "c.yaml").write_text(CONFIG.replace("4000", "50") + "perspective: societal\n")
     res = run(tmp_path / "c.yaml")
     assert res.base_perspective == "societal" and res.perspective_list[0].key == "societal"
-    r = runner.invoke(app, ["run", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "o"), "--plots"])
+    r = runner.invoke(app, ["run", str(tmp_path / "c.yaml"), "--full", "--out", str(tmp_path / "o"), "--plots"])
     assert r.exit_code == 0, r.output
     assert r.output.index("Societal perspective (base case)") < r.output.index("Healthcare payer perspective")
     files = {p.name for p in (tmp_path / "o" / "plots").iterdir()}
@@ -238,7 +238,7 @@ def test_config_overrides_the_base_case_perspective(runner, tmp_path):
 @pytest.mark.parametrize("name", ["tisacel_ball", "cart_lbcl_sweden"])
 def test_psa_configs_with_indirect_terms_report_every_perspective(runner, tmp_path, name):
     out = tmp_path / "r.json"
-    r = runner.invoke(app, ["run", str(CONFIGS / f"{name}.yaml"), "--draws", "40", "--json", str(out)])
+    r = runner.invoke(app, ["run", str(CONFIGS / f"{name}.yaml"), "--full", "--draws", "40", "--json", str(out)])
     assert r.exit_code == 0, r.output
     for title in ("PSA: mean and 95 % interval", "Probabilistic incremental analysis", "CEAC, CEAF and EVPI"):
         assert r.output.count(title) == 2  # payer and societal

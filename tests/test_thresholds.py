@@ -75,10 +75,10 @@ def test_country_configs_report_both_perspectives_and_verdicts(runner):
     from ces.cli import app
 
     for c in ("japan", "sweden", "china"):
-        r = runner.invoke(app, ["run", str(CONFIGS / f"cart_lbcl_{c}.yaml"), "--no-psa"])
+        r = runner.invoke(app, ["run", str(CONFIGS / f"cart_lbcl_{c}.yaml"), "--no-psa", "--full"])
         assert r.exit_code == 0, r.output
         assert "Societal perspective" in r.output and "Impact inventory" in r.output and "Verdicts" in r.output
-    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_sweden.yaml"), "--no-psa"])
+    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_sweden.yaml"), "--no-psa", "--full"])
     assert "partial reference data" in r.output and "se_employment_rate_partial.csv" in r.output
     res = run(CONFIGS / "cart_lbcl_sweden.yaml", psa=False)
     v = res.appraisal["verdicts"]

@@ -18,34 +18,56 @@ def threshold_price(path, parameter: str, wtp: float, strategy: str | None = Non
                     cost_column: str = "cost") -> dict:
     from ces.pipeline import run
 
-    base = run(path, psa=False)
+    line = price_line(run(path, psa=False), path, parameter, [cost_column], strategy, comparator)
+    return at_wtp(line, cost_column, wtp)
+
+
+def price_line(base, path, parameter: str, cost_columns: list, strategy: str | None = None,
+               comparator: str | None = None, overrides: dict | None = None, where: str = "--") -> dict:
+    """ΔC(p0), ΔE and the slope b = ΔC(p0 + 1) − ΔC(p0) for each cost column, from ``base`` (a run of
+    ``path`` with ``overrides``) and one more run with the parameter raised by 1."""
+    from ces.pipeline import run
+    from ces.spec.names import unknown
+
     names = list(base.model.strategies)
     s = strategy or names[-1]
     c = comparator or names[0]
-    from ces.spec.names import unknown
-
-    for flag, x in (("--strategy", s), ("--comparator", c)):
+    flag = (lambda k: f"--{k}") if where == "--" else (lambda k: f"{where}.{k}")
+    for key, x in (("strategy", s), ("comparator", c)):
         if x not in names:
-            raise CesError(f"{flag}: {unknown('strategy', x, names)}")
+            raise CesError(f"{flag(key)}: {unknown('strategy', x, names)}")
     if parameter not in base.model.model_defs:
-        raise CesError(f"--parameter: {unknown('parameter', parameter, base.model.model_defs)}")
+        raise CesError(f"{flag('parameter')}: {unknown('parameter', parameter, base.model.model_defs)}")
     import numpy as np
 
     effect = base.loaded.model.effect
     p0 = float(np.asarray(base.model.model_defs[parameter].expr.evaluate({"cycle_length": base.model.cycle_years},
                                                                           base.model.functions)).ravel()[0])
+    over = dict(overrides or {})
+    over["parameters"] = {**over.get("parameters", {}), parameter: p0 + 1.0}
+    shifted = run(path, psa=False, overrides=over, checks=False)
 
-    def deltas(res):
+    def deltas(res, col):
         t = res.totals.set_index("strategy")
-        if cost_column not in t:
-            raise CesError(f"no `{cost_column}` totals (the model has no societal terms)")
-        return t.loc[s, cost_column] - t.loc[c, cost_column], t.loc[s, effect] - t.loc[c, effect]
-    dc0, de0 = deltas(base)
-    dc1, de1 = deltas(run(path, psa=False, overrides={"parameters": {parameter: p0 + 1.0}}, checks=False))
-    if abs(de1 - de0) > 1e-9 * max(1.0, abs(de0)):
-        raise CesError(f"`{parameter}` changes the effects, so it is not a price")
-    b = dc1 - dc0
-    if b == 0:
-        raise CesError(f"`{parameter}` does not change the incremental cost of {s} vs {c}")
-    return {"parameter": parameter, "base_value": p0, "wtp": wtp, "strategy": s, "comparator": c,
-            "threshold_price": p0 + (wtp * de0 - dc0) / b, "inc_cost": dc0, "inc_effect": de0, "slope": b}
+        if col not in t:
+            raise CesError(f"no `{col}` totals (the model has no societal terms)")
+        return t.loc[s, col] - t.loc[c, col], t.loc[s, effect] - t.loc[c, effect]
+    out = {"parameter": parameter, "base_value": p0, "strategy": s, "comparator": c, "columns": {}}
+    for col in cost_columns:
+        dc0, de0 = deltas(base, col)
+        dc1, de1 = deltas(shifted, col)
+        if abs(de1 - de0) > 1e-9 * max(1.0, abs(de0)):
+            raise CesError(f"`{parameter}` changes the effects, so it is not a price")
+        if dc1 - dc0 == 0:
+            raise CesError(f"`{parameter}` does not change the incremental cost of {s} vs {c}")
+        out["columns"][col] = {"inc_cost": dc0, "inc_effect": de0, "slope": dc1 - dc0}
+    return out
+
+
+def at_wtp(line: dict, cost_column: str, wtp: float) -> dict:
+    """p* = p0 + (λ·ΔE − ΔC(p0)) / b for one cost column of a :func:`price_line`."""
+    d = line["columns"][cost_column]
+    return {"parameter": line["parameter"], "base_value": line["base_value"], "wtp": wtp,
+            "strategy": line["strategy"], "comparator": line["comparator"],
+            "threshold_price": line["base_value"] + (wtp * d["inc_effect"] - d["inc_cost"]) / d["slope"],
+            "inc_cost": d["inc_cost"], "inc_effect": d["inc_effect"], "slope": d["slope"]}

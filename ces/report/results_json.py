@@ -69,6 +69,8 @@ def results_document(run) -> dict:
         doc["base_case"]["inventory"] = run.inventory
     if getattr(run, "appraisal", None) is not None:
         doc["appraisal"] = run.appraisal
+    if getattr(run, "price", None) is not None:
+        doc["base_case"]["threshold_price"] = run.price
     if getattr(run, "payment", None) is not None:
         doc["payment"] = {k: v for k, v in run.payment.items() if k != "schedule"}
     if getattr(run, "budget", None) is not None:

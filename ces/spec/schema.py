@@ -261,6 +261,13 @@ class ThresholdSpec(Strict):
     wtp: Number = Field(ge=0, description="Willingness to pay at which the decision is evaluated.")
 
 
+class PriceSpec(Strict):
+    parameter: StrictStr = Field(description="Cost parameter holding the price of `strategy` (e.g. c_cart); "
+                                 "`ces run` reports the price at which the ICER equals the setting's threshold(s).")
+    strategy: Optional[StrictStr] = Field(None, description="Priced strategy (default: the last).")
+    comparator: Optional[StrictStr] = Field(None, description="Comparator (default: the first strategy).")
+
+
 class DsaSpec(Strict):
     parameters: Union[list[StrictStr], dict[StrictStr, list[Number]]] = Field(
         description="One-way ranges NAME: [low, high] (a parameter or a setting such as discount.costs), or a list "
@@ -461,6 +468,12 @@ class ConfigSpec(Strict):
     strategies: Optional[list[StrictStr]] = Field(None, description="Strategies to run, in this order.")
     wtp: Optional[Union[Number, list[Number], WtpGrid]] = Field(
         None, description="Willingness to pay per unit of effect: a number, a list, or {from, to, by}.")
+    wtp_report: Optional[list[Number]] = Field(
+        None, min_length=1, description="Headline WTP values shown by `ces run` (net benefit, CEAC); each must be "
+        "on the `wtp:` grid, which still goes in full to the output files. Default: the setting's threshold(s) "
+        "on the grid, else the first, middle and last grid values.")
+    price: Optional[PriceSpec] = Field(None, description="Threshold price shown by `ces run`: the value of a price "
+                                       "parameter at which the ICER equals the setting's threshold(s) (as `ces price`).")
     psa: Optional[PsaSpec] = Field(None, description="Probabilistic sensitivity analysis (run by `ces run`).")
     evppi: Optional[EvppiSpec] = Field(None, description="Value of information (`ces evppi`): EVPPI of single "
                                        "parameters and groups from the PSA draws.")

@@ -1,0 +1,221 @@
+"""The compact console summary of `ces run` (fits 100 columns; `ces run --full` prints every table).
+
+Formatting only: every number is taken from the RunResult (totals, icers, perspectives, psa_tables,
+psa_perspectives, budget, price, appraisal); rows are selected (headline WTPs), never computed.
+Sections, in order: model line, base case (perspectives side by side) and impact inventory, net benefit
+at the headline WTPs, PSA summary and CEAC per perspective, budget impact, threshold price, verdict.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from ces.report.console import _num, ceac_sparkline, strategy_label
+
+WIDTH = 100
+
+
+def summary_console() -> Console:
+    """A console at most WIDTH columns wide (WIDTH when the output is piped)."""
+    c = Console()
+    return Console(width=min(c.width, WIDTH)) if c.is_terminal else Console(width=WIDTH)
+
+
+class _Titled(Table):
+    """A borderless table whose title is printed as its own line (a table title would wrap to the table's width)."""
+
+    def __init__(self, title: str):
+        super().__init__(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        self.heading = title
+
+
+def _table(title: str) -> _Titled:
+    return _Titled(title)
+
+
+def _print(console: Console, t: _Titled) -> None:
+    console.print(f"[bold]{t.heading}[/bold]", highlight=False)
+    console.print(t)
+
+
+def _name(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _short(run, key: str) -> str:
+    """Short perspective name (its key, e.g. payer, societal), marked when it is the base case."""
+    return _name(key) + (" (base)" if key == run.base_perspective and len(run.perspective_list) > 1 else "")
+
+
+def _psa_tables(run, key: str) -> dict:
+    return run.psa_tables if key == "payer" else run.psa_perspectives[key]
+
+
+def _icer_table(run, key: str):
+    return run.icers if key == "payer" else run.perspectives[key]
+
+
+def print_summary(run, console: Console | None = None) -> None:
+    console = console or summary_console()
+    spec = run.loaded.model
+    cur = spec.currency or ""
+    eff = "QALYs" if spec.effect == "qaly" else "LYs"
+    m = run.model
+    names = list(m.strategies)
+    label = {s: strategy_label(run, s) for s in names}
+    keys = [p.key for p in run.perspective_list] or ["payer"]
+    persp = {p.key: p for p in run.perspective_list}
+    setting = f" · setting {run.loaded.config.setting}" if run.loaded.config.setting else ""
+    console.print(f"[bold]{spec.title}[/bold]")
+    console.print(f"{spec.kind} · {len(m.states)} states · {m.n_cycles} cycles of {m.cycle_years:.4g} y · "
+                  f"discount {spec.discount.costs:g}/{spec.discount.effects:g}{setting}"
+                  + (f" · {cur}" if cur else ""), highlight=False)
+
+    # base case: each perspective's total cost side by side, then the frontier ICERs
+    t = _table(f"Base case (discounted{', ' + cur if cur else ''})")
+    t.add_column("Strategy")
+    cols = [k for k in keys if persp.get(k) is None or persp[k].cost_column in run.totals] if persp else ["payer"]
+    for k in cols:
+        t.add_column(f"Cost {_name(k)}", justify="right")
+    t.add_column(eff, justify="right")
+    t.add_column("LYs" if eff != "LYs" else "LYs undisc.", justify="right")
+    tot = run.totals.set_index("strategy")
+    for s in names:
+        r = tot.loc[s]
+        cells = [_num(r[persp[k].cost_column if persp else "cost"]) for k in cols]
+        t.add_row(label[s], *cells, _num(r[spec.effect], 3), _num(r["ly" if eff != "LYs" else "ly_undiscounted"], 3))
+    _print(console, t)
+    t = _table(f"Incremental analysis (frontier; ICER in {cur + ' ' if cur else ''}per {eff[:-1]})")
+    for c in ("Perspective", "Strategy", "vs", "Inc. cost", f"Inc. {eff}", "ICER", "Status"):
+        t.add_column(c, justify="right" if c in ("Inc. cost", f"Inc. {eff}", "ICER") else "left")
+    for k in keys:
+        for _, r in _icer_table(run, k).iterrows():
+            if not r["ref"] and r["status"] == "ND":
+                continue  # the reference strategy of the frontier: no increment
+            t.add_row(_short(run, k), label.get(r["strategy"], r["strategy"]),
+                      label.get(r["ref"], r["ref"] or ""), _num(r["inc_cost"]), _num(r["inc_effect"], 3),
+                      _num(r["icer"]), str(r["status"]))
+    _print(console, t)
+    if run.inventory is not None:
+        inv = run.inventory
+        t = _table(f"Impact inventory (discounted{', ' + cur if cur else ''}; undiscounted in --full)")
+        t.add_column("Component")
+        t.add_column("Perspective")
+        strategies = list(dict.fromkeys(inv["strategy"]))
+        for s in strategies:
+            t.add_column(label.get(s, s), justify="right")
+        for comp in dict.fromkeys(inv["component"]):
+            rows = inv[inv["component"] == comp].set_index("strategy")
+            t.add_row(comp, rows["perspective"].iloc[0], *[_num(rows.loc[s, "discounted"]) for s in strategies])
+        _print(console, t)
+
+    report = list(run.wtp_report)
+    if len(run.nmb) and report:
+        t = _table(f"Net monetary benefit ({_name('payer')}{', ' + cur if cur else ''})"
+                   f" at {len(report)} headline WTP of {len(run.wtps)}; all in the output files")
+        t.add_column("WTP", justify="right")
+        for s in names:
+            t.add_column(label[s], justify="right")
+        t.add_column("Optimal")
+        nmb = run.nmb[run.nmb["wtp"].isin(report)]
+        for w, g in nmb.groupby("wtp", sort=False):
+            g = g.set_index("strategy")
+            t.add_row(_num(w), *[_num(g.loc[s, "nmb"]) for s in names], label[g.index[g["optimal"]][0]])
+        _print(console, t)
+
+    if run.psa is not None:
+        _print_psa(run, keys, names, label, report, cur, eff, console)
+    if run.budget is not None:
+        b = run.budget["summary"]
+        t = _table(f"Budget impact over {len(b)} years ({cur + ', ' if cur else ''}undiscounted unless configured)")
+        for c in ("Year", "Patients", "Current world", "New world", "Net impact", "Cumulative"):
+            t.add_column(c, justify="right")
+        for _, r in b.iterrows():
+            t.add_row(str(int(r["year"])), _num(r["patients"], 1), _num(r["current_total"]), _num(r["new_total"]),
+                      _num(r["net_impact"]), _num(r["cumulative_impact"]))
+        _print(console, t)
+    if run.price is not None:
+        p = run.price
+        first = p.iloc[0]
+        wtps = list(dict.fromkeys(p["wtp"]))
+        t = _table(f"Threshold price of {first['parameter']} ({label.get(first['strategy'], first['strategy'])} vs "
+                   f"{label.get(first['comparator'], first['comparator'])}; base value {_num(first['base_value'])})")
+        t.add_column("Perspective")
+        for w in wtps:
+            t.add_column(f"ICER = {_num(w)}", justify="right")
+        for k, g in p.groupby("perspective", sort=False):
+            t.add_row(_short(run, k), *[_num(v) for v in g.set_index("wtp").loc[wtps, "threshold_price"]])
+        _print(console, t)
+    if run.appraisal is not None:
+        _print_verdict(run, label, cur, console)
+    if run.payment is not None or run.payers is not None:
+        console.print("payment model / cost per payer tables: see --full", highlight=False)
+    console.print("Full results (CSV, workbook, HTML report, figures): --out DIR --plots · every table: --full",
+                  highlight=False)
+
+
+def _print_psa(run, keys, names, label, report, cur, eff, console) -> None:
+    psa = run.psa
+    t = _table(f"PSA: {psa.n_draws:,} draws, seed {psa.seed}; mean (95 % interval){', ' + cur if cur else ''}")
+    for c in ("Perspective", "Strategy", "Cost", f"{eff}", "Prob. ICER"):
+        t.add_column(c, justify="left" if c in ("Perspective", "Strategy") else "right")
+    for k in keys:
+        tabs = _psa_tables(run, k)
+        s = tabs["summary"].set_index(["strategy", "outcome"])
+        icer = tabs["icer"].set_index("strategy")
+        for name in names:
+            c, q = s.loc[(name, "cost")], s.loc[(name, spec_effect(run))]
+            t.add_row(_short(run, k), label[name], f"{_num(c['mean'])} ({_num(c['lower'])}–{_num(c['upper'])})",
+                      f"{_num(q['mean'], 2)} ({_num(q['lower'], 2)}–{_num(q['upper'], 2)})",
+                      _num(icer.loc[name, "icer"]))
+    _print(console, t)
+    if "wtp" not in run.psa_tables:
+        return
+    t = _table(f"CEAC: probability cost-effective at the headline WTPs; EVPI per person{' (' + cur + ')' if cur else ''}")
+    t.add_column("Perspective")
+    t.add_column("WTP", justify="right")
+    for s in names:
+        t.add_column(f"P(CE) {label[s]}", justify="right")
+    t.add_column("Optimal")
+    t.add_column("EVPI", justify="right")
+    for k in keys:
+        w = _psa_tables(run, k)["wtp"]
+        for _, r in w[w["wtp"].isin(report)].iterrows():
+            t.add_row(_short(run, k), _num(r["wtp"]), *[f"{r[f'ceac.{s}']:.3f}" for s in names],
+                      label.get(r["optimal"], str(r["optimal"])), _num(r["evpi"]))
+    _print(console, t)
+    grid = run.psa_tables["wtp"]["wtp"]
+    console.print(f"CEAC over the WTP grid ({_num(grid.iloc[0])} → {_num(grid.iloc[-1])}):", highlight=False)
+    width = max(len(_short(run, k)) for k in keys) if len(keys) > 1 else 0
+    lw = max(len(label[s]) for s in names)
+    for k in keys:
+        w = _psa_tables(run, k)["wtp"]
+        for s in names:
+            head = f"{_short(run, k):<{width}}  " if width else ""
+            console.print(f"  {head}{label[s]:<{lw}} │{ceac_sparkline(w[f'ceac.{s}'])}│", highlight=False)
+
+
+def spec_effect(run) -> str:
+    return run.loaded.model.effect
+
+
+def _print_verdict(run, label, cur, console) -> None:
+    a = run.appraisal
+    th = a["threshold"]
+    console.print(f"[bold]Verdict[/bold] (setting {a['setting']}: threshold {cur} {th['threshold']:,.0f} per QALY, "
+                  f"{th['basis']})", highlight=False)
+    for _, v in a["verdicts"].iterrows():
+        verdict = "below threshold" if v["below_threshold"] else "above threshold"
+        if "c2h_band" in v:
+            verdict = (f"C2H band {v['c2h_band']}: " + ("no price adjustment" if v["below_threshold"]
+                                                        else "price adjustment (see --full)"))
+        console.print(f"  {v['perspective']}: {label.get(v['strategy'], v['strategy'])} vs "
+                      f"{label.get(v['vs'], v['vs'])}, ICER {_num(v['icer'])}: {verdict}", highlight=False)
+    if a.get("c2h"):
+        c = a["c2h"]
+        console.print(f"  C2H adjusted price {cur} {c['adjusted_price']:,.0f} ({-c['cut']:.1%})", highlight=False)
+    if a["unverified"]:
+        console.print(f"  unverified preset values: {', '.join(a['unverified'])}", highlight=False)
+    console.print(f"  source: {a['source']}", highlight=False)

@@ -33,6 +33,8 @@ def tables(run) -> dict:
         out["base_case_icer_caregiver_spillover"] = run.spillover_icers
     if getattr(run, "inventory", None) is not None:
         out["base_case_inventory"] = run.inventory
+    if getattr(run, "price", None) is not None:
+        out["base_case_threshold_price"] = run.price
     for name, df in run.psa_tables.items():
         out[f"psa_{name}"] = df
     for key, tabs in getattr(run, "psa_perspectives", {}).items():  # e.g. psa_societal_wtp

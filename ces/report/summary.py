@@ -113,8 +113,8 @@ def print_summary(run, console: Console | None = None) -> None:
 
     report = list(run.wtp_report)
     if len(run.nmb) and report:
-        t = _table(f"Net monetary benefit ({_name('payer')}{', ' + cur if cur else ''})"
-                   f" at {len(report)} headline WTP of {len(run.wtps)}; all in the output files")
+        t = _table(f"Net monetary benefit ({_name('payer')}{', ' + cur if cur else ''}) at the headline WTPs "
+                   f"({len(report)} of {len(run.wtps)}; all in the output files)")
         t.add_column("WTP", justify="right")
         for s in names:
             t.add_column(label[s], justify="right")
@@ -150,26 +150,29 @@ def print_summary(run, console: Console | None = None) -> None:
         _print(console, t)
     if run.appraisal is not None:
         _print_verdict(run, label, cur, console)
-    if run.payment is not None or run.payers is not None:
-        console.print("payment model / cost per payer tables: see --full", highlight=False)
+    more = [name for name, x in (("payer cash flow of the payment model", run.payment), ("cost per payer", run.payers))
+            if x is not None]
+    if more:
+        console.print(f"Not shown here: {' and '.join(more)} (see --full)", highlight=False)
     console.print("Full results (CSV, workbook, HTML report, figures): --out DIR --plots · every table: --full",
                   highlight=False)
 
 
 def _print_psa(run, keys, names, label, report, cur, eff, console) -> None:
     psa = run.psa
-    t = _table(f"PSA: {psa.n_draws:,} draws, seed {psa.seed}; mean (95 % interval){', ' + cur if cur else ''}")
-    for c in ("Perspective", "Strategy", "Cost", f"{eff}", "Prob. ICER"):
-        t.add_column(c, justify="left" if c in ("Perspective", "Strategy") else "right")
+    t = _table(f"PSA: {psa.n_draws:,} draws, seed {psa.seed}; means and 95 % intervals{', ' + cur if cur else ''}")
+    for c in ("Strategy", "Cost", "95 % interval", eff, "95 % interval ", "Prob. ICER"):
+        t.add_column(c, justify="left" if c == "Strategy" else "right", no_wrap=c != "Strategy")
     for k in keys:
         tabs = _psa_tables(run, k)
         s = tabs["summary"].set_index(["strategy", "outcome"])
         icer = tabs["icer"].set_index("strategy")
+        if len(keys) > 1:
+            t.add_row(f"[italic]{_short(run, k)}[/italic]")
         for name in names:
-            c, q = s.loc[(name, "cost")], s.loc[(name, spec_effect(run))]
-            t.add_row(_short(run, k), label[name], f"{_num(c['mean'])} ({_num(c['lower'])}–{_num(c['upper'])})",
-                      f"{_num(q['mean'], 2)} ({_num(q['lower'], 2)}–{_num(q['upper'], 2)})",
-                      _num(icer.loc[name, "icer"]))
+            c, q = s.loc[(name, "cost")], s.loc[(name, run.loaded.model.effect)]
+            t.add_row(label[name], _num(c["mean"]), f"{_num(c['lower'])}–{_num(c['upper'])}", _num(q["mean"], 2),
+                      f"{_num(q['lower'], 2)}–{_num(q['upper'], 2)}", _num(icer.loc[name, "icer"]))
     _print(console, t)
     if "wtp" not in run.psa_tables:
         return
@@ -197,10 +200,6 @@ def _print_psa(run, keys, names, label, report, cur, eff, console) -> None:
             console.print(f"  {head}{label[s]:<{lw}} │{ceac_sparkline(w[f'ceac.{s}'])}│", highlight=False)
 
 
-def spec_effect(run) -> str:
-    return run.loaded.model.effect
-
-
 def _print_verdict(run, label, cur, console) -> None:
     a = run.appraisal
     th = a["threshold"]
@@ -208,9 +207,8 @@ def _print_verdict(run, label, cur, console) -> None:
                   f"{th['basis']})", highlight=False)
     for _, v in a["verdicts"].iterrows():
         verdict = "below threshold" if v["below_threshold"] else "above threshold"
-        if "c2h_band" in v:
-            verdict = (f"C2H band {v['c2h_band']}: " + ("no price adjustment" if v["below_threshold"]
-                                                        else "price adjustment (see --full)"))
+        if "c2h_band" in v:  # Japan: the ICER sets a price adjustment, not an accept/reject verdict
+            verdict = f"C2H band {v['c2h_band']}"
         console.print(f"  {v['perspective']}: {label.get(v['strategy'], v['strategy'])} vs "
                       f"{label.get(v['vs'], v['vs'])}, ICER {_num(v['icer'])}: {verdict}", highlight=False)
     if a.get("c2h"):
@@ -218,4 +216,7 @@ def _print_verdict(run, label, cur, console) -> None:
         console.print(f"  C2H adjusted price {cur} {c['adjusted_price']:,.0f} ({-c['cut']:.1%})", highlight=False)
     if a["unverified"]:
         console.print(f"  unverified preset values: {', '.join(a['unverified'])}", highlight=False)
+    for ref in a.get("reference_data", []):
+        if ref.get("partial"):
+            console.print(f"  partial reference data: ces/data/{ref['file']}", highlight=False)
     console.print(f"  source: {a['source']}", highlight=False)

@@ -125,3 +125,15 @@ def test_other_configs_summary_fits_100_columns(runner, name):
     assert r.exit_code == 0, r.output
     assert max(len(x) for x in r.stdout.splitlines()) <= 100
     assert "--full" in r.stdout.splitlines()[-1]
+
+
+def test_readme_opening_shows_the_flagship_output(flagship_output):
+    """The README's first text block is the `make run` output, trimmed (`…` marks cut rows), in order."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    out = [ln.rstrip() for ln in flagship_output.splitlines()]
+    shown = [ln.rstrip() for ln in block if ln.strip() != "…"]
+    assert len(shown) >= 40
+    pos = 0
+    for ln in shown:  # each README line appears in the output, after the previous one
+        pos = out.index(ln, pos) + 1

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from rich import box
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from ces.report.console import _num, ceac_sparkline, strategy_label
 
@@ -76,7 +78,8 @@ def print_summary(run, console: Console | None = None) -> None:
     # base case: each perspective's total cost side by side, then the frontier ICERs
     t = _table(f"Base case (discounted{', ' + cur if cur else ''})")
     t.add_column("Strategy")
-    cols = [k for k in keys if persp.get(k) is None or persp[k].cost_column in run.totals] if persp else ["payer"]
+    cost_col = {k: persp[k].cost_column if k in persp else "cost" for k in keys}
+    cols = [k for k in keys if cost_col[k] in run.totals]
     for k in cols:
         t.add_column(f"Cost {_name(k)}", justify="right")
     t.add_column(eff, justify="right")
@@ -84,7 +87,7 @@ def print_summary(run, console: Console | None = None) -> None:
     tot = run.totals.set_index("strategy")
     for s in names:
         r = tot.loc[s]
-        cells = [_num(r[persp[k].cost_column if persp else "cost"]) for k in cols]
+        cells = [_num(r[cost_col[k]]) for k in cols]
         t.add_row(label[s], *cells, _num(r[spec.effect], 3), _num(r["ly" if eff != "LYs" else "ly_undiscounted"], 3))
     _print(console, t)
     t = _table(f"Incremental analysis (frontier; ICER in {cur + ' ' if cur else ''}per {eff[:-1]})")
@@ -200,6 +203,11 @@ def _print_psa(run, keys, names, label, report, cur, eff, console) -> None:
             console.print(f"  {head}{label[s]:<{lw}} │{ceac_sparkline(w[f'ceac.{s}'])}│", highlight=False)
 
 
+def _indented(text: str) -> Padding:
+    """A line indented by 2, its wrapped continuation lines too."""
+    return Padding(Text(text), (0, 0, 0, 2), expand=False)
+
+
 def _print_verdict(run, label, cur, console) -> None:
     a = run.appraisal
     th = a["threshold"]
@@ -209,14 +217,15 @@ def _print_verdict(run, label, cur, console) -> None:
         verdict = "below threshold" if v["below_threshold"] else "above threshold"
         if "c2h_band" in v:  # Japan: the ICER sets a price adjustment, not an accept/reject verdict
             verdict = f"C2H band {v['c2h_band']}"
-        console.print(f"  {v['perspective']}: {label.get(v['strategy'], v['strategy'])} vs "
-                      f"{label.get(v['vs'], v['vs'])}, ICER {_num(v['icer'])}: {verdict}", highlight=False)
+        console.print(_indented(f"{v['perspective']}: {label.get(v['strategy'], v['strategy'])} vs "
+                      f"{label.get(v['vs'], v['vs'])}, ICER {_num(v['icer'])}: {verdict}"), highlight=False)
     if a.get("c2h"):
         c = a["c2h"]
-        console.print(f"  C2H adjusted price {cur} {c['adjusted_price']:,.0f} ({-c['cut']:.1%})", highlight=False)
+        console.print(_indented(f"C2H adjusted price {cur} {c['adjusted_price']:,.0f} ({-c['cut']:.1%})"),
+                      highlight=False)
     if a["unverified"]:
-        console.print(f"  unverified preset values: {', '.join(a['unverified'])}", highlight=False)
+        console.print(_indented(f"unverified preset values: {', '.join(a['unverified'])}"), highlight=False)
     for ref in a.get("reference_data", []):
         if ref.get("partial"):
-            console.print(f"  partial reference data: ces/data/{ref['file']}", highlight=False)
-    console.print(f"  source: {a['source']}", highlight=False)
+            console.print(_indented(f"partial reference data: ces/data/{ref['file']}"), highlight=False)
+    console.print(_indented(f"source: {a['source']}"), highlight=False)

@@ -137,3 +137,13 @@ def test_readme_opening_shows_the_flagship_output(flagship_output):
     pos = 0
     for ln in shown:  # each README line appears in the output, after the previous one
         pos = out.index(ln, pos) + 1
+
+
+def test_probabilistic_budget_impact_line_comes_from_the_bia_psa(runner):
+    cfg = CONFIGS / "genetherapy_tdt_refund.yaml"
+    r = runner.invoke(app, ["run", str(cfg), "--draws", "50"], env={"COLUMNS": "100"})
+    assert r.exit_code == 0, r.output
+    last = run(cfg, draws=50).budget["psa"].iloc[-1]
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith("PSA cumulative impact"))
+    assert f"{last['cumulative_mean']:,.0f}" in line and f"{last['cumulative_upper']:,.0f}" in line
+    assert "payment model" in r.stdout.splitlines()[-2]  # its cash-flow table is left to --full

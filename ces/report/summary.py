@@ -139,6 +139,11 @@ def print_summary(run, console: Console | None = None) -> None:
             t.add_row(str(int(r["year"])), _num(r["patients"], 1), _num(r["current_total"]), _num(r["new_total"]),
                       _num(r["net_impact"]), _num(r["cumulative_impact"]))
         _print(console, t)
+        if "psa" in run.budget:
+            last = run.budget["psa"].iloc[-1]
+            console.print(f"PSA cumulative impact, year {int(last['year'])}: mean "
+                          f"{_num(last['cumulative_mean'])} (95 % interval {_num(last['cumulative_lower'])}–"
+                          f"{_num(last['cumulative_upper'])}; {int(last['n_draws']):,} draws)", highlight=False)
     if run.price is not None:
         p = run.price
         first = p.iloc[0]
@@ -153,8 +158,8 @@ def print_summary(run, console: Console | None = None) -> None:
         _print(console, t)
     if run.appraisal is not None:
         _print_verdict(run, label, cur, console)
-    more = [name for name, x in (("payer cash flow of the payment model", run.payment), ("cost per payer", run.payers))
-            if x is not None]
+    more = [name for name, x in (("payer cash flow of the payment model", run.payment), ("cost per payer", run.payers),
+                                 ("ICERs with caregiver QALY spillover", run.spillover_icers)) if x is not None]
     if more:
         console.print(f"Not shown here: {' and '.join(more)} (see --full)", highlight=False)
     console.print("Full results (CSV, workbook, HTML report, figures): --out DIR --plots · every table: --full",

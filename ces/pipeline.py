@@ -145,12 +145,12 @@ def headline_prices(res: "RunResult", path, overrides: dict | None) -> pd.DataFr
     else:
         wtps = res.wtp_report
     persps = [p for p in res.perspective_list if p.cost_column in res.totals]
+    cl = res.loaded.config_loc  # not None: `price:` is a config key
     try:
         line = price_line(res, path, spec.parameter, [p.cost_column for p in persps], spec.strategy,
-                          spec.comparator, overrides, where="price")
+                          spec.comparator, overrides, error=lambda key, msg: cl.error(("price", key), msg))
     except CesError as exc:
-        cl = res.loaded.config_loc
-        raise (cl.error(("price",), exc.message) if cl else exc) from None
+        raise (exc if exc.path else cl.error(("price",), exc.message)) from None
     rows = [{"perspective": p.key, "wtp": w, **at_wtp(line, p.cost_column, w)} for p in persps for w in wtps]
     return pd.DataFrame(rows)
 

@@ -115,7 +115,7 @@ def test_wtp_report_off_the_grid_is_an_error_naming_the_key(runner, tmp_path):
 
 def test_price_block_with_an_unknown_parameter_is_an_error(runner, tmp_path):
     r = runner.invoke(app, ["run", _config(tmp_path, "price: {parameter: c_carr}\n"), "--no-psa"])
-    assert r.exit_code == 2 and "price" in r.output and "c_carr" in r.output
+    assert r.exit_code == 2 and "price.parameter" in r.output and "c_carr" in r.output
 
 
 @pytest.mark.parametrize("name", ["cart_lbcl_sweden", "cart_lbcl_japan", "genetherapy_tdt_instalments", "hiv_dsa",

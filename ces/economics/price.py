@@ -23,21 +23,24 @@ def threshold_price(path, parameter: str, wtp: float, strategy: str | None = Non
 
 
 def price_line(base, path, parameter: str, cost_columns: list, strategy: str | None = None,
-               comparator: str | None = None, overrides: dict | None = None, where: str = "--") -> dict:
+               comparator: str | None = None, overrides: dict | None = None, error=None) -> dict:
     """ΔC(p0), ΔE and the slope b = ΔC(p0 + 1) − ΔC(p0) for each cost column, from ``base`` (a run of
-    ``path`` with ``overrides``) and one more run with the parameter raised by 1."""
+    ``path`` with ``overrides``) and one more run with the parameter raised by 1.
+
+    ``error(key, message)`` builds the exception for a bad strategy, comparator or parameter name
+    (default: a CesError naming the command-line flag --key)."""
     from ces.pipeline import run
     from ces.spec.names import unknown
 
     names = list(base.model.strategies)
     s = strategy or names[-1]
     c = comparator or names[0]
-    flag = (lambda k: f"--{k}") if where == "--" else (lambda k: f"{where}.{k}")
+    error = error or (lambda key, msg: CesError(f"--{key}: {msg}"))
     for key, x in (("strategy", s), ("comparator", c)):
         if x not in names:
-            raise CesError(f"{flag(key)}: {unknown('strategy', x, names)}")
+            raise error(key, unknown("strategy", x, names))
     if parameter not in base.model.model_defs:
-        raise CesError(f"{flag('parameter')}: {unknown('parameter', parameter, base.model.model_defs)}")
+        raise error("parameter", unknown("parameter", parameter, base.model.model_defs))
     import numpy as np
 
     effect = base.loaded.model.effect

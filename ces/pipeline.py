@@ -13,6 +13,8 @@ from ces.analysis.psa_tables import convergence_table, probabilistic_icers, summ
 from ces.engine.deterministic import BaseCase, run_base_case
 from ces.engine.model import CohortModel
 from ces.engine.psa import PsaResult, run_psa
+from ces.errors import CesError
+from ces.spec import limits, sizes
 from ces.spec.loader import Loaded, load
 
 
@@ -56,15 +58,26 @@ class RunResult:
         }
 
 
-def wtp_values(spec_wtp) -> list:
+def wtp_values(spec_wtp, loc=None) -> list:
+    """The WTP values of a config's `wtp:` (a number, a list or {from, to, by}); the grid size is
+    checked against ``max_wtp_points`` before the list is built."""
     if spec_wtp is None:
         return []
     if isinstance(spec_wtp, (int, float)):
-        return [float(spec_wtp)]
-    if isinstance(spec_wtp, list):
-        return [float(w) for w in spec_wtp]
-    n = int(np.floor((spec_wtp.to - spec_wtp.from_) / spec_wtp.by + 1e-9)) + 1
-    return [float(spec_wtp.from_ + i * spec_wtp.by) for i in range(max(n, 0))]
+        out = [float(spec_wtp)]
+    elif isinstance(spec_wtp, list):
+        out = [float(w) for w in spec_wtp]
+    else:
+        span = (spec_wtp.to - spec_wtp.from_) / spec_wtp.by
+        if not np.isfinite(span):
+            out = [float(spec_wtp.to)]  # refused as not finite below
+        else:
+            n = int(np.floor(span + 1e-9)) + 1
+            file, line = (loc.file, loc.line(("wtp",))) if loc is not None else (None, None)
+            limits.check("max_wtp_points", n, "the number of WTP points", file=file, path="wtp", line=line)
+            out = [float(spec_wtp.from_ + i * spec_wtp.by) for i in range(max(n, 0))]
+    sizes.check_wtp_values(out, loc)
+    return out
 
 
 def build(path: str | Path, overrides: dict | None = None) -> tuple[Loaded, CohortModel]:
@@ -93,6 +106,10 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
     from ces.spec.schema import PsaSpec
 
     spec = spec or PsaSpec()
+    if seed is not None and seed < 0:
+        raise CesError(f"--seed must be a whole number ≥ 0, got {seed}")
+    where = "--draws" if draws is not None else "psa.draws"
+    sizes.check_draws(draws if draws is not None else spec.draws, where)
     return PsaOptions(draws if draws is not None else spec.draws, seed if seed is not None else spec.seed,
                       chunk if chunk is not None else spec.chunk, spec.precision, spec.population,
                       spec.population_years, float(spec.population_discount))
@@ -337,6 +354,11 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     ``overrides``: {"parameters": {...}, "settings": {...}} applied on top of the config.
     """
     loaded, model = build(path, overrides)
+    wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp, loaded.config_loc)
+    opts = psa_options(loaded, draws, seed, chunk) if psa else None
+    if opts is not None:
+        sizes.check_cells(loaded, model.n_cycles, len(model.expanded), min(opts.chunk, opts.draws),
+                          "--chunk or psa.chunk")
     base = run_base_case(model)
     names = list(model.strategies)
     tot = np.vstack([base.results[s].totals[0] for s in names])
@@ -356,7 +378,6 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         perspectives["societal"] = icer_table(totals, effect, "cost_societal")
     if "cost_societal_consumption" in totals:
         perspectives["societal_with_consumption"] = icer_table(totals, effect, "cost_societal_consumption")
-    wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp)
     nmb = nmb_table(totals, effect, wtps)
     res = RunResult(loaded, model, base, totals, icers, nmb, wtps)
     res.payment = payment
@@ -367,7 +388,6 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         res.appraisal = appraisal(res)
     if loaded.config.budget_impact is not None:
         res.budget = budget_impact(res)
-    opts = psa_options(loaded, draws, seed, chunk) if psa else None
     if opts is not None:
         res.psa = run_psa(model, opts.draws, opts.seed, opts.chunk, on_chunk)
         if payment is not None:  # documented approximation: the base-case payment adjustment for every draw

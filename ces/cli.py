@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from typer import _click as click
 from typer.core import TyperGroup
+from typer.exceptions import Abort
 
 from ces.errors import CesError
 
@@ -52,14 +53,17 @@ class SafetyNet(TyperGroup):
         except CesError as exc:
             _print_error(str(exc))
             sys.exit(2)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.exceptions.UsageError as exc:
-            cmd = exc.ctx.command_path if exc.ctx is not None else "ces"
+            cmd = " ".join(["ces"] + (exc.ctx.command_path.split()[1:] if exc.ctx is not None else []))
             _print_error(f"{exc.format_message()} (see `{cmd} --help`)")
             sys.exit(2)
         except click.ClickException as exc:
             _print_error(exc.format_message())
             sys.exit(exc.exit_code)
-        except (click.exceptions.Abort, KeyboardInterrupt):
+        except (Abort, KeyboardInterrupt):
             _print_error("interrupted")
             sys.exit(130)
         except SystemExit:
@@ -264,7 +268,11 @@ def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, 
         if out is None and outputs is not None:
             from ces.report.atomic import check_output_path
 
-            check_output_path(Path(res.loaded.config_loc.file).parent / outputs.dir, "dir", "outputs.dir")
+            try:
+                check_output_path(Path(res.loaded.config_loc.file).parent / outputs.dir, "dir", "outputs.dir")
+            except CesError as exc:
+                raise res.loaded.config_loc.error(("outputs", "dir"), f"`{outputs.dir}`: " + exc.message
+                                                  .replace("outputs.dir ", "").replace("outputs.dir: ", "")) from None
         elif out is None and plots:
             raise CesError("--plots needs an output directory: pass --out DIR or add `outputs: {dir: ...}`")
         if not quiet:

@@ -108,8 +108,7 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
     spec = spec or PsaSpec()
     if seed is not None and seed < 0:
         raise CesError(f"--seed must be a whole number ≥ 0, got {seed}")
-    where = "--draws" if draws is not None else "psa.draws"
-    sizes.check_draws(draws if draws is not None else spec.draws, where)
+    sizes.check_draws(loaded, draws if draws is not None else spec.draws, draws is not None)
     return PsaOptions(draws if draws is not None else spec.draws, seed if seed is not None else spec.seed,
                       chunk if chunk is not None else spec.chunk, spec.precision, spec.population,
                       spec.population_years, float(spec.population_discount))

@@ -339,6 +339,9 @@ def make_distribution(spec: dict, *, file=None, path=None, line=None, base_dir=N
         return _empirical(p, base_dir) if name == "empirical" else factory(p)
     except ValueError as exc:
         raise err(f"invalid {name} distribution: {exc}") from None
+    except (OverflowError, ZeroDivisionError):
+        raise err(f"invalid {name} distribution: its moments overflow the float range (±1.8e308) or divide "
+                  f"by zero; given {', '.join(f'{k}={v}' for k, v in p.items())}") from None
 
 
 def _numeric(v) -> bool:

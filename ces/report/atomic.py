@@ -84,11 +84,13 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         _fsync_dir(path.parent)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise CesError(f"cannot write the file ({exc.strerror or exc}); nothing was changed", file=str(path)) from None
         raise
 
 
@@ -230,13 +232,16 @@ class DirTransaction:
         return self.tmp
 
     def __exit__(self, etype, exc, tb) -> None:
-        if etype is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
         try:
-            self._commit()
+            if etype is None:
+                self._commit()
+        except OSError as err:
+            exc = err
         finally:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        if isinstance(exc, OSError):  # disk full, permissions changed meanwhile: DIR is as it was
+            raise CesError(f"cannot write the output folder ({exc.strerror or exc}); it was left as it was",
+                           file=str(self.out_dir)) from None
 
     def _commit(self) -> None:
         _sync_tree(self.tmp)

@@ -116,5 +116,5 @@ def check(name: str, value: float, what: str, *, file=None, path=None, line=None
     lim = getattr(current(), name)
     if not (value <= lim):
         shown = f"{value:,.0f}" if isinstance(value, (int, float)) and math.isfinite(value) else str(value)
-        raise CesError(f"{what} is {shown}, above the limit {name} = {lim:,g}; {how_to_raise(name)}",
+        raise CesError(f"{what} is {shown}, above the limit {name} = {lim:,}; {how_to_raise(name)}",
                        file=file, path=path, line=line)

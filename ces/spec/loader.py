@@ -253,10 +253,10 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
             raise cloc.error(("settings", key), f"unknown setting `{key}`{hint} (allowed: {', '.join(SETTINGS_KEYS)})")
     base = Path(cloc.file).resolve().parent
     mpath = model_path.resolve() if model_path is not None else (base / cfg.model)
-    if not mpath.exists():
-        raise cloc.error(("model",), f"model file `{cfg.model}` not found (resolved to {mpath})")
     if len(str(mpath)) > 4096 or any(len(part) > 255 for part in mpath.parts):
         raise cloc.error(("model",), "model path is too long (more than 4096 characters, or a name over 255)")
+    if not mpath.exists():
+        raise cloc.error(("model",), f"model file `{cfg.model}` not found (resolved to {mpath})")
     if mpath.is_dir():
         raise cloc.error(("model",), f"`{cfg.model}` is a folder; give the model's YAML file")
     mloc = load_yaml(mpath)

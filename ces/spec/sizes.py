@@ -53,8 +53,13 @@ def check_cells(loaded, n_cycles: int, n_states: int, draws_per_chunk: int, sour
                        line=cfg.line(("psa", "chunk")) if cfg else None)
 
 
-def check_draws(n: int, where: str) -> None:
-    limits.check("max_draws", n, f"the number of PSA draws ({where})")
+def check_draws(loaded, n: int, flag: bool) -> None:
+    cfg = loaded.config_loc
+    if flag or cfg is None:
+        limits.check("max_draws", n, "the number of PSA draws (--draws)")
+    else:
+        limits.check("max_draws", n, "the number of PSA draws", file=cfg.file, path="psa.draws",
+                     line=cfg.line(("psa", "draws")))
 
 
 def check_wtp_values(values, loc=None, where: str = "wtp") -> None:

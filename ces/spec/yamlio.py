@@ -165,7 +165,7 @@ def check_regular_file(p: Path, st, what: str) -> None:
     mb = st.st_size / 1e6
     lim = current().max_file_mb
     if mb > lim:
-        raise CesError(f"file is {mb:,.1f} MB, above the limit max_file_mb = {lim:g}; {how_to_raise('max_file_mb')}",
+        raise CesError(f"size {mb:,.4g} MB is above the limit max_file_mb = {lim:g}; {how_to_raise('max_file_mb')}",
                        file=str(p))
 
 

@@ -389,6 +389,7 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         res.budget = budget_impact(res)
     if opts is not None:
         res.psa = run_psa(model, opts.draws, opts.seed, opts.chunk, on_chunk)
+        sizes.check_psa_totals(loaded, res.psa)
         if payment is not None:  # documented approximation: the base-case payment adjustment for every draw
             res.psa.totals[payment["strategy"]][:, model.streams.index(payment["category"])] += payment["cea_adjustment"]
         res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)

@@ -323,7 +323,10 @@ def _context(env, index=None) -> str:
 def _check_finite(out, text, env, file, path, line) -> None:
     """NaN, ±inf or a complex number as the value of an expression is a located error.
 
-    One pass (a sum) when all is well; the offending element is looked up only on failure.
+    One pass (a sum) when all is well; the offending element is looked up only on failure.  Values
+    with a draws dimension (PSA chunks, shape (D > 1, K)) are not checked here, to keep the PSA fast:
+    the base case (D = 1) runs first and checks every expression on the whole time grid, and the PSA
+    checks its per-draw totals (see ces.pipeline).
     """
     if isinstance(out, (bool, np.bool_, str)):
         return
@@ -335,7 +338,7 @@ def _check_finite(out, text, env, file, path, line) -> None:
             return
         bad, index = out, None
     elif isinstance(out, np.ndarray) and out.dtype.kind == "f":
-        if out.size == 0 or math.isfinite(float(out.sum())):
+        if out.size == 0 or (out.ndim == 2 and out.shape[0] > 1) or math.isfinite(float(out.sum())):
             return
         mask = ~np.isfinite(out)
         if not mask.any():  # the sum overflowed on finite values

@@ -68,3 +68,19 @@ def check_wtp_values(values, loc=None, where: str = "wtp") -> None:
         if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
             msg = f"willingness to pay must be a finite number ≥ 0, got {w}"
             raise loc.error(("wtp",), msg) if loc is not None else CesError(f"{where}: {msg}")
+
+
+def check_psa_totals(loaded, psa) -> None:
+    """Every PSA draw must give finite totals (a sampled value can make an expression NaN or infinite,
+    e.g. log of a negative normal draw); the first offending draw is named."""
+    import numpy as np
+
+    for s, tot in psa.totals.items():
+        ok = np.isfinite(tot).all(axis=1)
+        if not ok.all():
+            d = int(np.argmin(ok))
+            j = int(np.argmin(np.isfinite(tot[d])))
+            raise CesError(f"PSA draw {d + 1} (seed {psa.seed}) of strategy `{s}` gives a non-finite "
+                           f"`{psa.streams[j]}` total ({tot[d, j]}): a sampled parameter value makes an expression "
+                           "NaN or infinite; check the distributions' ranges", file=loaded.model_loc.file,
+                           path="parameters")

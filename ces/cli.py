@@ -505,16 +505,22 @@ def dsa(
         _fail(exc)
     console = make_console()
     what = "ICER" if r["outcome"] == "icer" else f"incremental NMB at {r['wtp']:,.0f}"
-    console.print(f"[bold]DSA[/bold]: {what} of {r['strategy']} vs {r['comparator']}; base case {r['base']:,.2f}")
+    base = f"{r['base']:,.2f}" if r["base"] == r["base"] else "undefined (ΔE = 0: equal effects)"
+    console.print(f"[bold]DSA[/bold]: {what} of {r['strategy']} vs {r['comparator']}; base case {base}")
     if "one_way" in r:
         t = Table(title="One-way sensitivity (tornado, sorted by range)", title_justify="left")
         for c in ("parameter", "low", "high", f"{r['outcome']} at low", f"{r['outcome']} at high", "range"):
             t.add_column(c, justify="left" if c == "parameter" else "right")
+        import math
+
         width = 30
-        rng = max(r["one_way"]["range"].max(), 1e-300)
+        finite = r["one_way"]["range"][r["one_way"]["range"].map(math.isfinite)]
+        rng = max(finite.max() if len(finite) else 0.0, 1e-300)
         for _, row in r["one_way"].iterrows():
+            bar = ("█" * max(1, int(width * row["range"] / rng)) if math.isfinite(row["range"])
+                   else "undefined (ΔE = 0 at low or high)")
             t.add_row(row["parameter"], f"{row['low']:g}", f"{row['high']:g}", f"{row['outcome_low']:,.2f}",
-                      f"{row['outcome_high']:,.2f}", f"{row['range']:,.2f} " + "█" * max(1, int(width * row["range"] / rng)))
+                      f"{row['outcome_high']:,.2f}", f"{row['range']:,.2f} " + bar)
         console.print(t)
     if r.get("two_way") is not None:
         tw = r["two_way"]

@@ -21,6 +21,7 @@ TABLE_MODEL = SMALL_MODEL.replace("parameters:", "tables:\n  lt: {file: TABLE, v
     .replace("Dead: p_die}", "Dead: lt(cycle)}")
 AGE_TABLE = SMALL_MODEL.replace("parameters:", "start_age: 50\nsex: SEX\ntables:\n  lt: {file: lt.csv, columns: "
                                 "{male: m, female: f}}\nparameters:").replace("Dead: p_die}", "Dead: lt(age)}")
+PSM = (Path(__file__).resolve().parent.parent / "models" / "trastuzumab_psm.yaml").read_text()
 EMPIRICAL = SMALL_MODEL.replace("p_die: 0.1", "p_die: {value: 0.1, dist: empirical, file: DRAWS, column: p}")
 
 
@@ -190,6 +191,13 @@ CASES = [
     ("outputs-dir-is-file", {"cfg.yaml": CFG + "outputs: {dir: taken}\n", "small.yaml": SMALL_MODEL, "taken": "x"},
      [], ["cfg.yaml", "outputs.dir", "existing file"]),
     # --- other known classes ----------------------------------------------------------------------------------------
+    ("mortality-unknown-table", {"small.yaml": _mut("horizon: 3 cycles", "horizon: 3 cycles\nstart_age: 50\nsex: male")
+                                 .replace("p_die: 0.1", "p_die: rate_to_prob(mortality(\"x\", age))")}, [],
+     ["unknown life table `x`", "parameters.p_die"]),
+    ("psm-hr-list", {"small.yaml": PSM.replace("hr: hr_pfs}", "hr: [1, 2]}")}, [], ["curves.pfs.hr", "list"]),
+    ("psm-cure-type", {"small.yaml": PSM.replace("hr: hr_pfs}", "hr: hr_pfs, cure_type: 5}")}, [],
+     ["curves.pfs.cure_type"]),
+    ("psm-crossing-list", {"small.yaml": PSM.replace("crossing: cap", "crossing: [1]")}, [], ["crossing"]),
     ("dist-moments-overflow", {"small.yaml": _mut("c_well: 100", "c_well: {value: 100, dist: gamma, mean: 1.0e+300, "
                                                   "sd: 1.0e-300}")}, ["--draws", "10"], ["parameters.c_well"]),
     ("dist-inf-moment", {"small.yaml": _mut("c_well: 100", "c_well: {value: 100, dist: normal, mean: .inf, sd: 1}")},
@@ -369,3 +377,12 @@ def test_dependency_order_keeps_yaml_order_and_finds_cycles():
     exprs["b"] = compile_expr("a")
     with pytest.raises(ExprError, match="dependency cycle: a -> b -> a"):
         dependency_order(exprs, frozenset(), {})
+
+
+def test_dsa_with_equal_effects_prints_undefined(runner, tmp_path):
+    """ΔE = 0 makes the ICER undefined: printed as such, not a crash."""
+    (tmp_path / "m.yaml").write_text(_mut("base: {}", "base: {}\n  other: {parameters: {c_well: 200}}"))
+    (tmp_path / "cfg.yaml").write_text("ces: 1\nmodel: m.yaml\ndsa:\n  parameters:\n    c_well: [50, 150]\n")
+    r = runner.invoke(app, ["dsa", str(tmp_path / "cfg.yaml")])
+    assert r.exit_code == 0, r.stderr
+    assert "undefined (ΔE = 0" in r.stdout

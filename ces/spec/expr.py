@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from ces.errors import ExprError
+from ces.errors import CesError, ExprError
 from ces.spec.limits import current as current_limits
 from ces.spec.limits import how_to_raise
 
@@ -278,6 +278,10 @@ def compile_expr(src, file=None, path=None, line=None, extra_functions: Iterable
                             path=path, line=line) from None
         except RecursionError:
             raise ExprError(f"expression nested too deeply: `{text[:60]}`", file=file, path=path, line=line) from None
+        except CesError as exc:
+            if exc.file is not None or file is None:
+                raise
+            raise ExprError(f"{exc.message} (in `{text}`)", file=file, path=path, line=line) from None
         _check_finite(out, text, env, file, path, line)
         return out
     return Expr(src, safe, names, calls, file, path, line)

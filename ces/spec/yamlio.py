@@ -53,6 +53,7 @@ def format_path(path: KeyPath) -> str:
 
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 class _Loader(yaml.SafeLoader):
@@ -125,6 +126,15 @@ class _Walk:
             for i, item in enumerate(node.value):
                 self.lines[path + (i,)] = item.start_mark.line + 1
                 self.walk(item, path + (i,))
+        elif node.tag == _INT_TAG and len(node.value) > 300:
+            try:
+                float(int(node.value.replace("_", ""), 0))
+            except ValueError:
+                pass  # not base-0 syntax (e.g. YAML 1.1 octal); the constructor decides
+            except OverflowError:
+                raise CesError(f"the number {node.value[:20]}... is beyond the float range (±1.8e308)",
+                               file=self.file, path=format_path(path) or None,
+                               line=node.start_mark.line + 1) from None
 
 
 def load_yaml(path: str | Path) -> Located:

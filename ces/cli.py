@@ -68,7 +68,7 @@ class SafetyNet(TyperGroup):
             sys.exit(130)
         except SystemExit:
             raise
-        except BaseException as exc:  # noqa: BLE001 - the safety net
+        except Exception as exc:  # noqa: BLE001 - the safety net
             if os.environ.get("CES_DEBUG") == "1":
                 raise
             what = "out of memory" if isinstance(exc, MemoryError) else f"{exc.__class__.__name__}: {exc}"

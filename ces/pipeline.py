@@ -168,6 +168,11 @@ def payment_model(loaded: Loaded, model: CohortModel, base: BaseCase) -> dict:
         return loaded.config_loc.error(path, msg) if loaded.config_loc else CesError(msg)
     from ces.errors import CesError
 
+    cl = loaded.config_loc
+    for key, years in (("n", spec.n), ("rebate_year", spec.rebate_year),
+                       ("stages", max([st.year for st in spec.stages], default=0))):
+        limits.check("max_payment_years", years, f"payment.{key}", file=cl.file if cl else None,
+                     path=f"payment.{key}", line=cl.line(("payment", key)) if cl else None)
     if spec.strategy not in model.strategies:
         raise err(f"unknown strategy `{spec.strategy}` (strategies: {', '.join(model.strategies)})", "strategy")
     if spec.category not in model.cost_streams:

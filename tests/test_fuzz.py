@@ -34,7 +34,7 @@ RUN_ARGS = ["-q", "--limit", "max_draws=2000", "--limit", "max_cycles=5000", "--
 # ------------------------------------------------------------------ the property
 
 
-class Hang(Exception):
+class Hang(BaseException):
     pass
 
 

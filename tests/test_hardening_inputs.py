@@ -194,6 +194,11 @@ CASES = [
     ("mortality-unknown-table", {"small.yaml": _mut("horizon: 3 cycles", "horizon: 3 cycles\nstart_age: 50\nsex: male")
                                  .replace("p_die: 0.1", "p_die: rate_to_prob(mortality(\"x\", age))")}, [],
      ["unknown life table `x`", "parameters.p_die"]),
+    ("payment-instalments-huge", {"cfg.yaml": CFG + "payment: {strategy: base, category: cost, price: 1, "
+                                  "model: instalments, n: 10000000000000}\n", "small.yaml": SMALL_MODEL}, [],
+     ["max_payment_years", "cfg.yaml", "payment.n"]),
+    ("psm-background-list", {"small.yaml": PSM.replace("hr: hr_pfs}", "hr: hr_pfs, background: [us_2021]}")}, [],
+     ["curves.pfs.background", "unknown life table"]),
     ("psm-hr-list", {"small.yaml": PSM.replace("hr: hr_pfs}", "hr: [1, 2]}")}, [], ["curves.pfs.hr", "list"]),
     ("psm-cure-type", {"small.yaml": PSM.replace("hr: hr_pfs}", "hr: hr_pfs, cure_type: 5}")}, [],
      ["curves.pfs.cure_type"]),

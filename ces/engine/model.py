@@ -450,7 +450,7 @@ class CohortModel:
             if bg is not None:
                 from ces.survival.lifetable import LIFE_TABLES
 
-                if bg not in LIFE_TABLES:
+                if not isinstance(bg, str) or bg not in LIFE_TABLES:
                     raise L.error(path_of("background"), f"unknown life table `{bg}` (available: "
                                   f"{', '.join(sorted(LIFE_TABLES))})")
                 if spec.start_age is None:

@@ -3,8 +3,9 @@
 For each model and draw count: the median of REPS fresh processes (warm numba cache) of the PSA
 wall time, draws per second and peak RSS; the numba first-call time on a cold cache (a new
 NUMBA_CACHE_DIR) and on a warm one; a plain-numpy implementation of model (a) for comparison;
-`ces run` end to end (process start included); and a 1,000,000-draw run of a 4-state model for
-memory.  Not a test: CI does not run it.
+`ces run` end to end (process start included); a 1,000,000-draw run of a 4-state model for
+memory; and the Dask executor (bench/dask_bench.py: a 24-task sweep serial against dask-local:2, a
+200,000-draw PSA locally against Dask, overhead per task).  Not a test: CI does not run it.
 """
 
 from __future__ import annotations
@@ -82,11 +83,85 @@ def main() -> None:
         times.append(time.perf_counter() - t0)
     print(f"\n`ces run configs/sick_sicker.yaml --draws 1000` end to end (warm cache): median "
           f"{statistics.median(times):.2f} s over {len(times)} runs")
+    evppi_case(env)
     if os.environ.get("BENCH_MILLION", "1") == "1":
         r = worker(ROOT / "models" / "sick_sicker.yaml", 1_000_000)
         print(f"1,000,000 draws of Sick-Sicker (4 states, 75 cycles, 4 strategies): {r['psa_s']:.1f} s, "
               f"peak RSS {r['peak_rss_mb']:.0f} MB")
+    if os.environ.get("BENCH_DASK", "1") == "1":
+        print("\nDask executor (bench/dask_bench.py, a fresh process):", flush=True)
+        subprocess.run([PY, str(HERE / "dask_bench.py")], cwd=ROOT, check=True)
+    perspective_overhead()
+
+
+EVPPI_CODE = """
+import json, sys, time
+from ces.analysis.voi_tables import evppi_items, evppi_tables
+from ces.engine.psa import run_psa, sampled_parameters
+from ces.pipeline import build
+_, model = build(sys.argv[1])
+psa = run_psa(model, 10_000, 2026)
+s = sampled_parameters(model, 10_000, 2026)
+singles = ["r_HS1", "r_S1H", "r_S1S2", "hr_S1", "hr_S2", "c_trtA", "c_trtB", "u_S1", "u_S2", "u_trtA"]
+items = evppi_items(s, singles, {"utilities": ["u_S1", "u_trtA"], "progression": ["r_S1S2", "hr_S1S2_trtB", "c_trtB"]})
+wtp = [float(w) for w in range(0, 200_001, 25_000)]
+evppi_tables(psa, s, "qaly", wtp, {"u_S1": items["u_S1"]}, 100_000.0, 10)  # warm-up (imports, numba cache)
+t0, c0 = time.perf_counter(), time.process_time()
+evppi_tables(psa, s, "qaly", wtp, items, 100_000.0, 100)
+print(json.dumps({"evppi_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}))
+"""
+
+
+def evppi_case(env: dict) -> None:
+    """EVPPI of 10 single parameters and 2 groups (2 and 3 parameters) at 10,000 draws, 9 WTP values,
+    100 bootstrap resamples for the SEs (Sick-Sicker, 4 strategies); fresh processes, warm numba cache."""
+    rows = []
+    for _ in range(REPS):
+        out = subprocess.run([PY, "-c", EVPPI_CODE, str(ROOT / "models" / "sick_sicker.yaml")], capture_output=True,
+                             text=True, env=env, cwd=ROOT, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"\nEVPPI, 10 parameters + 2 groups (2 and 3 parameters), 10,000 draws, 9 WTP values, 4 strategies, "
+          f"bootstrap SEs (100): median {median(rows, 'evppi_s'):.2f} s wall, {median(rows, 'cpu_s'):.2f} s CPU, "
+          f"over {REPS} processes (PSA excluded)")
+
+
+def perspective_overhead(n: int = int(os.environ.get("BENCH_PERSPECTIVE_DRAWS", "5000")),
+                         n_wtp: int = int(os.environ.get("BENCH_PERSPECTIVE_WTPS", "51"))) -> None:
+    """PSA of configs/cart_lbcl_sweden.yaml: payer-only vs every perspective (the issue's ≤ 10 % budget).
+
+    Perspectives are sums of the same per-draw category totals, so the simulation runs once either way;
+    the extra time is the analysis (summary, ICERs, CEAC/CEAF, EVPI, convergence) of the other
+    perspectives.  Median of REPS repetitions in this process (warm numba cache)."""
+    from ces.pipeline import analyse_psa, build, model_perspectives, psa_options, wtp_values
+    from ces.engine.psa import run_psa
+
+    loaded, model = build(ROOT / "configs" / "cart_lbcl_sweden.yaml")
+    opts = psa_options(loaded, draws=n)
+    wtps = wtp_values(loaded.config.wtp)
+    wtps = [wtps[-1] * i / (n_wtp - 1) for i in range(n_wtp)] if n_wtp > 1 else wtps  # a CEAC-sized grid
+    persps, _ = model_perspectives(loaded, model)
+    run_psa(model, 50, opts.seed)  # compile
+    payer, every = [], []
+    for _ in range(REPS):
+        t0 = time.perf_counter()
+        psa = run_psa(model, n, opts.seed, opts.chunk)
+        t1 = time.perf_counter()
+        analyse_psa(psa, loaded.model.effect, wtps, opts)
+        t2 = time.perf_counter()
+        for p in persps:
+            if p.key != "payer":
+                analyse_psa(psa, loaded.model.effect, wtps, opts, p)
+        t3 = time.perf_counter()
+        payer.append(t2 - t0)
+        every.append(t3 - t0)
+    a, b = statistics.median(payer), statistics.median(every)
+    print(f"\nPSA of configs/cart_lbcl_sweden.yaml, {n:,} draws, {len(wtps)} WTP values: payer only {a:.3f} s, "
+          f"every perspective ({', '.join(p.key for p in persps)}) {b:.3f} s: +{100 * (b / a - 1):.1f} % "
+          f"(budget 10 %)")
 
 
 if __name__ == "__main__":
-    main()
+    if os.environ.get("BENCH_ONLY") == "perspectives":
+        perspective_overhead()
+    else:
+        main()

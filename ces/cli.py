@@ -190,11 +190,11 @@ def _parse_wtp_range(text: str) -> list[float]:
     return [a + i * c for i in range(n)]
 
 
-def _write_draws(path: Path, psa) -> None:
+def _write_draws(path: Path, psa, perspectives: list = ()) -> None:
     from ces.analysis.psa_tables import draws_table
     from ces.report.atomic import write_bytes_atomic
 
-    df = draws_table(psa)
+    df = draws_table(psa, perspectives)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         write_bytes_atomic(path, df.to_csv(index=False).encode())
@@ -210,6 +210,42 @@ def _write_draws(path: Path, psa) -> None:
         write_bytes_atomic(path, buf.getvalue())
     else:
         raise CesError(f"--draws-out must end in .csv or .parquet, got `{path.name}`")
+
+
+EXECUTOR_HELP = ("Where tasks run: local (default), dask (an existing scheduler: --scheduler or CES_DASK_SCHEDULER) "
+                 "or dask-local:N (a local Dask cluster of N worker processes); Dask needs pip install 'ces[dask]'.")
+SCHEDULER_HELP = "Dask scheduler address, e.g. tcp://HOST:8786 (default: $CES_DASK_SCHEDULER)."
+
+
+def _note_retried(executor) -> None:
+    if executor.retried:
+        err_console.print(f"note: {executor.retried} task(s) were lost with their worker and run again",
+                          highlight=False)
+
+
+@contextmanager
+def _psa_runner(executor: Optional[str], scheduler: Optional[str], config: Path):
+    """None (run the PSA in this process) or a runner that splits its chunks over a Dask cluster."""
+    from ces.executors import make_executor
+
+    if executor in (None, "local"):
+        make_executor(executor, scheduler)  # checks the flags
+        yield None
+        return
+    from ces.remote import ChunkedPsa
+
+    started: list = []
+
+    def runner(*args, **kwargs):  # the cluster is reached (or started) only if there is a PSA to run
+        started.append(make_executor(executor, scheduler))
+        return ChunkedPsa(started[0], config)(*args, **kwargs)
+    try:
+        yield runner
+        if started:
+            _note_retried(started[0])
+    finally:
+        if started:
+            started[0].close()
 
 
 @app.command()
@@ -229,15 +265,20 @@ def run(
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Compare with an earlier results.json "
                                             "(as `ces diff`; exit 1 if a metric moved beyond tolerance)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
+    executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " The PSA's chunks become "
+                                           "the tasks; the result is bit-identical to a local run."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     max_cycles: Optional[int] = MAX_CYCLES_OPT,
     limit: Optional[list[str]] = LIMIT_OPT,
 ) -> None:
     """Run the base case (and the PSA if configured) and print the results tables."""
     with _limits(max_cycles, limit):
-        _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, out, plots, baseline, quiet)
+        _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, out, plots, baseline, quiet,
+             executor, scheduler)
 
 
-def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, out, plots, baseline, quiet) -> None:
+def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, out, plots, baseline, quiet,
+         executor, scheduler) -> None:
     from ces.pipeline import run as run_pipeline
     from ces.report.atomic import write_text_atomic
     from ces.report.results_json import dumps, results_document
@@ -258,9 +299,9 @@ def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, 
             check_wtp_values(list(wtp), where="--wtp")
         _check_outputs(json=(json_out, "file"), draws_out=(draws_out, "file"), out=(out, "dir"))
         t0 = time.perf_counter()
-        with _progress(not quiet) as on_chunk:
+        with _psa_runner(executor, scheduler, config) as psa_runner, _progress(not quiet) as on_chunk:
             res = run_pipeline(config, wtp=list(wtp) if wtp else None, psa=not no_psa, draws=draws, seed=seed,
-                               chunk=chunk, on_chunk=on_chunk)
+                               chunk=chunk, on_chunk=on_chunk, psa_runner=psa_runner)
         seconds = time.perf_counter() - t0
         if draws_out is not None and res.psa is None:
             raise CesError("--draws-out needs a PSA: add `psa:` to the config or pass --draws N")
@@ -293,8 +334,12 @@ def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, 
                 from ces.report.console import print_budget
 
                 print_budget(res)
+            if res.payers is not None:
+                from ces.report.console import print_payers
+
+                print_payers(res)
         if draws_out is not None:
-            _write_draws(draws_out, res.psa)
+            _write_draws(draws_out, res.psa, res.perspective_list)
         doc = results_document(res)
         if json_out is not None:
             write_text_atomic(json_out, dumps(doc))
@@ -328,15 +373,19 @@ def sweep(
     threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (single-config PSA sweep)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the table (.csv or .json)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
+    executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " --jobs applies to local."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing run (default: report "
+                                   "each failing run's error, finish the others, exit 2)."),
     max_cycles: Optional[int] = MAX_CYCLES_OPT,
     limit: Optional[list[str]] = LIMIT_OPT,
 ) -> None:
     """WTP sweep from one PSA (one config), or a parallel batch over configs × parameter grid × WTP."""
     with _limits(max_cycles, limit):
-        _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet)
+        _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet, executor, scheduler, fail_fast)
 
 
-def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet) -> None:
+def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet, executor, scheduler, fail_fast) -> None:
     import glob as globmod
 
     from ces.pipeline import run as run_pipeline
@@ -371,13 +420,22 @@ def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet) -> None:
         _check_outputs(out=(out, "file"))
         if jobs < 1:
             raise CesError(f"--jobs must be at least 1, got {jobs}")
+        failed = 0
         if len(paths) > 1 or grid_spec:
-            from ces.sweep import LocalExecutor, SerialExecutor
+            from rich.markup import escape
+
+            from ces.executors import make_executor
             from ces.sweep import sweep as batch
 
-            with _progress_tasks(not quiet) as on_done:
-                table = batch(paths, grid_spec, grid_, LocalExecutor(jobs) if jobs > 1 else SerialExecutor(),
-                              draws=draws, seed=seed, on_done=on_done)
+            with make_executor(executor, scheduler, jobs) as ex, _progress_tasks(not quiet) as on_done:
+                table = batch(paths, grid_spec, grid_, ex, draws=draws, seed=seed, on_done=on_done,
+                              fail_fast=fail_fast)
+                _note_retried(ex)
+            for e in table.attrs["errors"]:
+                point = ", ".join(f"{k}={v:g}" for k, v in e.point)
+                err_console.print(f"[red]error:[/red] {escape(e.message)}" + (f" (grid point {point})" if point else ""),
+                                  highlight=False, soft_wrap=True)
+            failed = len(table.attrs["errors"])
             if not quiet:
                 from ces.report.console import make_console
 
@@ -385,9 +443,17 @@ def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet) -> None:
         else:
             if draws is None and loaded.config.psa is None:
                 draws = 1000
-            with _progress(not quiet) as on_chunk:
-                res = run_pipeline(paths[0], wtp=grid_, draws=draws, seed=seed, on_chunk=on_chunk)
-            table = res.psa_tables["wtp"]
+            with _psa_runner(executor, scheduler, paths[0]) as psa_runner, _progress(not quiet) as on_chunk:
+                res = run_pipeline(paths[0], wtp=grid_, draws=draws, seed=seed, on_chunk=on_chunk,
+                                   psa_runner=psa_runner)
+            import pandas as pd
+
+            from ces.report.console import perspective_title
+
+            per = [(p.key, res.psa_tables if p.key == "payer" else res.psa_perspectives[p.key])
+                   for p in res.perspective_list]  # one row per perspective and WTP, base case first
+            table = pd.concat([t["wtp"].assign(perspective=k)[["perspective"] + list(t["wtp"].columns)]
+                               for k, t in per], ignore_index=True)
             if not quiet:
                 from ces.report.console import make_console, print_wtp_table
 
@@ -395,9 +461,11 @@ def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet) -> None:
                 console = make_console()
                 console.print(f"[bold]{spec.title}[/bold]: WTP sweep over {len(grid_)} values, "
                               f"{res.psa.n_draws:,} PSA draws (seed {res.psa.seed})")
-                print_wtp_table(table, res.psa.strategies, f" ({spec.currency})" if spec.currency else "",
-                                "QALYs" if spec.effect == "qaly" else "LYs", console, res.psa_tables["convergence"],
-                                max_rows=len(grid_) if len(grid_) <= 25 else 25)
+                for k, t in per:
+                    print_wtp_table(t["wtp"], res.psa.strategies, f" ({spec.currency})" if spec.currency else "",
+                                    "QALYs" if spec.effect == "qaly" else "LYs", console, t["convergence"],
+                                    max_rows=len(grid_) if len(grid_) <= 25 else 25,
+                                    label=perspective_title(res, k) if len(per) > 1 else "")
         if out is not None:
             if out.suffix.lower() == ".csv":
                 write_text_atomic(out, table.to_csv(index=False))
@@ -405,6 +473,9 @@ def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet) -> None:
                 from ces.report.results_json import _clean
 
                 write_text_atomic(out, json.dumps(_clean(table), indent=2) + "\n")
+        if failed:
+            err_console.print(f"{failed} of {table.attrs['tasks']} runs failed", highlight=False)
+            raise typer.Exit(code=2)
     except CesError as exc:
         _fail(exc)
 
@@ -488,6 +559,8 @@ def diff(
 def dsa(
     config: Path = typer.Argument(..., help="Config with `dsa:` and/or `scenarios:`."),
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for tornado/two-way/scenario CSVs."),
+    perspective: Optional[str] = typer.Option(None, "--perspective", help="payer, societal, "
+                                              "societal_with_consumption or bearer_NAME (default: the base case)."),
     max_cycles: Optional[int] = MAX_CYCLES_OPT,
     limit: Optional[list[str]] = LIMIT_OPT,
 ) -> None:
@@ -500,15 +573,16 @@ def dsa(
     try:
         _check_outputs(out=(out, "dir"))
         with _limits(max_cycles, limit):
-            r = run_dsa(config)
+            r = run_dsa(config, perspective)
     except CesError as exc:
         _fail(exc)
     console = make_console()
     what = "ICER" if r["outcome"] == "icer" else f"incremental NMB at {r['wtp']:,.0f}"
+    pl = f"{r['perspective_label']} perspective"
     base = f"{r['base']:,.2f}" if r["base"] == r["base"] else "undefined (ΔE = 0: equal effects)"
-    console.print(f"[bold]DSA[/bold]: {what} of {r['strategy']} vs {r['comparator']}; base case {base}")
+    console.print(f"[bold]DSA[/bold] ({pl}): {what} of {r['strategy']} vs {r['comparator']}; base case {base}")
     if "one_way" in r:
-        t = Table(title="One-way sensitivity (tornado, sorted by range)", title_justify="left")
+        t = Table(title=f"One-way sensitivity (tornado, sorted by range) — {pl}", title_justify="left")
         for c in ("parameter", "low", "high", f"{r['outcome']} at low", f"{r['outcome']} at high", "range"):
             t.add_column(c, justify="left" if c == "parameter" else "right")
         import math
@@ -526,7 +600,7 @@ def dsa(
         tw = r["two_way"]
         x, y, z = tw.columns
         piv = tw.pivot(index=x, columns=y, values=z)
-        t = Table(title=f"Two-way: {z} by {x} (rows) and {y} (columns)", title_justify="left")
+        t = Table(title=f"Two-way: {z} by {x} (rows) and {y} (columns) — {pl}", title_justify="left")
         t.add_column(x)
         for c in piv.columns:
             t.add_column(f"{c:g}", justify="right")
@@ -543,25 +617,27 @@ def dsa(
                           f"{th['threshold']:,.6g} (incremental NMB = 0).")
     sc = r["scenarios"]
     if len(sc) > 1:
-        t = Table(title="Scenarios", title_justify="left")
+        t = Table(title=f"Scenarios — {pl}", title_justify="left")
         for c in sc.columns:
             t.add_column(c, justify="left" if c == "scenario" else "right")
         for _, row in sc.iterrows():
-            t.add_row(str(row["scenario"]), *[f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}" for v in row.iloc[1:]])
+            t.add_row(str(row["scenario"]), str(row["perspective"]),
+                      *[f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}" for v in row.iloc[2:]])
         console.print(t)
     if out is not None:
         from ces.report.atomic import write_text_atomic
 
         for key in ("one_way", "two_way", "scenarios"):
             if r.get(key) is not None:
-                write_text_atomic(out / f"dsa_{key}.csv", r[key].to_csv(index=False))
+                df = r[key] if "perspective" in r[key] else r[key].assign(perspective=r["perspective"])
+                write_text_atomic(out / f"dsa_{key}.csv", df.to_csv(index=False))
         if "one_way" in r:
             from ces.report.plots import plot_tornado
 
             spec = r["loaded"].model
             unit = "QALY" if spec.effect == "qaly" else "life-year"
             label = (f"ICER ({spec.currency} per {unit})" if r["outcome"] == "icer"
-                     else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}")
+                     else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}") + f", {pl}"
             plot_tornado(r["one_way"], r["base"], label, out)
 
 
@@ -646,6 +722,103 @@ def schema(
         write_text_atomic(out, text)
     else:
         sys.stdout.write(text)
+
+
+@app.command()
+def evppi(
+    config: Path = typer.Argument(..., help="Analysis config with a PSA (`psa:` or --draws) and optionally `evppi:`."),
+    param: Optional[list[str]] = typer.Option(None, "--param", help="A sampled parameter (repeatable); replaces "
+                                              "the config's `evppi.parameters`."),
+    group: Optional[list[str]] = typer.Option(None, "--group", help="NAME=P1,P2 (repeatable): EVPPI of learning "
+                                              "P1 and P2 together; replaces the config's `evppi.groups`."),
+    wtp: Optional[list[float]] = typer.Option(None, "--wtp", help="Willingness to pay (repeatable); overrides the config."),
+    draws: Optional[int] = typer.Option(None, "--draws", help="PSA draws (overrides psa.draws)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="PSA seed (overrides psa.seed)."),
+    bootstrap: Optional[int] = typer.Option(None, "--bootstrap", help="Bootstrap resamples for the SEs "
+                                            "(overrides evppi.bootstrap; 0 = none)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (default: all cores)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the results document (ces.results v1)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory (as `ces run --out`), with the "
+                                       "EVPPI and decision-uncertainty tables."),
+    plots: bool = typer.Option(False, "--plots", help="Also write the figures, VOI figures included."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
+) -> None:
+    """Value of information from one PSA run: EVPPI per parameter and group (regression method), expected loss."""
+    from ces.analysis.voi_tables import decision_tables, evppi_items, evppi_tables, sort_wtp
+    from ces.engine.psa import sampled_parameters
+    from ces.pipeline import psa_options
+    from ces.pipeline import run as run_pipeline
+    from ces.spec.schema import EvppiSpec
+
+    try:
+        for name, v in (("--draws", draws), ("--bootstrap", bootstrap)):
+            if v is not None and v < (1 if name == "--draws" else 0):
+                raise CesError(f"{name} must be at least {1 if name == '--draws' else 0}, got {v}")
+        if plots and out is None:
+            raise CesError("--plots needs an output directory: pass --out DIR")
+        groups = {}
+        for g in group or []:
+            name, sep, names = g.partition("=")
+            members = [p.strip() for p in names.split(",") if p.strip()]
+            if not sep or not name.strip() or not members:
+                raise CesError(f"--group must be NAME=P1,P2,..., got `{g}`")
+            groups[name.strip()] = members
+        _set_threads(threads)
+        from ces.analysis.voi_tables import check_sizes
+        from ces.spec.loader import load
+
+        pre = load(config)  # sizes bounded before the PSA runs
+        pre_opts = psa_options(pre, draws, seed)
+        if pre_opts is not None:
+            check_sizes(pre_opts.draws, (pre.config.evppi or EvppiSpec()).bootstrap if bootstrap is None else bootstrap)
+        t0 = time.perf_counter()
+        with _progress(not quiet) as on_chunk:
+            res = run_pipeline(config, wtp=list(wtp) if wtp else None, draws=draws, seed=seed, on_chunk=on_chunk)
+        if res.psa is None:
+            raise CesError("EVPPI needs a PSA: add `psa:` to the config or pass --draws N", file=str(config))
+        spec = res.loaded.config.evppi or EvppiSpec()
+        names = res.psa.strategies
+        if spec.reference is not None and spec.reference not in names:
+            raise CesError(f"evppi.reference: unknown strategy `{spec.reference}` (strategies: {', '.join(names)})",
+                           file=str(config))
+        ref = names.index(spec.reference) if spec.reference else 0
+        samples = sampled_parameters(res.model, res.psa.n_draws, res.psa.seed)
+        from_cli = bool(param or group)
+        try:
+            items = evppi_items(samples, list(param or []) if from_cli else spec.parameters,
+                                groups if from_cli else spec.groups)
+        except CesError as exc:
+            if from_cli or res.loaded.config_loc is None or res.loaded.config.evppi is None:
+                raise
+            raise res.loaded.config_loc.error(("evppi",), exc.message) from None
+        at = sort_wtp(spec.wtp, res.wtps)
+        wtps = sorted(set(res.wtps) | {at})
+        opts = psa_options(res.loaded, draws, seed)
+        tabs = evppi_tables(res.psa, samples, res.loaded.model.effect, wtps, items, at,
+                            spec.bootstrap if bootstrap is None else bootstrap, ref, opts.population,
+                            opts.population_years, opts.population_discount)
+        tabs.update(decision_tables(res.psa, res.loaded.model.effect, wtps, at, ref))
+        res.psa_tables.update(tabs)
+        seconds = time.perf_counter() - t0
+        if not quiet:
+            from ces.report.console import print_evppi
+
+            print_evppi(res, at)
+        if json_out is not None:
+            from ces.report.atomic import write_text_atomic
+            from ces.report.results_json import dumps, results_document
+
+            write_text_atomic(json_out, dumps(results_document(res)))
+        if out is not None:
+            from ces.report.outputs import write_output_dir
+
+            write_output_dir(res, out, seconds, plots=plots)
+            if plots:
+                from ces.report.plots import plot_voi
+
+                plot_voi(res, out / "plots", at)
+    except CesError as exc:
+        _fail(exc)
 
 
 def main() -> None:  # pragma: no cover

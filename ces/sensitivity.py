@@ -44,9 +44,21 @@ def _merge(a: dict, b: dict) -> dict:
 
 
 class Dsa:
-    def __init__(self, path: str | Path):
+    """DSA of one config under one perspective (default: the base-case perspective of the setting/config);
+    the outcome uses that perspective's cost (payer ``cost``, ``cost_societal`` …) from every run."""
+
+    def __init__(self, path: str | Path, perspective: str | None = None):
         self.path = path
         self.base = run(path, psa=False)
+        persps = {p.key: p for p in self.base.perspective_list}
+        key = perspective or self.base.base_perspective
+        if key in ("healthcare", "healthcare_payer"):
+            key = "payer"
+        if key not in persps:
+            raise CesError(f"--perspective must be one of {', '.join(persps)} for this model, got `{key}`",
+                           file=str(path))
+        self.perspective = persps[key]
+        self.cost = self.perspective.cost_column
         self.spec = self.base.loaded.config.dsa
         names = list(self.base.model.strategies)
         d = self.spec
@@ -63,7 +75,7 @@ class Dsa:
 
     def value(self, res, outcome: str | None = None, wtp: float | None = None) -> float:
         t = res.totals.set_index("strategy")
-        dc = t.loc[self.strategy, "cost"] - t.loc[self.comparator, "cost"]
+        dc = t.loc[self.strategy, self.cost] - t.loc[self.comparator, self.cost]
         de = t.loc[self.strategy, self.effect] - t.loc[self.comparator, self.effect]
         if (outcome or self.outcome) == "icer":
             return float(dc / de) if de != 0 else math.nan
@@ -97,7 +109,7 @@ class Dsa:
         for name, (lo, hi) in self.ranges().items():
             vlo = self.value(self.run_with(override(name, lo)))
             vhi = self.value(self.run_with(override(name, hi)))
-            rows.append({"parameter": name, "low": lo, "high": hi, "outcome_low": vlo, "outcome_high": vhi,
+            rows.append({"perspective": self.perspective.key, "parameter": name, "low": lo, "high": hi, "outcome_low": vlo, "outcome_high": vhi,
                          "base": base, "range": abs(vhi - vlo)})
         df = pd.DataFrame(rows)
         return df.sort_values("range", ascending=False, kind="stable").reset_index(drop=True)
@@ -121,7 +133,7 @@ class Dsa:
         def f(v):
             return self.value(self.run_with(override(th.parameter, v)), "nmb", th.wtp)
         flo, fhi = f(th.low), f(th.high)
-        out = {"parameter": th.parameter, "wtp": th.wtp, "low": th.low, "high": th.high,
+        out = {"perspective": self.perspective.key, "parameter": th.parameter, "wtp": th.wtp, "low": th.low, "high": th.high,
                "inc_nmb_low": flo, "inc_nmb_high": fhi, "threshold": None}
         if np.sign(flo) != np.sign(fhi):
             out["threshold"] = float(brentq(f, th.low, th.high, xtol=1e-10 * max(1.0, abs(th.high)), rtol=1e-12))
@@ -137,18 +149,20 @@ class Dsa:
 
     def _scenario_row(self, name, res) -> dict:
         t = res.totals.set_index("strategy")
-        return {"scenario": name, f"cost.{self.strategy}": t.loc[self.strategy, "cost"],
-                f"cost.{self.comparator}": t.loc[self.comparator, "cost"],
+        return {"scenario": name, "perspective": self.perspective.key,
+                f"cost.{self.strategy}": t.loc[self.strategy, self.cost],
+                f"cost.{self.comparator}": t.loc[self.comparator, self.cost],
                 f"{self.effect}.{self.strategy}": t.loc[self.strategy, self.effect],
                 f"{self.effect}.{self.comparator}": t.loc[self.comparator, self.effect],
                 "icer": self.value(res, "icer")}
 
 
-def run_dsa(path: str | Path) -> dict:
-    d = Dsa(path)
+def run_dsa(path: str | Path, perspective: str | None = None) -> dict:
+    d = Dsa(path, perspective)
     if d.spec is None and not d.base.loaded.config.scenarios:
         raise CesError("the config has neither `dsa:` nor `scenarios:`", file=str(path))
-    out = {"strategy": d.strategy, "comparator": d.comparator, "outcome": d.outcome, "wtp": d.wtp,
+    out = {"perspective": d.perspective.key, "perspective_label": d.perspective.label,
+           "strategy": d.strategy, "comparator": d.comparator, "outcome": d.outcome, "wtp": d.wtp,
            "base": d.value(d.base), "loaded": d.base.loaded}
     if d.spec is not None:
         out["one_way"] = d.one_way()

@@ -126,7 +126,7 @@ years: 5
 population: {patients: [100, 200, 400, 800, 1600]}
 current: {A: 1, B: 0, C: 0}
 new: {A: 0, B: 0, C: 1}
-pricing: {strategy: A, category: drug, forecast_sales: [1, 1, 1, 1, 1], price_cut: 0.25}
+pricing: {strategy: A, category: drug, forecast_sales: [1, 1, 1, 1, 1], pricing_method: comparator}
 """
 
 
@@ -143,16 +143,39 @@ def test_japan_repricing_fires_in_the_right_year_and_cuts_later_prices(tmp_path)
     # sales = patients x price 100: 1e8, 1e9, 9e9 (below both tiers' ¥10 bn / ¥15 bn), 2e10 -> fires in year 4
     assert list(flags["year"]) == [4] and "repricing" in flags["rule"].iloc[0]
     new_total = res.budget["summary"]["new_total"].to_numpy()
-    # new world = A: price 100 at treatment + 10 per year afterwards; cohorts from year 5 pay 75
+    # X = 2e10 (forecast 1): 0.9^(log X/log 2) is far below the comparator-method floor 85/100 -> 85
+    # new world = A: price 100 at treatment + 10 per year afterwards; cohorts from year 5 pay 85
     pts = [1.0e6, 1.0e7, 9.0e7, 2.0e8, 3.0e8]
     expected = []
     for t in range(5):
         tot = 0.0
         for y in range(t + 1):
-            price = 75.0 if y >= 4 else 100.0
+            price = 85.0 if y >= 4 else 100.0
             tot += pts[y] * ((price + 10.0) if y == t else 10.0)
         expected.append(tot)
     assert np.allclose(new_total, expected, rtol=1e-12)
+    rp = res.budget["repricing"]
+    assert list(rp["price_in_force"]) == [100, 100, 100, 100, 85]
+
+
+def test_market_expansion_repricing_formula_and_tiers_by_hand():
+    from ces.economics.repricing import repriced_price, repricing
+    from ces.economics.settings import load_setting
+
+    assert repriced_price(100, 2, 0, 0.75) == pytest.approx(90)          # X = 2: 0.9^1 (-10 %)
+    assert repriced_price(100, 4, 0, 0.75) == pytest.approx(81)          # X = 4: 0.9^2
+    assert repriced_price(100, 4, 0.05, 0.75) == pytest.approx(86)       # alpha softens the cut
+    assert repriced_price(100, 10, 0, 0.75) == pytest.approx(75)         # 0.9^3.32 = 0.705 -> floor 75/100
+    assert repriced_price(100, 10, 0, 0.85) == pytest.approx(85)
+    tiers = load_setting("japan")["pricing_rules"]["market_expansion_repricing"]["tiers"]
+    # JPY 12bn at 12x the forecast: the 10x / 10bn tier, for cost-accounting products only
+    r = repricing(1e6, [12e9], [1e9], tiers, "cost_accounting")
+    assert r["year"] == 0 and "cost accounting" in r["tier"]["name"] and r["price"] == pytest.approx(0.75e6)
+    assert repricing(1e6, [12e9], [1e9], tiers, "comparator")["year"] is None
+    assert repricing(1e6, [12e9], [2.4e9], tiers, "cost_accounting")["year"] is None  # 5x, < 15bn
+    # JPY 16bn at 2.5x: the 2x / 15bn tier, price x 0.9^(log 2.5 / log 2)
+    r = repricing(1e6, [1e9, 16e9], [1e9, 6.4e9], tiers, "comparator")
+    assert r["year"] == 1 and r["price"] == pytest.approx(1e6 * 0.9 ** (np.log(2.5) / np.log(2)))
 
 
 def test_china_price_ceiling_flags(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 
 from ces.errors import CesError
 from ces.pipeline import run
+from tests.conftest import ROOT
 
 BASE = """\
 ces: 1
@@ -114,18 +115,61 @@ def test_cart_societal_config_reports_both_perspectives(runner):
         assert {"base_case_icer_societal.csv", "base_case_inventory.csv"} <= names
 
 
-def test_friction_cost_is_capped_at_the_friction_period(tmp_path):
+FRICTION = """\
+ces: 1
+cycle: 1 year
+horizon: 4 cycles
+start_age: 40
+correction: end
+discount: {costs: 0.05, effects: 0, timing: end}
+states:
+  Well: {cost: 0, utility: 1}
+  Sick: {cost: 0, utility: 0.5}
+  Dead: {dead: true}
+transitions:
+  Well: {Sick: "if_else(cycle == 2, 0.2, 0)", Dead: "if_else(cycle == 3, 0.1, 0)", Well: rest}
+  Sick: {Dead: "if_else(cycle == 3, 0.5, 0)", Sick: rest}
+strategies:
+  s: {}
+indirect:
+  productivity: {method: friction_cost, cost_per_hour: 40, hours_per_year: 1500, employment: 0.8, %s
+                 work_lost: {Sick: 0.5}}
+"""
+
+
+def test_friction_period_starts_at_each_new_absence(tmp_path):
+    """Koopmanschap: absences start in year 2 (Well → Sick, 20 %), deaths in year 3 (10 % of Sick, 8 % of
+    Well); each new absence costs E·hours·cost/h·elasticity·(increase in work lost)·FP, once, in its year."""
     p = tmp_path / "f.yaml"
-    body = BASE.format(r=0, indirect=textwrap.indent(
-        "productivity: {method: friction_cost, cost_per_hour: 39.88, hours_per_year: 1500, elasticity: 0.8, "
-        "friction_weeks: 78.26785714285714, work_lost: {Sick: 0.5}}", "  "))
-    p.write_text(body)
+    p.write_text(FRICTION % "friction_weeks: 26.089285714285715,")  # FP = 0.5 years
     t = run(p, psa=False).totals.iloc[0]
-    fp = 78.26785714285714 * 7 / 365.25  # = 1.5 years: all of cycle 1, half of cycle 2, none of cycle 3
-    assert fp == pytest.approx(1.5)
-    annual = 1500 * 39.88 * 0.8
-    expected = annual * ((0.5 * ALIVE[0] + (1 - ALIVE[0])) * 1.0 + (0.5 * ALIVE[1] + (1 - ALIVE[1])) * 0.5)
-    assert t["cost.productivity"] == pytest.approx(expected, rel=1e-12)
+    loss = 0.8 * 1500 * 40 * 1.0 * 0.5  # elasticity default 1.0
+    year2 = 0.2 * (0.5 - 0)  # new absences: work lost rises 0 → 0.5
+    year3 = 0.2 * 0.5 * (1 - 0.5) + 0.8 * 0.1 * (1 - 0)  # deaths from Sick (0.5 → 1) and from Well (0 → 1)
+    assert t["cost.productivity"] == pytest.approx(loss * (year2 / 1.05 ** 2 + year3 / 1.05 ** 3), rel=1e-12)
+    assert t["cost"] == 0 and t["cost_societal"] == t["cost.productivity"]
+    # the Dutch default friction period: the CBS 5-year average 2019-2023, 17.24 weeks
+    p.write_text(FRICTION % "")
+    t2 = run(p, psa=False).totals.iloc[0]
+    assert t2["cost.productivity"] == pytest.approx(t["cost.productivity"] * 17.2404 * 7 / 365.25 / 0.5, rel=1e-5)
+    # the other societal terms are unaffected by the productivity method
+    p.write_text((FRICTION % "") + "  caregiver: {hours_per_week: {Sick: 1}, value_per_hour: 10}\n")
+    t3 = run(p, psa=False).totals.iloc[0]
+    assert t3["cost.productivity"] == t2["cost.productivity"]
+    assert t3["cost.informal_care"] == pytest.approx(52 * 10 * (0.2 / 1.05 ** 2 + 0.1 / 1.05 ** 3 + 0.1 / 1.05 ** 4),
+                                                     rel=1e-12)  # Sick occupancy 0, 0.2, 0.1, 0.1 at cycle ends
+
+
+def test_friction_cost_needs_transitions(tmp_path):
+    from ces.economics.indirect import dutch_friction_weeks
+
+    assert dutch_friction_weeks() == pytest.approx(17.2404)
+    psm = (ROOT / "models" / "cart_lbcl.yaml").read_text()
+    assert "indirect:" not in psm
+    p = tmp_path / "p.yaml"
+    p.write_text(psm + "\nindirect:\n  productivity: {method: friction_cost, cost_per_hour: 40}\n")
+    with pytest.raises(CesError, match="partitioned-survival model"):
+        run(p, psa=False)
 
 
 def test_employment_rate_outside_unit_interval_and_missing_wage_table(tmp_path):
@@ -149,3 +193,17 @@ def test_per_event_indirect_cost_on_a_transition(tmp_path):
     assert t["cost.informal_care"] == pytest.approx(5000 * sum(deaths), rel=1e-12)
     assert t["cost"] == pytest.approx(100 * sum(ALIVE), rel=1e-12)  # not a payer cost
     assert t["cost_societal"] == pytest.approx(t["cost"] + 5000 * sum(deaths), rel=1e-12)
+
+
+def test_caregiver_health_spillover_is_its_own_line_and_off_by_default(tmp_path):
+    t = _run(tmp_path, "caregiver: {hours_per_week: {Sick: 1}, value_per_hour: 1, qaly_change: {Sick: -0.1}}\n")
+    assert t["caregiver_qaly"] == pytest.approx(-0.1 * sum(ALIVE), rel=1e-12)  # per year × 1-year cycles
+    assert t["qaly"] == pytest.approx(0.7 * sum(ALIVE), rel=1e-12)  # the patient's QALYs are untouched
+    assert t["qaly_with_caregiver"] == pytest.approx(0.6 * sum(ALIVE), rel=1e-12)
+    p = tmp_path / "m.yaml"
+    assert run(p, psa=False).spillover_icers is None  # reported, not counted, unless switched on
+    p.write_text(p.read_text().replace("qaly_change: {Sick: -0.1}", "qaly_change: {Sick: -0.1}, include_qaly_change: true"))
+    r = run(p, psa=False)
+    assert r.spillover_icers.iloc[0]["effect"] == pytest.approx(0.6 * sum(ALIVE), rel=1e-12)
+    with pytest.raises(CesError, match="alive states"):
+        _run(tmp_path, "caregiver: {hours_per_week: {Sick: 1}, value_per_hour: 1, qaly_change: {Dead: -0.1}}\n")

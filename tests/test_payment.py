@@ -46,8 +46,22 @@ def test_instalments_zero_interest_sum_to_price_for_survivors(tmp_path):
 def test_instalments_stop_at_death_and_interest(tmp_path):
     res = _run(tmp_path, "{strategy: gene, category: therapy, price: 1000000, model: instalments, n: 3, "
                          "interest: 0.04, stop_at_death: true}", p_die=0.1)
-    a = 1_000_000 * 0.04 / (1 - 1.04 ** -3)
+    # annuity-due: payments at years 0, 1, 2 whose value at 4 % is the price
+    a = 1_000_000 / (1 + 1 / 1.04 + 1 / 1.04 ** 2)
     assert [x for _, x in res.payment["schedule"]] == pytest.approx([a, a * 0.9, a * 0.81], rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 5, 12])
+def test_instalments_at_the_discount_rate_are_worth_the_price(tmp_path, n):
+    """Interest = cost discount rate (5 %), no stop at death: the discounted payments equal the upfront price."""
+    res = _run(tmp_path, f"{{strategy: gene, category: therapy, price: 1000000, model: instalments, n: {n}, "
+                         "interest: 0.05}", p_die=0.1)
+    t = res.totals.set_index("strategy")
+    assert abs(t.loc["gene", "cost"] - 1_000_000) < 1e-9 * 1_000_000
+    assert abs(res.payment["cea_adjustment"]) < 1e-9 * 1_000_000
+    # the end-of-period annuity paid at 0..n-1 would have been worth P(1+i): the bug this guards against
+    a_end = 1_000_000 * 0.05 / (1 - 1.05 ** -n)
+    assert sum(a_end / 1.05 ** j for j in range(n)) == pytest.approx(1_050_000, rel=1e-12)
 
 
 def test_outcome_rebate_reduces_expected_cost(tmp_path):

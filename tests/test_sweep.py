@@ -7,7 +7,8 @@ import pytest
 
 from ces.cli import app
 from ces.pipeline import run
-from ces.sweep import LocalExecutor, sweep
+from ces.executors import LocalExecutor
+from ces.sweep import sweep
 from tests.conftest import CONFIGS
 
 CFGS = [str(CONFIGS / "hiv_dsa.yaml"), str(CONFIGS / "sick_sicker.yaml"), str(CONFIGS / "cart_lbcl.yaml")]

@@ -6,30 +6,34 @@ import numpy as np
 import pandas as pd
 
 from ces.analysis.icer import calculate_icers, nhb, nmb
+from ces.economics.indirect import CAREGIVER_QALY
+from ces.economics.perspectives import perspectives
 
 
 def totals_table(names, streams, cost_streams, totals: np.ndarray, totals_undisc: np.ndarray,
-                 payer_streams: list | None = None) -> pd.DataFrame:
+                 payer_streams: list | None = None, bearers: dict | None = None) -> pd.DataFrame:
     """One row per strategy: total cost, QALYs, LYs (discounted), each cost category, and undiscounted values.
 
-    ``cost`` is the healthcare-payer cost (``payer_streams``); when societal terms exist,
-    ``cost_societal`` adds productivity, informal care and patient time, and
-    ``cost_societal_consumption`` also consumption in added life-years.
+    ``cost`` is the healthcare-payer cost (``payer_streams``); every other perspective of
+    :func:`ces.economics.perspectives.perspectives` adds a column ``cost_KEY`` (``cost_societal``,
+    ``cost_societal_consumption``, ``cost_bearer_NAME``):
+    the sum of that perspective's categories.
     """
-    from ces.economics.indirect import CONSUMPTION, SOCIETAL
-
     payer = payer_streams if payer_streams is not None else cost_streams
+    persps = perspectives(cost_streams, payer, bearers)
     rows = []
     for i, s in enumerate(names):
         row = {"strategy": s}
         row["cost"] = float(sum(totals[i, streams.index(c)] for c in payer))
-        soc = [c for c in cost_streams if c in SOCIETAL]
-        if soc or CONSUMPTION in cost_streams:
-            row["cost_societal"] = row["cost"] + float(sum(totals[i, streams.index(c)] for c in soc))
-        if CONSUMPTION in cost_streams:
-            row["cost_societal_consumption"] = row["cost_societal"] + float(totals[i, streams.index(CONSUMPTION)])
+        for p in persps[1:]:
+            extra = [c for c in p.categories if c not in payer]
+            base = row["cost"] if len(extra) < len(p.categories) else 0.0
+            row[p.cost_column] = base + float(sum(totals[i, streams.index(c)] for c in extra))
         row["qaly"] = float(totals[i, streams.index("qaly")])
         row["ly"] = float(totals[i, streams.index("ly")])
+        if CAREGIVER_QALY in streams:  # caregiver health spillover: its own line, and the effect with it
+            row[CAREGIVER_QALY] = float(totals[i, streams.index(CAREGIVER_QALY)])
+            row["qaly_with_caregiver"] = row["qaly"] + row[CAREGIVER_QALY]
         for c in cost_streams:
             row[f"cost.{c}"] = float(totals[i, streams.index(c)])
         row["cost_undiscounted"] = float(sum(totals_undisc[i, streams.index(c)] for c in payer))
@@ -47,13 +51,15 @@ def icer_table(totals: pd.DataFrame, effect: str, cost: str = "cost") -> pd.Data
 
 def inventory_table(totals: pd.DataFrame, cost_streams: list, bearers: dict | None = None) -> pd.DataFrame:
     """Impact inventory (Second Panel on Cost-Effectiveness): every cost component per strategy,
-    discounted and undiscounted, labelled by perspective."""
-    from ces.economics.indirect import CONSUMPTION, SOCIETAL
+    discounted and undiscounted, labelled by perspective.  A category of another bearer (hospital,
+    manufacturer) is a societal cost outside the payer total."""
+    from ces.economics.indirect import CONSUMPTION, INDIRECT
 
     rows = []
     for c in cost_streams:
-        persp = "societal (consumption)" if c == CONSUMPTION else ("societal" if c in SOCIETAL else
-                                                                  (bearers or {}).get(c, "healthcare payer"))
+        who = (bearers or {}).get(c, "payer")
+        persp = ("societal (consumption)" if c == CONSUMPTION else "societal" if c in INDIRECT else
+                 "healthcare payer" if who == "payer" else f"societal (borne by {who})")
         for _, r in totals.iterrows():
             rows.append({"component": c, "perspective": persp, "strategy": r["strategy"],
                          "discounted": r[f"cost.{c}"], "undiscounted": r[f"cost.{c}_undiscounted"]})

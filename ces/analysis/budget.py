@@ -71,6 +71,21 @@ def uptake_shares(current: np.ndarray, strategies: list, strategy: str, target: 
     return out
 
 
+def _cohorts(patients, strategies, streams, shares, price_adjust, row):
+    """(cohort year y, strategy index, patients starting, per-patient stream) for every cohort with patients;
+    ``price_adjust`` = (strategy, _, reduction by cohort year) lowers stream[row, 0] of that strategy."""
+    for y in range(len(patients)):
+        for i, s in enumerate(strategies):
+            n = patients[y] * shares[i, y]
+            if n == 0:
+                continue
+            st = streams[s]
+            if price_adjust is not None and price_adjust[0] == s:
+                st = st.copy()
+                st[row, 0] -= price_adjust[2][y]
+            yield y, i, n, st
+
+
 def budget_tables(patients: np.ndarray, strategies: list, streams: dict, current: np.ndarray, new: np.ndarray,
                   categories: list, discount: float = 0.0, price_adjust: tuple | None = None) -> dict:
     """Per-year tables. streams[s]: (n_categories, n_years_of_stream) per-patient undiscounted costs.
@@ -81,23 +96,16 @@ def budget_tables(patients: np.ndarray, strategies: list, streams: dict, current
     T = len(patients)
     d = (1.0 + discount) ** -np.arange(T)
 
+    k = categories.index(price_adjust[1]) if price_adjust is not None else None
+
     def world(shares):
         by_cat = np.zeros((len(categories), T))
         by_strat = np.zeros((len(strategies), T))
-        for y in range(T):
-            for i, s in enumerate(strategies):
-                n = patients[y] * shares[i, y]
-                if n == 0:
-                    continue
-                st = streams[s]
-                if price_adjust is not None and price_adjust[0] == s:
-                    st = st.copy()
-                    k = categories.index(price_adjust[1])
-                    st[k, 0] -= price_adjust[2][y]
-                for a in range(T - y):
-                    col = st[:, a] if a < st.shape[1] else np.zeros(len(categories))
-                    by_cat[:, y + a] += n * col
-                    by_strat[i, y + a] += n * col.sum()
+        for y, i, n, st in _cohorts(patients, strategies, streams, shares, price_adjust, k):
+            for a in range(T - y):
+                col = st[:, a] if a < st.shape[1] else np.zeros(len(categories))
+                by_cat[:, y + a] += n * col
+                by_strat[i, y + a] += n * col.sum()
         return by_cat * d, by_strat * d
 
     cur_cat, cur_s = world(current)
@@ -135,3 +143,34 @@ def annual_streams(periods: np.ndarray, initial: np.ndarray, period_years: np.nd
             out[:, y] += periods[:, k]
     out[:, 0] += initial
     return out
+
+
+def budget_draws(patients: np.ndarray, strategies: list, streams: dict, current: np.ndarray, new: np.ndarray,
+                 discount: float = 0.0, price_adjust: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-draw budgets of both worlds, (D, T) each: the formula of :func:`budget_tables` with
+    streams[s] of shape (D, n_years_of_stream) (total over the counted categories per year since start).
+    ``price_adjust`` = (strategy, reduction by cohort year), subtracted in the treatment year."""
+    T = len(patients)
+    d = (1.0 + discount) ** -np.arange(T)
+
+    adjust = (price_adjust[0], None, price_adjust[1]) if price_adjust is not None else None
+
+    def world(shares):
+        D = next(iter(streams.values())).shape[0]
+        out = np.zeros((D, T))
+        for y, _, n, st in _cohorts(patients, strategies, streams, shares, adjust, slice(None)):
+            m = min(T - y, st.shape[1])
+            out[:, y:y + m] += n * st[:, :m]
+        return out * d
+    return world(current), world(new)
+
+
+def interval_table(net: np.ndarray, level: float = 0.95) -> pd.DataFrame:
+    """Mean and central ``level`` interval per year of the net impact and of its running sum, over draws (D, T)."""
+    lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
+    cum = np.cumsum(net, axis=1)
+    return pd.DataFrame({"year": np.arange(1, net.shape[1] + 1), "net_impact_mean": net.mean(axis=0),
+                         "net_impact_lower": np.percentile(net, lo, axis=0),
+                         "net_impact_upper": np.percentile(net, hi, axis=0),
+                         "cumulative_mean": cum.mean(axis=0), "cumulative_lower": np.percentile(cum, lo, axis=0),
+                         "cumulative_upper": np.percentile(cum, hi, axis=0), "n_draws": net.shape[0]})

@@ -8,7 +8,8 @@ SE = √(mcse_old² + mcse_new²) from the standard errors stored in the results
 the MCSE of each summary mean; 2.671·MCSE for its 2.5th/97.5th percentiles (normal
 approximation to the SE of a sample quantile); √(p(1−p)/n) for a CEAC probability; the largest MCSE of the
 mean NMB at that WTP (``psa.convergence.mcse_max``) for expected NMB and EVPI.
-Default z = 4 (a false alarm about once in 16,000 metrics for independent runs).
+Every perspective's PSA tables (``psa.perspectives.KEY.summary`` …) get the same allowances, so the
+societal metrics are compared like the payer ones.  Default z = 4 (a false alarm about once in 16,000 metrics for independent runs).
 Categorical values (dominance status, optimal strategy) are compared exactly outside PSA.
 Not compared: the probabilistic ICER table, population EVPI and sd (derived from the
 compared means, EVPI and draws), the convergence table, seed and chunk size.
@@ -17,6 +18,7 @@ compared means, EVPI and draws), the convergence table, seed and chunk size.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +40,7 @@ class MetricDiff:
 
 
 def _row_id(table: str, row: dict, i: int) -> str:
-    for key in (ROW_KEYS.get(table), ("world", "year"), ("strategy", "year_since_start"), "year"):
+    for key in (ROW_KEYS.get(table, "strategy" if table.startswith("icer_") else None), ("world", "year"), ("strategy", "year_since_start"), "year"):
         keys = key if isinstance(key, tuple) else (key,)
         if key is not None and all(k in row for k in keys):
             return ",".join(_fmt(row[k]) for k in keys)
@@ -68,24 +70,32 @@ def flatten(doc: Any, prefix: str = "") -> dict:
     return out
 
 
+def _psa_root(path: str) -> str:
+    """``psa.`` or, for another perspective's PSA tables, ``psa.perspectives.KEY.`` (empty if not PSA)."""
+    m = re.match(r"psa\.perspectives\.[^.\[]+\.", path)
+    return m.group(0) if m else ("psa." if path.startswith("psa.") else "")
+
+
 def _mc_se(path: str, flat: dict) -> float:
-    """Monte Carlo standard error of a PSA metric from the document's own statistics (0 if unknown)."""
-    if not path.startswith("psa."):
+    """Monte Carlo standard error of a PSA metric from the document's own statistics (0 if unknown);
+    the same rules for the payer tables (``psa.``) and every other perspective's (``psa.perspectives.KEY.``)."""
+    root = _psa_root(path)
+    if not root:
         return 0.0
     head, _, leaf = path.rpartition(".")
-    if path.startswith("psa.summary[") and leaf == "mean":
+    if path.startswith(root + "summary[") and leaf == "mean":
         return float(flat.get(f"{head}.mcse") or 0.0)
-    if path.startswith("psa.summary[") and leaf in ("lower", "upper"):
+    if path.startswith(root + "summary[") and leaf in ("lower", "upper"):
         # SE of a sample quantile ≈ √(p(1−p)/n)/f(q); with a normal density f(q) = φ(z_p)/sd this is
         # √(p(1−p))/φ(z_p) · sd/√n = 2.671 · MCSE for p = 0.025 or 0.975
         return QUANTILE_SE_FACTOR * float(flat.get(f"{head}.mcse") or 0.0)
-    if path.startswith("psa.wtp["):
+    if path.startswith(root + "wtp["):
         n = flat.get("psa.n_draws") or 0
-        wtp = path[len("psa.wtp["):path.index("]")]
+        wtp = path[len(root + "wtp["):path.index("]", len(root))]
         if leaf.startswith("ceac.") or path.endswith(".ceaf") or ".ceac." in path:
             p = flat.get(path)
             return math.sqrt(max(p * (1 - p), 0.0) / n) if isinstance(p, (int, float)) and n else 0.0
-        return float(flat.get(f"psa.convergence[{wtp}].mcse_max") or 0.0)
+        return float(flat.get(f"{root}convergence[{wtp}].mcse_max") or 0.0)
     return 0.0
 
 
@@ -94,7 +104,8 @@ def diff_results(old: dict, new: dict, abs_tol: float = 1e-9, rel_tol: float = 1
     fo, fn = flatten(old), flatten(new)
     rows = []
     for path in sorted(set(fo) | set(fn)):
-        if (path.startswith(("psa.convergence", "psa.icer", "psa.crossing")) or path in ("psa.seed", "psa.chunk")
+        rest = path[len(_psa_root(path)):] if _psa_root(path) else ""
+        if (rest.startswith(("convergence", "icer", "crossing")) or path in ("psa.seed", "psa.chunk")
                 or path.endswith((".mcse", ".evpi_population", ".sd"))):
             continue  # run statistics, or values derived from the metrics compared (summary means, EVPI)
         if path in METADATA:

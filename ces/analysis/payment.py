@@ -4,12 +4,16 @@ A model turns the price P (a one-off cost at time 0) into payments at whole year
 expected per-patient amount a_j:
 
 - ``upfront``: a_0 = P.
-- ``instalments``: n equal annual payments at years 0..n−1, A = P/n at zero interest, else the
-  annuity A = P·i/(1 − (1+i)^−n); with ``stop_at_death`` payment j is made only by patients alive
-  at year j: a_j = A·S(j), S = share alive in the model's trace.
+- ``instalments``: n equal annual payments at years 0..n−1 (in advance), A = P/n at zero interest,
+  else the annuity-due A = P·i / ((1 − (1+i)^−n)·(1+i)), so that Σ_{j<n} A·(1+i)^−j = P: at an
+  interest rate equal to the cost discount rate (and no stop at death) the payments are worth
+  exactly the price.  (The end-of-period annuity P·i/(1 − (1+i)^−n) belongs to payments at years
+  1..n; paid at 0..n−1 it is worth P·(1+i).)  With ``stop_at_death`` payment j is made only by
+  patients alive at year j: a_j = A·S(j), S = share alive in the model's trace.
 - ``outcome`` (rebate): a_0 = P, and a rebate of ``rebate``·P for non-responders, paid back at year
   ``rebate_year``: expected a = −rebate·P·P(non-response) (Garrison et al., on outcomes-based
-  agreements; the rebate is certain given non-response).
+  agreements; the rebate is certain given non-response).  P(non-response) = 1 − occupancy of the
+  ``response_states`` at ``response_year`` in the model's trace (per PSA draw), or a fixed input.
 - ``staged``: payments share_j·P at years j, each conditional on being alive (``alive``) or in the
   given states at year j: a_j = share_j·P·occupancy(j).
 
@@ -22,6 +26,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def annuity_due(price: float, rate: float, n: int) -> float:
+    """Equal payment at years 0..n−1 whose present value at ``rate`` is ``price``:
+    A = P·i / ((1 − (1+i)^−n)·(1+i))."""
+    return price * rate / ((1.0 - (1.0 + rate) ** -n) * (1.0 + rate))
+
+
 def schedule(spec, price: float, alive_at, occupancy_at) -> list:
     """[(year, expected amount per patient treated)] for a payment spec."""
     m = spec.model
@@ -29,10 +39,10 @@ def schedule(spec, price: float, alive_at, occupancy_at) -> list:
         return [(0, price)]
     if m == "instalments":
         n, i = spec.n, float(spec.interest)
-        a = price / n if i == 0 else price * i / (1.0 - (1.0 + i) ** -n)
+        a = price / n if i == 0 else annuity_due(price, i, n)
         return [(j, a * (alive_at(j) if spec.stop_at_death else 1.0)) for j in range(n)]
     if m == "outcome":
-        return [(0, price), (spec.rebate_year, -spec.rebate * price * spec.non_response)]
+        return [(0, price), (spec.rebate_year, -spec.rebate * price * non_response(spec, occupancy_at))]
     if m == "staged":
         out = []
         for st in spec.stages:
@@ -43,8 +53,18 @@ def schedule(spec, price: float, alive_at, occupancy_at) -> list:
     raise ValueError(m)
 
 
-def discounted_total(sched: list, rate: float) -> float:
-    return float(sum(a * (1.0 + rate) ** -y for y, a in sched))
+def non_response(spec, occupancy_at):
+    """P(non-response): 1 − occupancy of ``response_states`` at ``response_year`` in the model's trace (each
+    draw's own trace in the PSA), or the fixed ``non_response`` input when no response states are given."""
+    if spec.response_states:
+        return 1.0 - occupancy_at(spec.response_year, spec.response_states)
+    return spec.non_response
+
+
+def discounted_total(sched: list, rate: float):
+    """Σ_j a_j·(1+r)^−j: a float, or an array of per-draw values when the amounts are arrays."""
+    total = sum(a * (1.0 + rate) ** -y for y, a in sched)
+    return float(total) if np.ndim(total) == 0 else np.asarray(total, dtype=float)
 
 
 def cash_flow_table(schedules: dict, years: int):
@@ -61,17 +81,21 @@ def cash_flow_table(schedules: dict, years: int):
 
 
 def occupancy_reader(trace: np.ndarray, states: list, dead: list, cycle_years: float):
-    """Functions alive_at(year) and occupancy_at(year, [states]) from a base-case trace (n+1, S);
-    ``dead``: indices of the dead states.  Year j reads the trace point nearest to j years."""
+    """Functions alive_at(year) and occupancy_at(year, [states]) from a trace (n+1, S) (floats) or a
+    stack of per-draw traces (D, n+1, S) (arrays of D); ``dead``: indices of the dead states.
+    Year j reads the trace point nearest to j years."""
 
     def point(year):
-        return min(int(round(year / cycle_years)), trace.shape[0] - 1)
+        return min(int(round(year / cycle_years)), trace.shape[-2] - 1)
+
+    def value(x):
+        return float(x) if trace.ndim == 2 else x
 
     def alive_at(year):
         k = point(year)
-        return float(1.0 - trace[k, dead].sum()) if dead else 1.0
+        return value(1.0 - trace[..., k, dead].sum(axis=-1)) if dead else 1.0
 
     def occupancy_at(year, sts):
         k = point(year)
-        return float(sum(trace[k, states.index(s)] for s in sts))
+        return value(sum(trace[..., k, states.index(s)] for s in sts))
     return alive_at, occupancy_at

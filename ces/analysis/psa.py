@@ -212,7 +212,7 @@ def convergence_check(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike,
     of every strategy and the MCSE of the mean *incremental* NMB between the two
     strategies with the highest mean NMB (per-draw difference best minus second; ties
     toward the lower index).  The run is ``converged`` when all of them are strictly
-    below ``precision`` (an absolute amount in currency units).  ``mcse_max`` is the
+    below ``precision`` (an absolute amount in currency units; one number, or one per WTP).  ``mcse_max`` is the
     largest of them, and ``n_needed = ceil(n * (mcse_max / precision)^2)`` is the number
     of draws for which it would reach ``precision`` (MCSE scales as ``1/sqrt(n)``); it
     may be below ``n`` when already converged.  (A relative 1e-12 is removed before the
@@ -227,15 +227,15 @@ def convergence_check(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike,
     c, e = _pair(costs, effects)
     w = _wtp(wtp)
     try:
-        prec = float(precision)
+        precs = np.broadcast_to(np.asarray(precision, dtype=float), w.shape)
     except (TypeError, ValueError):
-        raise CesError("precision must be a number") from None
-    if not math.isfinite(prec) or prec <= 0:
+        raise CesError("precision must be a number, or one number per willingness to pay") from None
+    if not np.all(np.isfinite(precs)) or np.any(precs <= 0):
         raise CesError(f"precision must be a finite number > 0, got {precision!r}")
     n, n_strat = c.shape
     root_n = math.sqrt(n)
     rows = []
-    for lam in w:
+    for lam, prec in zip(w, precs.tolist()):
         nmb = e * lam - c
         mcse_strat = _sd(nmb) / root_n
         order = np.argsort(-nmb.mean(axis=0), kind="stable")

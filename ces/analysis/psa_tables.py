@@ -1,4 +1,9 @@
-"""PSA result tables from per-draw totals: summaries, probabilistic ICERs, CEAC/CEAF, EVPI, convergence."""
+"""PSA result tables from per-draw totals: summaries, probabilistic ICERs, CEAC/CEAF, EVPI, convergence.
+
+Every table takes a ``perspective`` (:mod:`ces.economics.perspectives`): its cost is the sum of the
+perspective's cost categories per draw; ``None`` is the healthcare payer.  The same functions run for
+every perspective, from the same draws.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ces.analysis.icer import calculate_icers
+from ces.economics.indirect import CAREGIVER_QALY
 from ces.analysis.psa import ceac, ceaf, convergence_check, evpi, expected_nmb, population_evpi, summarise_draws
 
 #: Default precision of the convergence check: 1 % of |expected NMB| of the optimal strategy,
@@ -13,11 +19,15 @@ from ces.analysis.psa import ceac, ceaf, convergence_check, evpi, expected_nmb, 
 DEFAULT_RELATIVE_PRECISION = 0.01
 
 
-def summary_table(psa) -> pd.DataFrame:
+def _cost(psa, perspective) -> np.ndarray:
+    return psa.matrix("cost") if perspective is None else psa.costs(perspective.categories)
+
+
+def summary_table(psa, perspective=None) -> pd.DataFrame:
     """Mean, sd, 95 % interval (2.5th/97.5th percentiles) and MCSE of cost, QALYs and LYs per strategy."""
     rows = []
     for stream in ("cost", "qaly", "ly"):
-        m = psa.matrix(stream)
+        m = _cost(psa, perspective) if stream == "cost" else psa.matrix(stream)
         s = summarise_draws(m)
         for j, name in enumerate(psa.strategies):
             rows.append({"strategy": name, "outcome": stream, "mean": s["mean"][j], "sd": s["sd"][j],
@@ -25,16 +35,16 @@ def summary_table(psa) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def probabilistic_icers(psa, effect: str) -> pd.DataFrame:
+def probabilistic_icers(psa, effect: str, perspective=None) -> pd.DataFrame:
     """Incremental analysis on the PSA means (expected costs and effects)."""
-    return calculate_icers(psa.strategies, psa.matrix("cost").mean(axis=0), psa.matrix(effect).mean(axis=0))
+    return calculate_icers(psa.strategies, _cost(psa, perspective).mean(axis=0), psa.matrix(effect).mean(axis=0))
 
 
 def wtp_table(psa, effect: str, wtps, population: float | None = None, years: int | None = None,
-              discount_rate: float = 0.0) -> pd.DataFrame:
+              discount_rate: float = 0.0, perspective=None) -> pd.DataFrame:
     """One row per WTP: optimal strategy (highest expected NMB), its expected NMB, CEAC of each strategy,
     CEAF probability, per-person EVPI and (if a population is given) population EVPI."""
-    c, e = psa.matrix("cost"), psa.matrix(effect)
+    c, e = _cost(psa, perspective), psa.matrix(effect)
     w = np.asarray(wtps, dtype=float)
     ce = ceac(c, e, w)
     opt, prob = ceaf(c, e, w)
@@ -54,32 +64,41 @@ def wtp_table(psa, effect: str, wtps, population: float | None = None, years: in
     return pd.DataFrame(rows)
 
 
-def convergence_table(psa, effect: str, wtps, precision: float | None = None) -> pd.DataFrame:
+def convergence_table(psa, effect: str, wtps, precision: float | None = None, perspective=None) -> pd.DataFrame:
     """Monte Carlo check per WTP; default precision = 1 % of |expected NMB| of the optimal strategy (≥ 1)."""
-    c, e = psa.matrix("cost"), psa.matrix(effect)
-    out = []
-    enmb = expected_nmb(c, e, np.asarray(wtps, dtype=float))
-    for i, lam in enumerate(wtps):
-        prec = precision if precision is not None else max(1.0, DEFAULT_RELATIVE_PRECISION * float(np.max(np.abs(enmb[i]))))
-        t = convergence_check(c, e, [lam], prec)
-        t["precision"] = prec
-        t["best"] = [psa.strategies[b] for b in t["best"]]
-        t["second"] = [psa.strategies[b] if b >= 0 else None for b in t["second"]]
-        out.append(t)
-    return pd.concat(out, ignore_index=True)
+    c, e = _cost(psa, perspective), psa.matrix(effect)
+    w = np.asarray(wtps, dtype=float)
+    enmb = expected_nmb(c, e, w)
+    precs = [precision if precision is not None else max(1.0, DEFAULT_RELATIVE_PRECISION * float(np.max(np.abs(row))))
+             for row in enmb]
+    t = convergence_check(c, e, w, precs)
+    t["precision"] = precs
+    t["best"] = [psa.strategies[b] for b in t["best"]]
+    t["second"] = [psa.strategies[b] if b >= 0 else None for b in t["second"]]
+    return t
 
 
-def draws_table(psa) -> pd.DataFrame:
-    """Per-draw results in long-wide form: draw, strategy, cost, each cost category, qaly, ly."""
+def draws_table(psa, perspectives: list = ()) -> pd.DataFrame:
+    """Per-draw results in long-wide form: draw, strategy, cost (payer), the cost of every other
+    perspective (``cost_societal``, ...), each cost category, qaly, ly, then one ``param.NAME`` column
+    per sampled parameter (the same value in every strategy's row of a draw), so that users can run
+    their own regression or EVPPI on the draws."""
     frames = []
     for s in psa.strategies:
         t = psa.totals[s]
         df = pd.DataFrame({"draw": np.arange(1, psa.n_draws + 1), "strategy": s})
         idx = [psa.streams.index(x) for x in psa.cost_streams]
         df["cost"] = t[:, idx].sum(axis=1)
-        for x in psa.cost_streams:
+        for p in perspectives:
+            if p.cost_column != "cost":
+                df[p.cost_column] = t[:, [psa.streams.index(x) for x in p.categories]].sum(axis=1)
+        for x in [c for c in psa.streams if c not in ("qaly", "ly", CAREGIVER_QALY)]:
             df[f"cost.{x}"] = t[:, psa.streams.index(x)]
         df["qaly"] = t[:, psa.streams.index("qaly")]
         df["ly"] = t[:, psa.streams.index("ly")]
+        if CAREGIVER_QALY in psa.streams:
+            df[CAREGIVER_QALY] = t[:, psa.streams.index(CAREGIVER_QALY)]
+        if psa.samples is not None and len(psa.sample_names):
+            df = pd.concat([df, pd.DataFrame(psa.samples, columns=[f"param.{n}" for n in psa.sample_names])], axis=1)
         frames.append(df)
     return pd.concat(frames, ignore_index=True)

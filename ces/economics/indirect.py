@@ -6,9 +6,19 @@ Per cycle of length Δ (years), for a person in state s at age a (INDIRECT.md §
   after ``retirement_age``), W the annual wage, τ the employer payroll contributions and f_s the
   share of work lost; dead states lose all work (f = 1), so production lost to premature death
   is counted automatically until retirement;
-- productivity (friction cost, Dutch costing manual): E(a)·hours per year·cost per hour·elasticity
-  ·f_s·Δ·(share of the cycle inside the friction period from the start of the model); nothing
-  after the friction period (a documented simplification: one absence spell starting at time 0);
+- productivity (friction cost, Koopmanschap et al., J Health Econ 1995;14:171; Dutch costing manual
+  2024): the friction period FP starts at each *new* absence: a move into a state with more work
+  lost, or death.  In the cohort this is the inflow, so the loss is a one-off on every transition
+  s → s' of the trace (a transition reward, Markov models):
+      E(a)·hours per year·cost per hour·elasticity·max(f_s' − f_s, 0)·FP (years),
+  valued (and discounted) in the cycle of the move, at the age then; dead states have f = 1.
+  Conventions: the new absence lasts at least FP (exact for death; an upper bound when people return
+  to work sooner); the whole FP is counted even when it runs past the horizon; absences present at
+  the model start are taken to have begun before it and are not counted (add an initial cost if
+  they should be).  Elasticity default 1.0, the value issue 11 gives for the 2024 Dutch costing
+  manual (INDIRECT.md lists the earlier 0.8 as unverified; the manual text is not re-checked here); FP default 17.24 weeks, the CBS 5-year average 2019–2023
+  (``ces/data/nl_friction_period_cbs.csv``).  A partitioned-survival model has no transition flows,
+  so the friction method needs a Markov model;
 - informal care: hours per week_s · (52·Δ) · value per hour;
 - patient time and travel: visits_s per cycle · (travel cost + hours per visit · value of time)
   + out-of-pocket_s per cycle;
@@ -24,12 +34,20 @@ from __future__ import annotations
 from ces.errors import CesError
 
 PRODUCTIVITY, INFORMAL_CARE, PATIENT_TIME, CONSUMPTION = "productivity", "informal_care", "patient_time", "consumption"
+#: caregiver health spillover: an effect stream of its own (never a cost), discounted like effects
+CAREGIVER_QALY = "caregiver_qaly"
 SOCIETAL = (PRODUCTIVITY, INFORMAL_CARE, PATIENT_TIME)
 INDIRECT = SOCIETAL + (CONSUMPTION,)
 
 
 def _e(x) -> str:
     return f"({x})"
+
+
+def _employment(p) -> str:
+    """Employment rate E(a) as an expression, 0 from ``retirement_age`` on."""
+    emp = _e(p.employment)
+    return f"if_else(age < {float(p.retirement_age)!r}, {emp}, 0)" if p.retirement_age is not None else emp
 
 
 def indirect_costs(spec, states: dict, error) -> dict:
@@ -48,22 +66,10 @@ def indirect_costs(spec, states: dict, error) -> dict:
         if isinstance(p.employment, (int, float)) and not 0 <= p.employment <= 1:
             raise error(("indirect", "productivity", "employment"),
                         f"employment rate must lie in [0, 1], got {p.employment}")
-        emp = _e(p.employment)
-        if p.retirement_age is not None:
-            emp = f"if_else(age < {float(p.retirement_age)!r}, {emp}, 0)"
-        if p.method == "human_capital":
-            if p.wage is None:
-                raise error(("indirect", "productivity"), "the human-capital method needs `wage` (annual wage)")
-            base = f"{emp} * {_e(p.wage)} * (1 + {_e(p.payroll)}) * cycle_length"
-        else:
-            if p.cost_per_hour is None or p.friction_weeks is None:
-                raise error(("indirect", "productivity"), "the friction-cost method needs `cost_per_hour` and "
-                            "`friction_weeks`")
-            fp = float(p.friction_weeks) * 7 / 365.25
-            # share of cycle k = [t0, t0+Δ) inside the friction period [0, fp): min(max(fp − t0, 0), Δ)/Δ
-            share = f"min(max({fp!r} - time, 0), cycle_length) / cycle_length"
-            base = (f"{emp} * {_e(p.hours_per_year)} * {_e(p.cost_per_hour)} * {_e(p.elasticity)} * cycle_length"
-                    f" * {share}")
+    if p is not None and p.method == "human_capital":  # friction cost: one-offs on moves (friction_rewards)
+        if p.wage is None:
+            raise error(("indirect", "productivity"), "the human-capital method needs `wage` (annual wage)")
+        base = f"{_employment(p)} * {_e(p.wage)} * (1 + {_e(p.payroll)}) * cycle_length"
         for s, st in states.items():
             f = "1" if st.dead else _e(p.work_lost.get(s, 0))
             out[s][PRODUCTIVITY] = f"{base} * {f}"
@@ -90,6 +96,72 @@ def indirect_costs(spec, states: dict, error) -> dict:
         for s, st in states.items():
             if not st.dead:
                 out[s][CONSUMPTION] = f"{_e(k.per_year)} * cycle_length"
+    return out
+
+
+def caregiver_qaly_changes(spec, states: dict, error) -> dict:
+    """state -> expression of the caregivers' QALY change per cycle (``qaly_change`` per year × cycle length).
+
+    Caregiver health spillover (off by default): the change in the health-related quality of life of the
+    patient's informal caregivers (summed over caregivers, per patient, usually negative while caring),
+    reported as its own line and counted in the effect only when ``include_qaly_change`` is true.
+    NICE's reference case counts health effects for patients and, when relevant, carers (PMG36 §4.2;
+    INDIRECT.md §4 [V]); the Second Panel on Cost-Effectiveness (Sanders et al., JAMA 2016;316:1093)
+    puts effects on caregivers' health in the impact inventory of the societal reference case [U: exact
+    wording not re-verified].  Because the practice is not settled, ces reports the line separately and
+    gives the ICER with spillover as an extra table, never in place of the reference result."""
+    c = spec.caregiver if spec is not None else None
+    if c is None or not c.qaly_change:
+        return {}
+    for s in c.qaly_change:
+        if s not in states:
+            raise error(("indirect", "caregiver", "qaly_change", s), f"unknown state `{s}` (states: {', '.join(states)})")
+        if states[s].dead:
+            raise error(("indirect", "caregiver", "qaly_change", s), "a caregiver QALY change belongs to alive "
+                        "states (bereavement effects are not modelled)")
+    return {s: f"{_e(v)} * cycle_length" for s, v in c.qaly_change.items()}
+
+
+def dutch_friction_weeks() -> float:
+    """Latest 5-year average Dutch friction period in weeks (CBS vacancies; ces/data/nl_friction_period_cbs.csv)."""
+    from importlib import resources
+    from pathlib import Path
+
+    import pandas as pd
+
+    t = pd.read_csv(Path(str(resources.files("ces") / "data" / "nl_friction_period_cbs.csv")), comment="#")
+    return float(t.dropna(subset=["fp_weeks_5yr_avg"]).iloc[-1]["fp_weeks_5yr_avg"])
+
+
+def friction_rewards(spec, states: dict, kind: str, error) -> list:
+    """(from, to, expression) one-off productivity losses of the friction-cost method (module docstring)."""
+    p = spec.productivity if spec is not None else None
+    if p is None or p.method != "friction_cost":
+        return []
+    if p.cost_per_hour is None:
+        raise error(("indirect", "productivity"), "the friction-cost method needs `cost_per_hour`")
+    if kind == "psm":
+        raise error(("indirect", "productivity", "method"), "the friction-cost method counts new absences from "
+                    "the transitions between states, which a partitioned-survival model does not have; use a "
+                    "Markov model or the human_capital method")
+    fp_weeks = float(p.friction_weeks) if p.friction_weeks is not None else dutch_friction_weeks()
+    base = f"{_employment(p)} * {_e(p.hours_per_year)} * {_e(p.cost_per_hour)} * {_e(p.elasticity)} * {fp_weeks * 7 / 365.25!r}"
+
+    def share(s):  # the work lost in state s: a number when constant, else None (an expression)
+        v = 1 if states[s].dead else p.work_lost.get(s, 0)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+    out = []
+    for a, sa in states.items():
+        if sa.dead:
+            continue
+        for b in states:
+            fa, fb = share(a), share(b)
+            if b == a or (fa is not None and fb is not None and fb <= fa):
+                continue  # staying, or a move that cannot start an absence
+            ea = _e(p.work_lost.get(a, 0))
+            eb = "1" if states[b].dead else _e(p.work_lost.get(b, 0))
+            out.append((a, b, f"{base} * max({eb} - {ea}, 0)"))
     return out
 
 

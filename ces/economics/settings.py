@@ -19,3 +19,33 @@ def load_setting(name: str) -> dict:
         raise CesError(f"unknown setting `{name}` (available: {', '.join(available())})")
     with open(Path(str(resources.files("ces") / "settings")) / f"{name}.yaml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
+
+
+def preset_values(preset: dict, scenario: str | None = None, conditions_met: bool = False) -> list:
+    """The preset's {key, value} defaults, with a named non-reference-case scenario's values on top.
+
+    A scenario (``scenarios:`` in the preset) applies only when the analyst confirms its conditions."""
+    values = list(preset.get("values", []))
+    if scenario is None:
+        return values
+    scen = preset.get("scenarios", {})
+    if scenario not in scen:
+        raise CesError(f"setting `{preset['name']}` has no scenario `{scenario}` (available: "
+                       f"{', '.join(scen) or 'none'})")
+    if not conditions_met:
+        raise CesError(f"scenario `{scenario}` applies only under its conditions ({scen[scenario]['source']}): "
+                       + "; ".join(scen[scenario].get("conditions", [])) + ". Confirm with `conditions_met: true`")
+    over = {v["key"]: v for v in scen[scenario]["values"]}
+    return [over.pop(v["key"], v) for v in values] + list(over.values())
+
+
+def threshold_rule(preset: dict, option: str | None = None) -> dict:
+    """The preset's threshold rule, or a dated option of it (``threshold.options``) merged over it."""
+    rule = dict(preset["threshold"])
+    options = rule.pop("options", {})
+    if option is None:
+        return rule
+    if option not in options:
+        raise CesError(f"setting `{preset['name']}` has no threshold option `{option}` (available: "
+                       f"{', '.join(options) or 'none'})")
+    return {**rule, **options[option], "option": option}

@@ -1,18 +1,21 @@
 """Country thresholds, severity (QALY shortfall) and verdicts.
 
 Severity (NICE PMG36 / Zorginstituut): the general population's remaining quality-adjusted life
-expectancy QALE_gen from age a0 (shipped life table, model sex mix, utility norm u, discounted like
-effects), and the patients' QALE under the comparator (its discounted QALYs):
+expectancy QALE_gen from age a0 (shipped life table, model sex mix and a constant utility norm u,
+or the age- and sex-specific English norms of NICE's QALY Shortfall Calculator, ``qale_norms``;
+discounted like effects), and the patients' QALE under the comparator (its discounted QALYs):
 
     absolute shortfall AS = QALE_gen − QALE_comparator,  proportional shortfall PS = AS / QALE_gen.
 
 Rules (parameters in ``ces/settings/*.yaml`` with their sources):
 - ``range`` (US): the ICER is compared with the upper bound, reported with the range;
 - ``proportional_shortfall`` (Netherlands): the reference value of the PS band;
-- ``nice_severity_modifier`` (UK): £20–30k × QALY weight 1.2 (PS ≥ 0.85 or AS ≥ 12) or 1.7
-  (PS ≥ 0.95 or AS ≥ 18);
-- ``severity_graded`` (Sweden): the WTP of the severity grade (given, or from PS bands);
-- ``c2h_bands`` (Japan): the C2H price-adjustment band the ICER falls in (× 1.5 for anticancer);
+- ``nice_severity_modifier`` (UK): £25–35k from April 2026 (dated option £20–30k) × QALY weight 1.2
+  (PS ≥ 0.85 or AS ≥ 12) or 1.7 (PS ≥ 0.95 or AS ≥ 18);
+- ``severity_graded`` (Sweden): the WTP of the severity grade (given, or from PS bands); only sourced
+  grades unless the analyst turns on the preset's assumed grades;
+- ``c2h_bands`` (Japan): the C2H price-adjustment band the ICER falls in (× 1.5 for anticancer); the
+  adjusted price itself is :mod:`ces.economics.c2h`;
 - ``gdp_multiple`` (China): 1–3 × GDP per capita.
 """
 
@@ -29,15 +32,82 @@ def qale(life_table, age0: float, sex_weights: dict, utility_norm: float, rate: 
     return float(np.sum((f[1:] + f[:-1]) / 2) * step)
 
 
+#: age- and sex-specific EQ-5D norms shipped for the shortfall (column of the England reference table)
+QALE_NORMS = {
+    "uk_dsu_2014": "dsu_2014",  # Hernández Alava, Pudney & Wailoo 2022 (NICE DSU, HSE 2014, EQ-5D-3L): NICE's reference
+    "uk_hse_2017_cw": "cw",  # HSE 2017-18 EQ-5D-5L, van Hout 2012 crosswalk (McNamara et al. 2022 norms)
+    "uk_hse_2017_co": "co",  # HSE 2017-18, Hernández Alava et al. 2020 5L->3L mapping
+    "uk_mvh_tto": "tto",  # MVH value set, HSE 2012+14
+}
+QALE_REFERENCE = "uk_qale_reference_england_2017_2019.csv"
+
+
+#: discount rate of effects a severity rule computes the shortfall at, when it fixes one: NICE's severity
+#: modifier uses the reference-case 3.5 % (PMG36 §4.5 and §6.2; NICE DSU TSD23), whatever the model uses.
+SHORTFALL_DISCOUNT = {"nice_severity_modifier": 0.035}
+
+
+def shortfall_rate(rule: str, model_rate: float) -> float:
+    """The effects discount rate of the QALY shortfall: the rule's own (NICE 3.5 %) or the model's."""
+    return SHORTFALL_DISCOUNT.get(rule, float(model_rate))
+
+
+def qale_norms(age0: float, female_share: float, rate: float, norm: str = "uk_dsu_2014") -> float:
+    """Quality-adjusted life expectancy of the general population of England (Sullivan method), as in
+    the QALY Shortfall Calculator (Schneider et al. 2021; McNamara et al., Value Health 2022;25:
+    doi:10.1016/j.jval.2022.07.005), from the ONS 2017-19 life table and age/sex EQ-5D norms shipped in
+    ``ces/data/uk_qale_reference_england_2017_2019.csv``:
+
+        l_x, d_x, u_x = the female-share-weighted mix of the two sexes (ages x = a0 … 100, a0 = ⌊age0⌋),
+        L_x = l_{x+1} + d_x/2 (person-years in year x; at 100: l − d/2),
+        QALE(a0) = Σ_x u_x · L_x · (1 + r)^−(x − a0) / l_{a0}.
+    """
+    from importlib import resources
+    from pathlib import Path
+
+    import pandas as pd
+
+    if norm not in QALE_NORMS:
+        raise ValueError(f"unknown utility norm `{norm}` (shipped: {', '.join(QALE_NORMS)}; or give a number)")
+    t = pd.read_csv(Path(str(resources.files("ces") / "data" / QALE_REFERENCE)), comment="#")
+    a0 = int(np.floor(age0))
+    col = QALE_NORMS[norm]
+    f = t[(t["sex"] == "female") & (t["age"] >= a0)].sort_values("age")
+    m = t[(t["sex"] == "male") & (t["age"] >= a0)].sort_values("age")
+    w = float(female_share)
+    lx = w * f["lx"].to_numpy() + (1 - w) * m["lx"].to_numpy()
+    dx = w * f["dx"].to_numpy() + (1 - w) * m["dx"].to_numpy()
+    u = w * f[col].to_numpy() + (1 - w) * m[col].to_numpy()
+    person_years = np.empty_like(lx)
+    person_years[:-1] = lx[1:] + 0.5 * dx[:-1]
+    person_years[-1] = lx[-1] - 0.5 * dx[-1]
+    v = (1.0 + float(rate)) ** -np.arange(lx.size, dtype=float)
+    return float(np.sum(u * person_years * v) / lx[0])
+
+
 def severity(qale_gen: float, qale_comparator: float) -> dict:
     a = qale_gen - qale_comparator
     return {"qale_general_population": qale_gen, "qale_comparator": qale_comparator, "absolute_shortfall": a,
             "proportional_shortfall": a / qale_gen if qale_gen > 0 else float("nan")}
 
 
-def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str | None = None) -> dict:
-    """{'threshold': upper WTP used for the verdict, 'range' or 'bands', 'basis': text}."""
+def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str | None = None,
+              assumed_grades: bool = False) -> dict:
+    """{'threshold': upper WTP used for the verdict, 'range' or 'bands', 'basis': text}.
+
+    Sweden: only sourced grades unless ``assumed_grades`` (then the preset's ``assumed_grades`` levels and
+    the finer PS mapping are added)."""
     kind = rule["rule"]
+    if kind == "severity_graded":
+        levels = dict(rule["by_grade"])
+        mapping = rule["grade_by_proportional_shortfall"]
+        if assumed_grades:
+            levels.update(rule.get("assumed_grades", {}))
+            mapping = rule.get("grade_by_proportional_shortfall_assumed", mapping)
+        if grade is not None and grade not in levels:
+            raise ValueError(f"severity grade `{grade}` has no sourced level (sourced: {', '.join(rule['by_grade'])}; "
+                             "low/high only with `assumed_grades: true`)")
+        rule = {**rule, "by_grade": levels, "grade_by_proportional_shortfall": mapping}
     if kind == "range":
         lo, hi = rule["range"]
         return {"threshold": hi, "lower": lo, "basis": f"range {lo:,.0f}–{hi:,.0f}"}
@@ -52,7 +122,8 @@ def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str
         return {"threshold": b[0], "boundaries": b, "basis": "C2H price-adjustment boundaries " +
                 " / ".join(f"{x:,.0f}" for x in b) + (" (×1.5, anticancer)" if anticancer else "")}
     if kind == "severity_graded" and grade is not None:
-        return {"threshold": rule["by_grade"][grade], "grade": grade, "basis": f"severity {grade}"}
+        return {"threshold": rule["by_grade"][grade], "grade": grade, "basis": f"severity {grade}",
+                "assumption": grade in rule.get("assumed_grades", {})}
     if sev is None:
         raise ValueError(f"the {kind} rule needs the severity (QALY shortfall)")
     ps, as_ = sev["proportional_shortfall"], sev["absolute_shortfall"]
@@ -79,8 +150,9 @@ def threshold(rule: dict, sev: dict | None, anticancer: bool = False, grade: str
                 if ps < upper:
                     g = name
                     break
-        return {"threshold": rule["by_grade"][g], "grade": g,
-                "basis": f"severity {g}" + ("" if grade else f" (from proportional shortfall {ps:.2f})")}
+        return {"threshold": rule["by_grade"][g], "grade": g, "assumption": g in rule.get("assumed_grades", {}),
+                "basis": f"severity {g}" + ("" if grade else f" (from proportional shortfall {ps:.2f}; grade mapping "
+                                                            "is an assumption)")}
     raise ValueError(f"unknown threshold rule {kind!r}")
 
 

@@ -81,6 +81,8 @@ class CohortModel:
     data_files: list = field(default_factory=list)  # every data file read (for the run manifest)
     payer_streams: list = field(default_factory=list)  # cost categories of the healthcare payer
     indirect: dict = field(default_factory=dict)  # state -> {societal category: expression}
+    friction: list = field(default_factory=list)  # (from, to, expression): friction-cost one-offs on moves
+    spillover: dict = field(default_factory=dict)  # state -> caregiver QALY change per cycle (expression)
     _model_evaluator: Any = None
 
     # ------------------------------------------------------------------ build
@@ -217,8 +219,16 @@ class CohortModel:
         for terms in self.indirect.values():
             for c in terms:
                 add(c)
+        from ces.economics.indirect import PRODUCTIVITY, friction_rewards
+
+        self.friction = friction_rewards(spec.indirect, spec.states, spec.kind, self.loaded.error)
+        if self.friction:
+            add(PRODUCTIVITY)
         self.cost_streams = cats
-        self.streams = cats + ["qaly", "ly"]
+        from ces.economics.indirect import CAREGIVER_QALY, caregiver_qaly_changes
+
+        self.spillover = caregiver_qaly_changes(spec.indirect, spec.states, self.loaded.error)
+        self.streams = cats + ["qaly", "ly"] + ([CAREGIVER_QALY] if self.spillover else [])
 
     def _expr(self, value, path: tuple):
         file, p, line = self.loaded.locate(path)
@@ -296,6 +306,8 @@ class CohortModel:
             if st.dead and util is not None and not (util.is_constant and float(util.evaluate({})) == 0.0):
                 raise L.error(("states", s, "utility"), "a dead state cannot have a utility")
             vals["qaly"] = util
+            if s in self.spillover:
+                vals["caregiver_qaly"] = self._expr(self.spillover[s], ("indirect", "caregiver", "qaly_change", s))
             values[s] = vals
         # transition rewards
         trs = []
@@ -314,6 +326,9 @@ class CohortModel:
             if tr.qaly is not None:
                 r["qaly"] = self._expr(tr.qaly, p + ("qaly",))
             trs.append((tr.from_, tr.to, r, L.locate(p)))
+        for frm, to, src in self.friction:  # friction cost: a one-off at each new absence (economics.indirect)
+            trs.append((frm, to, {"productivity": self._expr(src, ("indirect", "productivity"))},
+                        L.locate(("indirect", "productivity"))))
         # initial occupancy and one-off costs
         init_raw = (strat.initial if strat is not None and strat.initial is not None else spec.initial)
         ipath = (spath + ("initial",)) if strat is not None and strat.initial is not None else ("initial",)

@@ -4,14 +4,17 @@ The draw matrix is defined by (seed, parameter, draw index) only (see
 :mod:`ces.params.sampling`), so any chunk size gives the same draws; each draw's
 kernel arithmetic is sequential, so any thread count gives the same per-draw
 results.  Memory is bounded by ``chunk`` (arrays are draws × cycles per chunk);
-only the per-draw totals (draws × streams per strategy) are kept.
+only the per-draw totals (draws × streams per strategy) and the sampled parameter values (draws ×
+sampled scalars, ``PsaResult.samples`` with ``sample_names``; for regression metamodels and EVPPI) are
+kept.  Every perspective's cost is a sum of stream columns (``PsaResult.costs``), so no perspective
+needs a simulation of its own.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -32,14 +35,20 @@ class PsaResult:
     seconds: float = 0.0
     chunk: int = 0
     crossing: dict = field(default_factory=dict)  # PSM: strategy -> CrossingInfo summed over draws
+    sample_names: list = field(default_factory=list)  # one name per sampled parameter column
+    samples: np.ndarray | None = None  # (n_draws, n_sampled): the sampled parameter values per draw
 
     def matrix(self, stream: str) -> np.ndarray:
-        """(n_draws, n_strategies) of one stream, or of the total cost for ``cost``."""
+        """(n_draws, n_strategies) of one stream, or of the payer's total cost for ``cost``."""
         if stream == "cost":
-            idx = [self.streams.index(c) for c in self.cost_streams]
-            return np.column_stack([self.totals[s][:, idx].sum(axis=1) for s in self.strategies])
+            return self.costs(self.cost_streams)
         i = self.streams.index(stream)
         return np.column_stack([self.totals[s][:, i] for s in self.strategies])
+
+    def costs(self, categories) -> np.ndarray:
+        """(n_draws, n_strategies): the sum of the given cost categories per draw (a perspective's cost)."""
+        idx = [self.streams.index(c) for c in categories]
+        return np.column_stack([self.totals[s][:, idx].sum(axis=1) for s in self.strategies])
 
 
 def distribution_keys(model: CohortModel) -> dict:
@@ -64,20 +73,32 @@ def strategy_draws(cs, samples: dict) -> dict:
 
 
 def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
-            on_chunk: Callable[[int, int], None] | None = None) -> PsaResult:
-    """Run ``n_draws`` PSA draws of every strategy; ``on_chunk(done, total)`` reports progress."""
+            on_chunk: Callable[[int, int], None] | None = None, first: int = 0) -> PsaResult:
+    """Run ``n_draws`` PSA draws of every strategy; ``on_chunk(done, total)`` reports progress.
+
+    ``first``: index of the first draw, so that draws [first, first + n_draws) of the full PSA are
+    run (one task of a PSA split over workers; :func:`merge_psa` joins the parts).
+    """
     t0 = time.perf_counter()
     dists = distribution_keys(model)
     R = len(model.streams)
     totals = {s: np.empty((n_draws, R)) for s in model.strategies}
     totals_u = {s: np.empty((n_draws, R)) for s in model.strategies}
     crossing = {}
+    cols: list = []
+    params = None
     for start in range(0, n_draws, chunk):
         stop = min(n_draws, start + chunk)
-        samples = sample_draws(dists, seed, start, stop)
+        samples = sample_draws(dists, seed, first + start, first + stop)
+        if params is None:  # the sampled-parameter matrix, one column per scalar draw (for EVPPI, regression)
+            for name, a in samples.items():
+                cols += [name] if a.ndim == 1 else [f"{name}[{j}]" for j in range(a.shape[1])]
+            params = np.empty((n_draws, len(cols)))
+        if cols:
+            params[start:stop] = np.hstack([a[:, None] if a.ndim == 1 else a for a in samples.values()])
         shared: dict = {}  # parameter values common to all strategies, evaluated once per chunk
         for s, cs in model.strategies.items():
-            res = model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, draw_offset=start,
+            res = model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, draw_offset=first + start,
                                      shared=shared)
             totals[s][start:stop] = res.totals
             totals_u[s][start:stop] = res.totals_undisc
@@ -88,4 +109,54 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
         if on_chunk is not None:
             on_chunk(stop, n_draws)
     return PsaResult(list(model.strategies), list(model.streams), list(model.payer_streams), totals, totals_u,
-                     n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing)
+                     n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing, sample_names=cols,
+                     samples=params if params is not None else np.empty((n_draws, 0)))
+
+
+def sampled_parameters(model: CohortModel, n_draws: int, seed: int) -> dict:
+    """Parameter name → its (n_draws,) PSA draws, exactly those :func:`run_psa` used with this seed.
+
+    The draw matrix depends only on (seed, parameter, draw index) (:mod:`ces.params.sampling`),
+    so it is regenerated here instead of being kept by the run; no model is evaluated.
+    """
+    samples = sample_draws(distribution_keys(model), seed, 0, n_draws)
+    out: dict = {}
+    for cs in model.strategies.values():
+        for name, arr in strategy_draws(cs, samples).items():
+            out.setdefault(name, np.asarray(arr, dtype=float))
+    return out
+
+def merge_psa(parts: Iterable, n_draws: int) -> PsaResult:
+    """Join the PSA results of draw ranges into one result of ``n_draws`` draws.
+
+    ``parts``: (first, result) pairs, in any order (e.g. as tasks finish), each result holding
+    draws [first, first + result.n_draws).  Per-draw arrays (every dict of arrays with one row
+    per draw) are copied into arrays allocated once, so the memory is that of one local run;
+    crossing counts are summed.  Since draw i depends only on (seed, parameter, i), the merge
+    equals one run over [0, n_draws) bit for bit.
+    """
+    out, merged, crossing, covered = None, {}, {}, 0
+    for first, p in parts:
+        if out is None:
+            out = p
+            for f in fields(PsaResult):
+                v = getattr(p, f.name)
+                if isinstance(v, dict) and v and all(isinstance(a, np.ndarray) and a.shape[:1] == (p.n_draws,)
+                                                     for a in v.values()):
+                    merged[f.name] = {k: np.empty((n_draws,) + a.shape[1:], a.dtype) for k, a in v.items()}
+                elif isinstance(v, np.ndarray) and v.shape[:1] == (p.n_draws,):  # e.g. the sampled parameters
+                    merged[f.name] = np.empty((n_draws,) + v.shape[1:], v.dtype)
+        for name, arrays in merged.items():
+            if isinstance(arrays, np.ndarray):
+                arrays[first:first + p.n_draws] = getattr(p, name)
+                continue
+            for k, a in getattr(p, name).items():
+                arrays[k][first:first + p.n_draws] = a
+        for s, c in p.crossing.items():
+            acc = crossing.setdefault(s, CrossingInfo())
+            acc.points += c.points
+            acc.draws += c.draws
+        covered += p.n_draws
+    if out is None or covered != n_draws:
+        raise ValueError(f"PSA parts cover {covered} draws, expected {n_draws}")
+    return replace(out, **merged, n_draws=n_draws, crossing=crossing)

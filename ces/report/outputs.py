@@ -27,12 +27,25 @@ def tables(run) -> dict:
         out["base_case_nmb"] = run.nmb
     for key, table in getattr(run, "perspectives", {}).items():
         out[f"base_case_icer_{key}"] = table
+    if getattr(run, "spillover_icers", None) is not None:
+        out["base_case_icer_caregiver_spillover"] = run.spillover_icers
     if getattr(run, "inventory", None) is not None:
         out["base_case_inventory"] = run.inventory
     for name, df in run.psa_tables.items():
         out[f"psa_{name}"] = df
+    for key, tabs in getattr(run, "psa_perspectives", {}).items():  # e.g. psa_societal_wtp
+        for name, df in tabs.items():
+            out[f"psa_{key}_{name}"] = df
     for name, df in (run.budget or {}).items():
         out[f"budget_impact_{name}"] = df
+    a = getattr(run, "appraisal", None) or {}
+    if "c2h" in a:
+        out["c2h_bands"], out["c2h_populations"] = a["c2h"]["bands"], a["c2h"]["populations"]
+    if "cost_sharing" in a:
+        out["cost_sharing"] = a["cost_sharing"]["table"]
+    for name, df in (getattr(run, "payers", None) or {}).items():
+        if df is not None:
+            out[f"payers_{name}"] = df
     trace_rows = []
     for s, r in run.base.results.items():
         for k, occ in enumerate(r.trace[0]):

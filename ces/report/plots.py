@@ -77,48 +77,61 @@ def plot_run(run, folder: Path) -> list:
         names += plot_survival(run, folder, plt)
     if getattr(run, "budget", None) is not None:
         names += plot_budget(run, folder, plt)
-    psa = run.psa
-    if psa is not None:
-        c, e = psa.matrix("cost"), psa.matrix(spec.effect)
-        fig, ax = plt.subplots(figsize=(6.5, 5))
-        ref = 0
-        for j, s in enumerate(psa.strategies):
-            if j == ref:
-                continue
-            ax.scatter(e[:, j] - e[:, ref], c[:, j] - c[:, ref], s=6, alpha=0.35, label=f"{s} vs {psa.strategies[ref]}")
-        if run.wtps:
-            lam = run.wtps[len(run.wtps) // 2]
-            xs = np.array(ax.get_xlim())
-            ax.plot(xs, lam * xs, "k--", lw=1.2, label=f"WTP {spec.currency} {lam:,.0f} per {eff[:-1]}")
-        ax.axhline(0, color="grey", lw=0.8)
-        ax.axvline(0, color="grey", lw=0.8)
-        ax.set_xlabel(f"Incremental {eff}")
-        ax.set_ylabel(f"Incremental cost{cur}")
-        ax.set_title(f"Cost-effectiveness plane ({psa.n_draws:,} PSA draws)")
-        _thousands(ax)
+    if run.psa is not None:
+        persps = getattr(run, "perspective_list", []) or [None]
+        for p in persps:  # one CE plane, CEAC and EVPI figure per perspective (payer keeps the plain names)
+            names += _plot_psa_perspective(run, p, folder, plt, cur, eff, len(persps) > 1)
+    return names
+
+
+def _plot_psa_perspective(run, p, folder: Path, plt, cur: str, eff: str, labelled: bool) -> list:
+    """CE plane, CEAC/CEAF and EVPI of one perspective (``p`` None or payer: the payer's files)."""
+    psa, spec = run.psa, run.loaded.model
+    payer = p is None or p.key == "payer"
+    suffix = "" if payer else f"_{p.key}"
+    tag = f" — {p.label}" if (p is not None and labelled) else ""
+    names = []
+    c = psa.matrix("cost") if payer else psa.costs(p.categories)
+    e = psa.matrix(spec.effect)
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    ref = 0
+    for j, s in enumerate(psa.strategies):
+        if j == ref:
+            continue
+        ax.scatter(e[:, j] - e[:, ref], c[:, j] - c[:, ref], s=6, alpha=0.35, label=f"{s} vs {psa.strategies[ref]}")
+    if run.wtps:
+        lam = run.wtps[len(run.wtps) // 2]
+        xs = np.array(ax.get_xlim())
+        ax.plot(xs, lam * xs, "k--", lw=1.2, label=f"WTP {spec.currency} {lam:,.0f} per {eff[:-1]}")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel(f"Incremental {eff}")
+    ax.set_ylabel(f"Incremental cost{cur}")
+    ax.set_title(f"Cost-effectiveness plane ({psa.n_draws:,} PSA draws){tag}")
+    _thousands(ax)
+    ax.legend(fontsize=9)
+    names += _save(fig, folder, f"ce_plane{suffix}")
+    w = (run.psa_tables if payer else run.psa_perspectives[p.key]).get("wtp")
+    if w is not None and len(w) > 1:
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        for s in psa.strategies:
+            ax.plot(w["wtp"], w[f"ceac.{s}"], lw=2, label=s)
+        ax.plot(w["wtp"], w["ceaf"], "k:", lw=2.5, label="CEAF (optimal strategy)")
+        ax.set_xlabel(f"Willingness to pay{cur} per {eff[:-1]}")
+        ax.set_ylabel("Probability cost-effective")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(f"Cost-effectiveness acceptability curves{tag}")
+        _thousands(ax, "x")
         ax.legend(fontsize=9)
-        names += _save(fig, folder, "ce_plane")
-        w = run.psa_tables.get("wtp")
-        if w is not None and len(w) > 1:
-            fig, ax = plt.subplots(figsize=(6.5, 4.5))
-            for s in psa.strategies:
-                ax.plot(w["wtp"], w[f"ceac.{s}"], lw=2, label=s)
-            ax.plot(w["wtp"], w["ceaf"], "k:", lw=2.5, label="CEAF (optimal strategy)")
-            ax.set_xlabel(f"Willingness to pay{cur} per {eff[:-1]}")
-            ax.set_ylabel("Probability cost-effective")
-            ax.set_ylim(-0.02, 1.02)
-            ax.set_title("Cost-effectiveness acceptability curves")
-            _thousands(ax, "x")
-            ax.legend(fontsize=9)
-            names += _save(fig, folder, "ceac")
-            fig, ax = plt.subplots(figsize=(6.5, 4.5))
-            ax.plot(w["wtp"], w["evpi"], lw=2)
-            ax.set_xlabel(f"Willingness to pay{cur} per {eff[:-1]}")
-            ax.set_ylabel(f"EVPI per person{cur}")
-            ax.set_title("Expected value of perfect information")
-            _thousands(ax, "x")
-            _thousands(ax)
-            names += _save(fig, folder, "evpi")
+        names += _save(fig, folder, f"ceac{suffix}")
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        ax.plot(w["wtp"], w["evpi"], lw=2)
+        ax.set_xlabel(f"Willingness to pay{cur} per {eff[:-1]}")
+        ax.set_ylabel(f"EVPI per person{cur}")
+        ax.set_title(f"Expected value of perfect information{tag}")
+        _thousands(ax, "x")
+        _thousands(ax)
+        names += _save(fig, folder, f"evpi{suffix}")
     return names
 
 
@@ -207,3 +220,129 @@ def plot_budget(run, folder: Path, plt=None) -> list:
     _thousands(ax)
     ax.legend(fontsize=9)
     return _save(fig, folder, "budget_impact")
+
+
+# ------------------------------------------------------------------ value of information
+
+def plot_voi(run, folder: Path, wtp: float) -> list:
+    """Value-of-information figures from ``run.psa_tables`` (filled by ``ces evppi``); file names written."""
+    plt = _plt()
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = run.loaded.model
+    cur = _money(spec.currency)
+    eff = "QALY" if spec.effect == "qaly" else "life-year"
+    tabs = run.psa_tables
+    names = []
+    names += plot_evppi_bars(tabs["evppi_ranking"], wtp, cur, folder, plt)
+    names += plot_evppi_wtp(tabs["evppi"], cur, eff, folder, plt)
+    names += plot_expected_loss(tabs["expected_loss"], cur, eff, folder, plt)
+    c, e = run.psa.matrix("cost"), run.psa.matrix(spec.effect)  # payer perspective (perspective_costs)
+    names += plot_ce_ellipses(c, e, run.psa.strategies, tabs["ce_ellipse"]["vs"].iloc[0], wtp, cur, eff, folder, plt)
+    names += plot_convergence(tabs["convergence_curve"], cur, folder, plt)
+    return names
+
+
+def plot_evppi_bars(ranking, wtp: float, cur: str, folder: Path, plt=None) -> list:
+    """Horizontal bars of per-person EVPPI per parameter/group at one WTP, ±1.96 SE whiskers."""
+    plt = plt or _plt()
+    d = ranking.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(d) + 1.8))
+    y = np.arange(len(d))
+    se = np.nan_to_num(d["se"].to_numpy(dtype=float))
+    ax.barh(y, d["evppi"], xerr=1.96 * se, color=["#4C72B0" if k == "parameter" else "#DD8452" for k in d["kind"]],
+            capsize=3)
+    ax.axvline(float(d["evpi"].iloc[0]) if len(d) else 0.0, color="black", ls="--", lw=1, label="EVPI")
+    ax.set_yticks(y, [r["item"] if r["kind"] == "parameter" else f"{r['item']} (group)" for _, r in d.iterrows()])
+    ax.set_xlabel(f"EVPPI per person{cur}")
+    ax.set_title(f"EVPPI at WTP {wtp:,.0f} (bars: ±1.96 SE)")
+    _thousands(ax, "x")
+    ax.legend(fontsize=9)
+    return _save(fig, folder, "evppi_bars")
+
+
+def plot_evppi_wtp(long, cur: str, eff: str, folder: Path, plt=None) -> list:
+    """EVPPI of each parameter/group against WTP, with the EVPI curve."""
+    plt = plt or _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    first = None
+    for item, d in long.groupby("item", sort=False):
+        first = d if first is None else first
+        ax.plot(d["wtp"], d["evppi"], lw=1.8, marker="o" if len(d) < 6 else None, label=item)
+    if first is not None:
+        ax.plot(first["wtp"], first["evpi"], "k--", lw=2.2, label="EVPI")
+    ax.set_xlabel(f"Willingness to pay{cur} per {eff}")
+    ax.set_ylabel(f"Per-person value{cur}")
+    ax.set_title("EVPPI and EVPI by willingness to pay")
+    _thousands(ax, "x")
+    _thousands(ax)
+    ax.legend(fontsize=8, ncol=2)
+    return _save(fig, folder, "evppi_wtp")
+
+
+def plot_expected_loss(loss, cur: str, eff: str, folder: Path, plt=None) -> list:
+    """Expected loss curves per strategy; their lower envelope is the EVPI."""
+    plt = plt or _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for s, d in loss.groupby("strategy", sort=False):
+        ax.plot(d["wtp"], d["expected_loss"], lw=2, marker="o" if len(d) < 6 else None, label=s)
+    env = loss.groupby("wtp", sort=True)["expected_loss"].min()
+    ax.plot(env.index, env.to_numpy(), "k:", lw=2.5, label="lower envelope = EVPI")
+    ax.set_xlabel(f"Willingness to pay{cur} per {eff}")
+    ax.set_ylabel(f"Expected loss per person{cur}")
+    ax.set_title("Expected loss curves")
+    _thousands(ax, "x")
+    _thousands(ax)
+    ax.legend(fontsize=9)
+    return _save(fig, folder, "expected_loss")
+
+
+def plot_ce_ellipses(c, e, strategies, ref_name: str, wtp: float, cur: str, eff: str, folder: Path, plt=None) -> list:
+    """CE plane vs the reference: draws, each strategy's mean and 95 % ellipse, and the WTP line."""
+    from ces.analysis.voi import ce_ellipse
+
+    plt = plt or _plt()
+    ref = list(strategies).index(ref_name)
+    fig, ax = plt.subplots(figsize=(6.8, 5.2))
+    for j, s in enumerate(strategies):
+        if j == ref:
+            continue
+        dx, dy = e[:, j] - e[:, ref], c[:, j] - c[:, ref]
+        pts = ax.scatter(dx, dy, s=4, alpha=0.2)
+        col = pts.get_facecolor()[0][:3]
+        r = ce_ellipse(dx, dy)
+        ax.plot(r["effect"], r["cost"], color=col, lw=2, label=f"{s} vs {ref_name}: 95 % ellipse")
+        ax.plot(r["mean_effect"], r["mean_cost"], "o", color=col, ms=8, mec="black")
+    xs = np.array(ax.get_xlim())
+    ax.plot(xs, wtp * xs, "k--", lw=1.2, label=f"WTP {wtp:,.0f} per {eff}")
+    ax.set_xlim(xs)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel(f"Incremental {eff}s")
+    ax.set_ylabel(f"Incremental cost{cur}")
+    ax.set_title("CE plane: means and 95 % ellipses (bivariate normal)")
+    _thousands(ax)
+    ax.legend(fontsize=8)
+    return _save(fig, folder, "ce_plane_ellipses")
+
+
+def plot_convergence(conv, cur: str, folder: Path, plt=None) -> list:
+    """Running mean NMB and P(CE) against the number of draws, ±1.96 MCSE bands."""
+    plt = plt or _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for s, d in conv.groupby("strategy", sort=False):
+        x = d["n_draws"].to_numpy()
+        for ax, m, se in ((a1, "mean_nmb", "mcse_nmb"), (a2, "p_ce", "mcse_p_ce")):
+            y, h = d[m].to_numpy(), 1.96 * np.nan_to_num(d[se].to_numpy())
+            ax.plot(x, y, lw=1.8, label=s)
+            ax.fill_between(x, y - h, y + h, alpha=0.2)
+    wtp = float(conv["wtp"].iloc[0]) if len(conv) else 0.0
+    for ax, lab in ((a1, f"Mean NMB{cur}"), (a2, "P(cost-effective)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("Number of PSA draws")
+        ax.set_ylabel(lab)
+    _thousands(a1)
+    a1.set_title(f"Mean NMB at WTP {wtp:,.0f} (±1.96 MCSE)")
+    a2.set_title("Probability cost-effective (±1.96 MCSE)")
+    a2.set_ylim(-0.02, 1.02)
+    a1.legend(fontsize=8)
+    return _save(fig, folder, "convergence")

@@ -57,6 +57,8 @@ def results_document(run) -> dict:
     }
     for key, table in getattr(run, "perspectives", {}).items():
         doc["base_case"][f"icer_{key}"] = table
+    if getattr(run, "spillover_icers", None) is not None:
+        doc["base_case"]["icer_caregiver_spillover"] = run.spillover_icers
     if getattr(run, "inventory", None) is not None:
         doc["base_case"]["inventory"] = run.inventory
     if getattr(run, "appraisal", None) is not None:
@@ -65,6 +67,8 @@ def results_document(run) -> dict:
         doc["payment"] = {k: v for k, v in run.payment.items() if k != "schedule"}
     if getattr(run, "budget", None) is not None:
         doc["budget_impact"] = {k: v for k, v in run.budget.items()}
+    if getattr(run, "payers", None) is not None:
+        doc["payers"] = {k: v for k, v in run.payers.items() if v is not None}
     crossing = {s: {"points": r.crossing.points, "cycles": r.crossing.cycles}
                 for s, r in run.base.results.items() if r.crossing is not None}
     if crossing:
@@ -72,6 +76,10 @@ def results_document(run) -> dict:
     if run.psa is not None:
         doc["psa"] = {"n_draws": run.psa.n_draws, "seed": run.psa.seed, "chunk": run.psa.chunk,
                       **{k: v for k, v in run.psa_tables.items()}}
+        # payer tables stay at the top of `psa` (schema v1); every other perspective under psa.perspectives
+        doc["psa"]["base_perspective"] = getattr(run, "base_perspective", "payer")
+        if getattr(run, "psa_perspectives", None):
+            doc["psa"]["perspectives"] = {k: dict(v) for k, v in run.psa_perspectives.items()}
         if run.psa.crossing:
             doc["psa"]["crossing"] = {s: {"points": c.points, "draws": c.draws} for s, c in run.psa.crossing.items()}
     return _clean(doc)

@@ -236,7 +236,14 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
         defaults: dict = {}
         if "currency" in preset:
             defaults["currency"] = preset["currency"]
-        for v in preset.get("values", []):
+        from ces.economics.settings import preset_values
+
+        ap = cfg.appraisal
+        try:
+            values = preset_values(preset, ap.scenario if ap else None, bool(ap and ap.conditions_met))
+        except CesError as exc:
+            raise cloc.error(("appraisal", "scenario"), exc.message) from None
+        for v in values:
             node = defaults
             parts = v["key"].split(".")
             for part in parts[:-1]:

@@ -100,9 +100,11 @@ class ProductivitySpec(Strict):
     cost_per_hour: Optional[Expression] = Field(None, description="Friction cost: productivity cost per hour "
                                                 "(e.g. EUR 39.88, Dutch costing manual 2022).")
     hours_per_year: Expression = Field(1800, description="Friction cost: working hours per year of a full-time worker.")
-    elasticity: Expression = Field(0.8, description="Friction cost: elasticity of production to working time.")
-    friction_weeks: Optional[Number] = Field(None, gt=0, description="Friction cost: friction period (weeks) from "
-                                             "the start; losses after it are not counted.")
+    elasticity: Expression = Field(1.0, description="Friction cost: elasticity of production to working time "
+                                   "(default 1.0, Dutch costing manual 2024; 0.8 in earlier manuals).")
+    friction_weeks: Optional[Number] = Field(None, gt=0, description="Friction cost: friction period (weeks) "
+                                             "after each new absence (default 17.24, the Dutch 5-year average "
+                                             "2019-2023 from CBS vacancies, ces/data/nl_friction_period_cbs.csv).")
     payroll: Expression = Field(0, description="Employer payroll contributions as a share of the wage (may use age).")
     employment: Expression = Field(1, description="Employment rate (0-1); may use age, e.g. a table emp(age).")
     retirement_age: Optional[Number] = Field(None, description="Hard retirement: no production at or after this age.")
@@ -114,6 +116,11 @@ class CaregiverSpec(Strict):
     hours_per_week: dict[StrictStr, Expression] = Field(description="Informal care hours per week by state.")
     value_per_hour: Expression = Field(description="Value of an hour of informal care (opportunity cost, "
                                        "replacement cost or a fixed value).")
+    qaly_change: dict[StrictStr, Expression] = Field(
+        default_factory=dict, description="Caregiver health spillover: change in the caregivers' utility per year "
+        "by alive state (usually negative), reported as its own line (caregiver_qaly).")
+    include_qaly_change: StrictBool = Field(False, description="Count the caregiver QALYs in the effect (an extra "
+                                            "ICER table with spillover); off by default.")
 
 
 class PatientTimeSpec(Strict):
@@ -278,8 +285,11 @@ class PricingSpec(Strict):
                                     "one-off cost of `category`); sales = patients × price.")
     forecast_sales: Optional[list[Number]] = Field(None, description="Japan repricing: forecast annual sales, "
                                                    "one per year (currency units).")
-    price_cut: Number = Field(0.0, ge=0, lt=1, description="Japan repricing: price cut applied from the year after "
-                              "the rule fires (user input; not in the seeds).")
+    pricing_method: Optional[Literal["cost_accounting", "comparator"]] = Field(
+        None, description="Japan repricing: how the product was priced at listing (cost accounting or the "
+        "comparator method); sets the tiers that apply and the floor of the repriced price.")
+    alpha: Number = Field(0.0, ge=0, le=0.15, description="Japan repricing: correction premium rate α for "
+                          "verified usefulness (0 when none; rule range 2.5-15 %).")
 
 
 class BudgetScenarioSpec(Strict):
@@ -302,6 +312,8 @@ class BudgetImpactSpec(Strict):
     scenarios: dict[StrictStr, BudgetScenarioSpec] = Field(
         default_factory=dict, description="Named scenarios (e.g. conservative, optimistic): population and uptake "
         "overrides; patients are re-derived.")
+    psa: StrictBool = Field(False, description="Probabilistic budget impact: the budget per PSA draw (each draw's "
+                            "own costs), with the mean and 95 % interval per year (needs a PSA run).")
     dsa: dict[StrictStr, list[Number]] = Field(
         default_factory=dict, description="One-way sensitivity on budget inputs: population.rate, "
         "population.eligible, uptake.target, ... : [low, high]; reports the cumulative impact.")
@@ -325,17 +337,80 @@ class PaymentSpec(Strict):
     rebate: Number = Field(0.0, ge=0, le=1, description="Outcome: share of the price refunded for non-response.")
     non_response: Number = Field(0.0, ge=0, le=1, description="Outcome: probability of non-response.")
     rebate_year: StrictInt = Field(1, ge=0, description="Outcome: year the rebate is paid.")
+    response_states: list[StrictStr] = Field(default_factory=list, description="Outcome: states that count as "
+                                             "response; P(non-response) = 1 - their occupancy at `response_year` "
+                                             "in the model's trace (each PSA draw's own), instead of `non_response`.")
+    response_year: StrictInt = Field(2, ge=0, description="Outcome: year at which response is assessed.")
     stages: list[StageSpec] = Field(default_factory=list, description="Staged: payments by year and condition.")
 
 
 class SeveritySpec(Strict):
-    utility_norm: Number = Field(0.85, gt=0, le=1, description="General-population utility (constant) for the "
-                                 "QALY shortfall.")
+    utility_norm: Union[Number, StrictStr] = Field(0.85, description="General-population utility for the QALY "
+                                                   "shortfall: a constant in (0, 1], or age- and sex-specific "
+                                                   "English norms uk_dsu_2014 (NICE calculator reference), "
+                                                   "uk_hse_2017_cw, uk_hse_2017_co, uk_mvh_tto.")
     comparator: Optional[StrictStr] = Field(None, description="Strategy whose QALYs define the patients' QALE "
                                             "(default: the first).")
     anticancer: StrictBool = Field(False, description="Japan: 1.5x C2H boundaries for anticancer products.")
-    grade: Optional[Literal["low", "moderate", "high", "very_high"]] = Field(
-        None, description="Sweden: severity grade (default: from the proportional shortfall).")
+    grade: Optional[Literal["low", "moderate", "high", "very_high", "rare_very_high"]] = Field(
+        None, description="Sweden: severity grade (default: from the proportional shortfall); rare_very_high = "
+        "rare disease of very high severity (SEK 2M).")
+    assumed_grades: StrictBool = Field(False, description="Sweden: also use the unsourced low/high levels "
+                                       "(assumptions, off by default).")
+
+
+class C2HPopulationSpec(Strict):
+    share: Number = Field(ge=0, le=1, description="Share of patients in this analysis population.")
+    icer: Optional[Number] = Field(None, description="The population's appraised ICER (default: the model's).")
+
+
+class C2HSpec(Strict):
+    strategy: StrictStr = Field(description="The evaluated product's strategy.")
+    price: Number = Field(gt=0, description="Price before adjustment (a one-off cost per patient in the model).")
+    premium: Number = Field(ge=0, description="Usefulness-premium portion of the price (有用性系加算部分), currency.")
+    premium_rate: Number = Field(0.0, ge=0, description="Premium rate before the disclosure coefficient (0.35 = "
+                                 "35 %): sets the cap on the cut.")
+    operating_profit: Number = Field(0.0, ge=0, description="Operating-profit portion, for cost-accounting products "
+                                     "with cost disclosure under 50 % (else 0).")
+    considered: Optional[StrictBool] = Field(None, description="Boundaries x1.5 (anticancer, no adequate treatment, "
+                                             "paediatric); default: severity.anticancer.")
+    populations: list[C2HPopulationSpec] = Field(default_factory=list, description="Analysis populations with their "
+                                                 "shares (price weighted by share); default: one, the model's ICER.")
+
+
+class PayersSpec(Strict):
+    strategy: StrictStr = Field(description="Strategy whose incremental cost is split (vs `comparator`).")
+    comparator: Optional[StrictStr] = Field(None, description="Comparator (default: the first strategy).")
+    shares: dict[StrictStr, dict[StrictStr, Number]] = Field(
+        description="Cost category (or `default`) -> {payer: share}; each row sums to 1.")
+
+
+class CostSharingSpec(Strict):
+    bracket: Literal["a", "i", "u", "e", "o"] = Field("u", description="Japan income bracket (under 70): a (highest) "
+                                                    "... u (middle, ~JPY 3.7-7.7M) ... o (resident-tax exempt).")
+    rules: StrictStr = Field("aug2026", description="Limits in force: current (2015-01 to 2026-07) or aug2026.")
+
+
+class AppraisalSpec(Strict):
+    threshold: Optional[StrictStr] = Field(None, description="A dated alternative threshold of the setting (its "
+                                           "`threshold.options`), e.g. uk: nice_2022 (GBP 20-30k).")
+    scenario: Optional[StrictStr] = Field(None, description="A non-reference-case scenario of the setting (its "
+                                          "`scenarios`), e.g. uk: discount_1_5.")
+    conditions_met: StrictBool = Field(False, description="The analyst confirms the scenario's conditions (listed "
+                                       "in the preset) hold; required for a scenario.")
+
+
+class EvppiSpec(Strict):
+    parameters: list[StrictStr] = Field(default_factory=list, description="Single parameters (with a `dist`) "
+                                        "whose EVPPI is estimated; default: every sampled parameter.")
+    groups: dict[StrictStr, list[StrictStr]] = Field(default_factory=dict, description="Named groups of "
+                                                     "parameters, EVPPI of learning them together: NAME: [p1, p2].")
+    wtp: Optional[Number] = Field(None, ge=0, description="WTP at which the table is sorted (default: the middle "
+                                  "value of the config's `wtp:`).")
+    bootstrap: StrictInt = Field(100, ge=0, le=2000, description="Bootstrap resamples of the draws for the standard "
+                                 "errors (0: none).")
+    reference: Optional[StrictStr] = Field(None, description="Reference strategy of the incremental net benefit "
+                                           "(default: the first; the EVPPI does not depend on it).")
 
 
 class ConfigSpec(Strict):
@@ -344,6 +419,17 @@ class ConfigSpec(Strict):
     setting: Optional[StrictStr] = Field(None, description="Country preset (ces/settings/NAME.yaml): sweden, japan, "
                                          "uk, netherlands, china, us: currency, discount rates, thresholds, pricing rules.")
     severity: Optional[SeveritySpec] = Field(None, description="Severity (QALY shortfall) inputs for the thresholds.")
+    perspective: Optional[StrictStr] = Field(None, description="Base-case perspective: payer, societal, "
+                                             "societal_with_consumption or bearer_NAME (default: the setting's; "
+                                             "payer without a setting).")
+    appraisal: Optional[AppraisalSpec] = Field(None, description="Dated threshold options and non-reference-case "
+                                               "scenarios of the setting.")
+    payers: Optional[PayersSpec] = Field(None, description="Cost shares per payer: CEA and BIA per payer "
+                                         "(e.g. China's payer tiers).")
+    cost_sharing: Optional[CostSharingSpec] = Field(None, description="Japan: the patient's capped cost-sharing "
+                                                    "(high-cost medical expense benefit); insurer cost net of it.")
+    c2h: Optional[C2HSpec] = Field(None, description="Japan: C2H price adjustment of a product from its appraised "
+                                   "ICER (setting japan).")
     title: Optional[StrictStr] = None
     settings: dict[StrictStr, Any] = Field(default_factory=dict, description="Overrides of model settings: "
                                            + ", ".join(SETTINGS_KEYS) + ".")
@@ -352,6 +438,8 @@ class ConfigSpec(Strict):
     wtp: Optional[Union[Number, list[Number], WtpGrid]] = Field(
         None, description="Willingness to pay per unit of effect: a number, a list, or {from, to, by}.")
     psa: Optional[PsaSpec] = None
+    evppi: Optional[EvppiSpec] = Field(None, description="Value of information (`ces evppi`): EVPPI of single "
+                                       "parameters and groups from the PSA draws.")
     outputs: Optional[OutputsSpec] = Field(None, description="Output directory written by `ces run` (as --out).")
     dsa: Optional[DsaSpec] = Field(None, description="Deterministic sensitivity analysis (`ces dsa`).")
     budget_impact: Optional[BudgetImpactSpec] = Field(None, description="Budget impact analysis (`ces bia`).")

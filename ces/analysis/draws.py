@@ -1,0 +1,44 @@
+"""A second pass over the PSA draws that keeps each draw's trace and per-period costs, chunk by chunk.
+
+``ces.engine.psa.run_psa`` keeps only per-draw totals.  Payment models that depend on the trace
+(refunds for non-response, instalments that stop at death, staged payments) and the probabilistic
+budget impact need each draw's occupancy and yearly costs, so they re-evaluate the same draws
+(same seed, same sampling keys, so draw i is the same parameter set as in the PSA) with
+``keep=True``, one chunk at a time (memory bounded by the chunk), and reduce each chunk at once.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ces.engine.model import CohortModel
+from ces.engine.psa import distribution_keys, strategy_draws
+from ces.params.sampling import sample_draws
+
+
+def for_each_chunk(model: CohortModel, n_draws: int, seed: int, chunk: int, reduce: Callable) -> None:
+    """Call ``reduce(start, stop, {strategy: StrategyResult with trace and periods})`` per chunk."""
+    dists = distribution_keys(model)
+    for start in range(0, n_draws, chunk):
+        stop = min(n_draws, start + chunk)
+        samples = sample_draws(dists, seed, start, stop)
+        shared: dict = {}
+        res = {s: model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, keep=True,
+                                     draw_offset=start, shared=shared)
+               for s, cs in model.strategies.items()}
+        reduce(start, stop, res)
+
+
+def annual_streams_draws(periods: np.ndarray, initial: np.ndarray, period_years: np.ndarray, n_years: int) -> np.ndarray:
+    """(D, R, n_years) yearly undiscounted costs per draw: periods (D, R, n+1) summed into whole years
+    by ``period_years``; one-off costs (D, R) in year 0 (as ``ces.analysis.budget.annual_streams``)."""
+    D, R, _ = periods.shape
+    out = np.zeros((D, R, n_years))
+    keep = period_years < n_years
+    idx = period_years[keep].astype(int)
+    for y in np.unique(idx):
+        out[:, :, y] = periods[:, :, np.flatnonzero(keep)[idx == y]].sum(axis=2)
+    out[:, :, 0] += initial
+    return out

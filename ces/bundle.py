@@ -1,0 +1,151 @@
+"""The inputs of one run as data, so that a worker on another machine needs no shared file system.
+
+A :class:`Bundle` holds the text of the config (or model) file given on the command line, of
+the model file it points at, and of every data table they reference with ``file:`` (relative
+to the model file, as the loader resolves them; ``builtin:`` tables ship inside the ces
+package and do not travel).  Each file is stored under its path relative to a common root
+with its SHA-256; the bundle's ``digest`` is the SHA-256 over the (path, file hash) pairs.
+
+On a worker, :func:`materialise` writes the files once into
+``$TMPDIR/ces-bundles/DIGEST/`` (checking the ces version and every hash first) and returns the path to load, so
+the ordinary loader runs unchanged and gives the same model.  :func:`localise` rewrites the
+file names in a worker's error back to the names the user typed, so the one-line error reads
+as it would locally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ces.errors import CesError
+
+MAX_BYTES = 512 * 1024 * 1024  # bound on the bundled input before reading it all into memory
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    given: str  # the path as the user gave it (for error messages)
+    origin: str  # the client's absolute directory the relative paths start from (for error messages)
+    entry: str  # that file, relative to the root
+    files: tuple  # ((relative path, bytes), ...)
+    hashes: tuple  # ((relative path, sha256), ...)
+    digest: str
+    version: str = ""  # the client's ces version (the worker's must match: same schema, same builtin tables)
+
+    @property
+    def size(self) -> int:
+        return sum(len(b) for _, b in self.files)
+
+
+def _safe_yaml(path: Path):
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None  # the worker's loader reports it, with file and line
+    return data if isinstance(data, dict) else None
+
+
+def _file_refs(node) -> list:
+    """Every string under a `file:` key (data tables, empirical draws), except builtin tables."""
+    out = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "file" and isinstance(v, str) and not v.startswith("builtin:"):
+                out.append(v)
+            else:
+                out += _file_refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            out += _file_refs(v)
+    return out
+
+
+def referenced_files(path: str | Path) -> list:
+    """The entry file, the model it points at and the data tables both reference (existing files only)."""
+    entry = Path(path).resolve()
+    files = [entry]
+    data = _safe_yaml(entry)
+    docs = [data] if data else []
+    model_dir = entry.parent
+    if data and "model" in data and "states" not in data and isinstance(data["model"], str):
+        mpath = (entry.parent / data["model"]).resolve()
+        model_dir = mpath.parent
+        if mpath.is_file():
+            files.append(mpath)
+            m = _safe_yaml(mpath)
+            if m:
+                docs.append(m)
+    for doc in docs:
+        for ref in _file_refs(doc):
+            f = (model_dir / ref).resolve()
+            if f.is_file() and f not in files:
+                files.append(f)
+    return files
+
+
+def make_bundle(path: str | Path) -> Bundle:
+    """Read the run's input files into a :class:`Bundle` (a missing entry file travels as missing)."""
+    files = referenced_files(path)
+    if not files[0].is_file():
+        raise CesError("file not found", file=str(path))
+    total = sum(f.stat().st_size for f in files)
+    if total > MAX_BYTES:
+        raise CesError(f"the run's input files total {total:,} bytes, more than the {MAX_BYTES:,} a bundle may carry",
+                       file=str(path))
+    root = Path(os.path.commonpath([str(f.parent) for f in files]))
+    rel = [f.relative_to(root).as_posix() for f in files]
+    blobs = [f.read_bytes() for f in files]
+    hashes = tuple((r, sha256(b)) for r, b in zip(rel, blobs))
+    digest = sha256("\n".join(f"{r} {h}" for r, h in sorted(hashes)).encode())
+    from ces import __version__
+
+    return Bundle(str(path), str(root), rel[0], tuple(zip(rel, blobs)), hashes, digest, __version__)
+
+
+def materialise(bundle: Bundle) -> Path:
+    """Write the bundle's files (once per machine) and return the path of its entry file."""
+    from ces import __version__
+
+    if bundle.version != __version__:
+        raise CesError(f"this worker runs ces {__version__}, the client ces {bundle.version}: install the same "
+                       "version on both")
+    expected = dict(bundle.hashes)
+    for rel, blob in bundle.files:
+        if sha256(blob) != expected[rel]:
+            raise CesError(f"bundle {bundle.digest[:12]}: `{rel}` does not match its hash (corrupted in transit)")
+    root = Path(tempfile.gettempdir()) / "ces-bundles" / bundle.digest
+    if not (root / ".complete").exists():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{bundle.digest[:12]}.", dir=root.parent))
+        for rel, blob in bundle.files:
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blob)
+        (staging / ".complete").write_text(bundle.digest)
+        try:
+            os.rename(staging, root)  # atomic: concurrent workers on one machine race safely
+        except OSError:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)  # another worker won the race
+    return root / bundle.entry
+
+
+def localise(exc: CesError, bundle: Bundle, entry: Path) -> CesError:
+    """The same error with the worker's file names replaced by the names the user gave."""
+    here, there = str(entry.parent), str(Path(bundle.given).parent)
+    file = exc.file
+    if file is not None and (file == here or file.startswith(here + os.sep)):
+        file = str(Path(there) / Path(file).relative_to(here))
+    root = entry.parents[len(Path(bundle.entry).parts) - 1]
+    return type(exc)(exc.message.replace(str(root), bundle.origin), file=file, path=exc.path, line=exc.line)

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 FLAGSHIP ?= configs/cart_lbcl.yaml
 
-.PHONY: install run test bench fuzz clean
+.PHONY: install run test test-browser bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# the HTML report in a real browser: installs headless Chromium from the OS packages (Debian/Ubuntu, root)
+test-browser: install
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	CES_SCREENSHOT_DIR=docs $(BIN)/python -m pytest tests/test_html_report.py -rs
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -82,6 +82,25 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, cls=SafetyNet, pre
                   help="ces: health-economic evaluation of Markov and partitioned-survival models.")
 
 
+def _flag(*names: str, help: str | None = None):
+    """A boolean flag (no value; shown without a `<bool>` placeholder in --help)."""
+    return typer.Option(False, *names, metavar=" ", help=help)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ces import __version__
+
+        typer.echo(f"ces {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", metavar=" ", callback=_version, is_eager=True,
+                                       help="Print the ces version and exit.")) -> None:
+    """ces: health-economic evaluation of Markov and partitioned-survival models."""
+
+
 def _fail(exc: CesError) -> None:
     _print_error(str(exc))
     raise typer.Exit(code=2)
@@ -107,6 +126,20 @@ def _check_outputs(**paths) -> None:
 
 MAX_CYCLES_OPT = typer.Option(None, "--max-cycles", help="Raise the limit on the number of cycles (default 100,000).")
 LIMIT_OPT = typer.Option(None, "--limit", help="Raise a size limit: NAME=VALUE (see README, Limits and bad input).")
+
+
+def _warn(warnings: list, strict: bool = False) -> None:
+    """Print each sanity warning once on stderr; under --strict the first one is an error."""
+    from rich.markup import escape
+
+    if strict and warnings:
+        w = warnings[0]
+        more = f" (and {len(warnings) - 1} more warnings)" if len(warnings) > 1 else ""
+        raise CesError(f"--strict: {w['message']} [{w['code']}]{more}", file=None, path=w["where"])
+    for w in warnings:
+        where = f"{w['where']}: " if w["where"] else ""
+        err_console.print(f"[yellow]warning:[/yellow] {escape(where + w['message'] + ' [' + w['code'] + ']')}",
+                          highlight=False, soft_wrap=True)
 
 
 def _set_threads(threads: Optional[int]) -> None:
@@ -257,14 +290,15 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="PSA seed (overrides psa.seed)."),
     chunk: Optional[int] = typer.Option(None, "--chunk", help="PSA draws per chunk (memory bound)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (default: all cores)."),
-    no_psa: bool = typer.Option(False, "--no-psa", help="Skip the PSA even if the config has one."),
+    no_psa: bool = _flag("--no-psa", help="Skip the PSA even if the config has one."),
     draws_out: Optional[Path] = typer.Option(None, "--draws-out", help="Write per-draw PSA results (.csv or .parquet)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output directory: results.json, CSV per table, "
                                        "results.xlsx, manifest.json (written atomically)."),
-    plots: bool = typer.Option(False, "--plots", help="Also write figures (PNG and SVG) into the output directory."),
+    plots: bool = _flag("--plots", help="Also write figures (PNG and SVG) into the output directory."),
     baseline: Optional[Path] = typer.Option(None, "--baseline", help="Compare with an earlier results.json "
                                             "(as `ces diff`; exit 1 if a metric moved beyond tolerance)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not print tables."),
+    quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
+    strict: bool = _flag("--strict", help="Treat sanity warnings as errors (exit 2, nothing written)."),
     executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " The PSA's chunks become "
                                            "the tasks; the result is bit-identical to a local run."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
@@ -272,13 +306,13 @@ def run(
     limit: Optional[list[str]] = LIMIT_OPT,
 ) -> None:
     """Run the base case (and the PSA if configured) and print the results tables."""
+    params = {k: v for k, v in locals().items() if k not in ("max_cycles", "limit")}
     with _limits(max_cycles, limit):
-        _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, out, plots, baseline, quiet,
-             executor, scheduler)
+        _run(**params)
 
 
 def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, out, plots, baseline, quiet,
-         executor, scheduler) -> None:
+         strict, executor, scheduler) -> None:
     from ces.pipeline import run as run_pipeline
     from ces.report.atomic import write_text_atomic
     from ces.report.results_json import dumps, results_document
@@ -303,6 +337,7 @@ def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, 
             res = run_pipeline(config, wtp=list(wtp) if wtp else None, psa=not no_psa, draws=draws, seed=seed,
                                chunk=chunk, on_chunk=on_chunk, psa_runner=psa_runner)
         seconds = time.perf_counter() - t0
+        _warn(res.warnings, strict)
         if draws_out is not None and res.psa is None:
             raise CesError("--draws-out needs a PSA: add `psa:` to the config or pass --draws N")
         outputs = res.loaded.config.outputs
@@ -346,16 +381,17 @@ def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, 
         if out is not None or outputs is not None:
             from ces.report.outputs import write_output_dir
 
+            if res.loaded.config.dsa is not None:  # the tornado goes into the workbook and the report
+                from ces.sensitivity import run_dsa
+
+                res.dsa = run_dsa(config)
             if out is not None:
                 write_output_dir(res, out, seconds, plots=plots)
             else:
                 base = Path(res.loaded.config_loc.file).parent
                 write_output_dir(res, base / outputs.dir, seconds, tuple(outputs.formats), plots=plots)
         if baseline is not None:
-            from ces.analysis.diff import diff_results
-            from ces.report.console import make_console
-
-            code = _print_diff(diff_results(_load_results(baseline), json.loads(dumps(doc))), make_console())
+            code = _report_diff(_load_results(baseline), json.loads(dumps(doc)), (str(baseline), str(config)))
     except CesError as exc:
         _fail(exc)
     raise typer.Exit(code=code)
@@ -371,21 +407,24 @@ def sweep(
     seed: Optional[int] = typer.Option(None, "--seed", help="PSA seed."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Parallel worker processes for grids and several configs."),
     threads: Optional[int] = typer.Option(None, "--threads", help="numba threads (single-config PSA sweep)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the table (.csv or .json)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output directory: writes sweep.csv."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the table as JSON (a list of rows)."),
+    quiet: bool = _flag("--quiet", "-q", help="Do not print the table."),
     executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " --jobs applies to local."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
-    fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing run (default: report "
+    fail_fast: bool = _flag("--fail-fast", help="Stop at the first failing run (default: report "
                                    "each failing run's error, finish the others, exit 2)."),
     max_cycles: Optional[int] = MAX_CYCLES_OPT,
     limit: Optional[list[str]] = LIMIT_OPT,
 ) -> None:
     """WTP sweep from one PSA (one config), or a parallel batch over configs × parameter grid × WTP."""
+    params = {k: v for k, v in locals().items() if k not in ("max_cycles", "limit")}
     with _limits(max_cycles, limit):
-        _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet, executor, scheduler, fail_fast)
+        _sweep(**params)
 
 
-def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet, executor, scheduler, fail_fast) -> None:
+def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, json_out, quiet, executor, scheduler,
+           fail_fast) -> None:
     import glob as globmod
 
     from ces.pipeline import run as run_pipeline
@@ -412,12 +451,19 @@ def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet, executor,
                 grid_spec[name.strip()] = [float(v) for v in vals.split(",")]
             except ValueError:
                 raise CesError(f"--grid values must be numbers, got `{vals}`") from None
+        from ces.spec.names import check_input, model_parameter_names
+
+        mdata = loaded.model_loc.data
+        for name in grid_spec:
+            check_input(name, model_parameter_names(mdata), mdata,
+                        lambda _p, msg, n=name: CesError(f"--grid {n}: {msg}"), ())
         grid_ = _parse_wtp_range(wtp) if wtp else wtp_values(loaded.config.wtp)
         if not grid_:
             raise CesError("no WTP values: pass --wtp FROM:TO:BY or add `wtp:` to the config")
-        if out is not None and out.suffix.lower() not in (".csv", ".json"):
-            raise CesError(f"--out must end in .csv or .json, got `{out.name}`")
-        _check_outputs(out=(out, "file"))
+        if out is not None and out.suffix.lower() in (".csv", ".json"):
+            raise CesError(f"--out is an output directory (sweep.csv is written into it); for a JSON file use "
+                           f"--json, got `{out.name}`")
+        _check_outputs(out=(out, "into"), json=(json_out, "file"))
         if jobs < 1:
             raise CesError(f"--jobs must be at least 1, got {jobs}")
         failed = 0
@@ -437,9 +483,9 @@ def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet, executor,
                                   highlight=False, soft_wrap=True)
             failed = len(table.attrs["errors"])
             if not quiet:
-                from ces.report.console import make_console
+                from ces.report.console import make_console, print_grid_sweep
 
-                make_console().print(table.to_string(index=False, max_rows=60))
+                print_grid_sweep(table, loaded, make_console())
         else:
             if draws is None and loaded.config.psa is None:
                 draws = 1000
@@ -467,17 +513,23 @@ def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, quiet, executor,
                                     max_rows=len(grid_) if len(grid_) <= 25 else 25,
                                     label=perspective_title(res, k) if len(per) > 1 else "")
         if out is not None:
-            if out.suffix.lower() == ".csv":
-                write_text_atomic(out, table.to_csv(index=False))
-            else:
-                from ces.report.results_json import _clean
-
-                write_text_atomic(out, json.dumps(_clean(table), indent=2) + "\n")
+            write_text_atomic(out / "sweep.csv", table.to_csv(index=False))
+        _write_json(json_out, table)
         if failed:
             err_console.print(f"{failed} of {table.attrs['tasks']} runs failed", highlight=False)
             raise typer.Exit(code=2)
     except CesError as exc:
         _fail(exc)
+
+
+def _write_json(path: Optional[Path], obj) -> None:
+    """--json FILE: any result (tables, dicts) as JSON, NaN as null."""
+    if path is None:
+        return
+    from ces.report.atomic import write_text_atomic
+    from ces.report.results_json import _clean
+
+    write_text_atomic(path, json.dumps(_clean(obj), indent=2, allow_nan=False) + "\n")
 
 
 def _load_results(path: Path) -> dict:
@@ -498,49 +550,54 @@ def _load_results(path: Path) -> dict:
     return doc
 
 
-def _print_diff(rows, console, show_all: bool = False) -> int:
-    from rich.markup import escape
-    from rich.table import Table
+def _report_diff(old: dict, new: dict, names: tuple, fmt: str = "text", top: int | None = 25,
+                 abs_tol: float = 1e-9, rel_tol: float = 1e-9, z: float = 4.0) -> int:
+    """Print the reviewer's diff (text, markdown or json) on stdout; exit code 1 if a metric changed."""
+    from ces.analysis.diff import review
+    from ces.report import diff_report
 
-    bad = [r for r in rows if not r.ok]
-    shown = rows if show_all else bad
-    if shown:
-        t = Table(title="Metrics outside tolerance" if not show_all else "Metrics", title_justify="left")
-        for c in ("metric", "old", "new", "difference", "tolerance", ""):
-            t.add_column(c, justify="left" if c in ("metric", "") else "right", no_wrap=True)
-        for r in shown:
-            num = isinstance(r.old, (int, float)) and isinstance(r.new, (int, float)) and not isinstance(r.old, bool)
-            t.add_row(escape(r.path), repr(r.old) if not num else f"{r.old:.10g}", repr(r.new) if not num else f"{r.new:.10g}",
-                      f"{r.new - r.old:.4g}" if num else "", f"{r.tol:.3g}" if r.tol is not None else "exact",
-                      "ok" if r.ok else "CHANGED")
-        console.print(t)
-    console.print(f"{len(rows) - len(bad)} of {len(rows)} metrics within tolerance; {len(bad)} changed.")
-    return 1 if bad else 0
+    rv = review(old, new, abs_tol, rel_tol, z)
+    if fmt == "markdown":
+        sys.stdout.write(diff_report.markdown(rv, *names, top=top))
+    elif fmt == "json":
+        sys.stdout.write(diff_report.as_json(rv, *names))
+    else:
+        from ces.report.console import make_console
+
+        diff_report.print_text(rv, make_console(), top)
+    return 1 if rv["n_changed"] else 0
 
 
 @app.command()
 def diff(
     old: Path = typer.Argument(..., help="Old results.json (or, with --models, the old model YAML)."),
     new: Path = typer.Argument(..., help="New results.json (or model YAML)."),
-    models: bool = typer.Option(False, "--models", help="Compare two model files: list changed keys."),
+    models: bool = _flag("--models", help="Compare two model files: list changed keys."),
     abs_tol: float = typer.Option(1e-9, "--abs-tol", help="Absolute tolerance."),
     rel_tol: float = typer.Option(1e-9, "--rel-tol", help="Relative tolerance."),
     z: float = typer.Option(4.0, "--z", help="PSA metrics: allowance in Monte Carlo standard errors."),
-    show_all: bool = typer.Option(False, "--all", help="List every metric, not only the changed ones."),
+    fmt: str = typer.Option("text", "--format", help="text, markdown (a CI job summary) or json (to archive)."),
+    top: int = typer.Option(25, "--top", help="Changed metrics listed (largest relative change first)."),
+    show_all: bool = _flag("--all", help="List every changed metric (not only the first --top)."),
 ) -> None:
-    """Compare two results files metric by metric (exit 0 within tolerance, 1 if not, 2 on bad input)."""
+    """Compare two results files: inputs, headline per perspective, then the changed metrics (exit 0 within
+    tolerance, 1 if not, 2 on bad input)."""
     from rich.markup import escape
 
-    from ces.analysis.diff import diff_models, diff_results
+    from ces.analysis.diff import diff_models
     from ces.report.console import make_console
 
-    console = make_console()
     try:
+        if fmt not in ("text", "markdown", "json"):
+            raise CesError(f"--format must be text, markdown or json, got `{fmt}`")
+        if top < 1:
+            raise CesError(f"--top must be at least 1, got {top}")
         if models:
             from rich.table import Table
 
             from ces.spec.yamlio import load_yaml
 
+            console = make_console()
             changes = diff_models(load_yaml(old).data, load_yaml(new).data)
             t = Table(title=f"Model changes: {old} → {new}", title_justify="left")
             for c in ("key", "change", "old", "new"):
@@ -549,10 +606,10 @@ def diff(
                 t.add_row(escape(path), kind, "" if a is None else escape(str(a)), "" if b is None else escape(str(b)))
             console.print(t if changes else "no changes")
             raise typer.Exit(code=1 if changes else 0)
-        rows = diff_results(_load_results(old), _load_results(new), abs_tol, rel_tol, z)
+        a, b = _load_results(old), _load_results(new)
     except CesError as exc:
         _fail(exc)
-    raise typer.Exit(code=_print_diff(rows, console, show_all))
+    raise typer.Exit(code=_report_diff(a, b, (str(old), str(new)), fmt, None if show_all else top, abs_tol, rel_tol, z))
 
 
 @app.command()
@@ -561,29 +618,60 @@ def dsa(
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for tornado/two-way/scenario CSVs."),
     perspective: Optional[str] = typer.Option(None, "--perspective", help="payer, societal, "
                                               "societal_with_consumption or bearer_NAME (default: the base case)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the DSA tables as JSON."),
+    quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
     max_cycles: Optional[int] = MAX_CYCLES_OPT,
     limit: Optional[list[str]] = LIMIT_OPT,
 ) -> None:
     """Deterministic sensitivity analysis: tornado, two-way grid, threshold, scenarios."""
-    from rich.table import Table
 
-    from ces.report.console import make_console
     from ces.sensitivity import run_dsa
 
     try:
-        _check_outputs(out=(out, "dir"))
+        _check_outputs(out=(out, "into"), json=(json_out, "file"))
         with _limits(max_cycles, limit):
             r = run_dsa(config, perspective)
+        _warn(r["warnings"])
+        _write_json(json_out, {k: v for k, v in r.items() if k != "loaded"})
     except CesError as exc:
         _fail(exc)
+    if not quiet:
+        _print_dsa(r)
+    if out is not None:
+        from ces.report.atomic import write_text_atomic
+
+        for key in ("one_way", "two_way", "scenarios"):
+            if r.get(key) is not None:
+                df = r[key] if "perspective" in r[key] else r[key].assign(perspective=r["perspective"])
+                write_text_atomic(out / f"dsa_{key}.csv", df.to_csv(index=False))
+        if "one_way" in r:
+            from ces.report.plots import plot_tornado
+
+            spec = r["loaded"].model
+            unit = "QALY" if spec.effect == "qaly" else "life-year"
+            label = (f"ICER ({spec.currency} per {unit})" if r["outcome"] == "icer"
+                     else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}") + \
+                f", {r['perspective_label']} perspective"
+            plot_tornado(r["one_way"], r["base"], label, out)
+
+
+def _print_dsa(r: dict) -> None:
+    from rich.table import Table
+
+    from ces.report.console import make_console
+
     console = make_console()
     what = "ICER" if r["outcome"] == "icer" else f"incremental NMB at {r['wtp']:,.0f}"
+    labels = {s: (c.label or s) for s, c in r["loaded"].model.strategies.items() if c is not None}
     pl = f"{r['perspective_label']} perspective"
-    base = f"{r['base']:,.2f}" if r["base"] == r["base"] else "undefined (ΔE = 0: equal effects)"
-    console.print(f"[bold]DSA[/bold] ({pl}): {what} of {r['strategy']} vs {r['comparator']}; base case {base}")
+    console.print(f"[bold]DSA[/bold] ({pl}): {what} of {labels.get(r['strategy'], r['strategy'])} vs "
+                  f"{labels.get(r['comparator'], r['comparator'])}; base case "
+                  f"{'undefined (ΔE = 0: equal effects)' if r['base'] != r['base'] else format(r['base'], ',.0f')}")
     if "one_way" in r:
         t = Table(title=f"One-way sensitivity (tornado, sorted by range) — {pl}", title_justify="left")
-        for c in ("parameter", "low", "high", f"{r['outcome']} at low", f"{r['outcome']} at high", "range"):
+        cur = r["loaded"].model.currency
+        name = ("ICER" if r["outcome"] == "icer" else "inc. NMB") + (f" ({cur})" if cur else "")
+        for c in ("parameter", "low", "high", f"{name} at low", f"{name} at high", f"range{f' ({cur})' if cur else ''}"):
             t.add_column(c, justify="left" if c == "parameter" else "right")
         import math
 
@@ -593,8 +681,8 @@ def dsa(
         for _, row in r["one_way"].iterrows():
             bar = ("█" * max(1, int(width * row["range"] / rng)) if math.isfinite(row["range"])
                    else "undefined (ΔE = 0 at low or high)")
-            t.add_row(row["parameter"], f"{row['low']:g}", f"{row['high']:g}", f"{row['outcome_low']:,.2f}",
-                      f"{row['outcome_high']:,.2f}", f"{row['range']:,.2f} " + bar)
+            t.add_row(row["parameter"], f"{row['low']:g}", f"{row['high']:g}", f"{row['outcome_low']:,.0f}",
+                      f"{row['outcome_high']:,.0f}", f"{row['range']:,.0f} " + bar)
         console.print(t)
     if r.get("two_way") is not None:
         tw = r["two_way"]
@@ -622,29 +710,17 @@ def dsa(
             t.add_column(c, justify="left" if c == "scenario" else "right")
         for _, row in sc.iterrows():
             t.add_row(str(row["scenario"]), str(row["perspective"]),
-                      *[f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}" for v in row.iloc[2:]])
+                      *[f"{v:,.0f}" if k == "icer" else f"{v:,.4f}" if abs(v) < 100 else f"{v:,.2f}"
+                        for k, v in row.iloc[2:].items()])
         console.print(t)
-    if out is not None:
-        from ces.report.atomic import write_text_atomic
-
-        for key in ("one_way", "two_way", "scenarios"):
-            if r.get(key) is not None:
-                df = r[key] if "perspective" in r[key] else r[key].assign(perspective=r["perspective"])
-                write_text_atomic(out / f"dsa_{key}.csv", df.to_csv(index=False))
-        if "one_way" in r:
-            from ces.report.plots import plot_tornado
-
-            spec = r["loaded"].model
-            unit = "QALY" if spec.effect == "qaly" else "life-year"
-            label = (f"ICER ({spec.currency} per {unit})" if r["outcome"] == "icer"
-                     else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}") + f", {pl}"
-            plot_tornado(r["one_way"], r["base"], label, out)
 
 
 @app.command()
 def bia(
     config: Path = typer.Argument(..., help="Config with a `budget_impact:` block."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the budget tables as CSV into this directory."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the budget tables as JSON."),
+    quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
 ) -> None:
     """Budget impact only (base case per-patient costs, no PSA)."""
     from ces.pipeline import run as run_pipeline
@@ -652,11 +728,14 @@ def bia(
     from ces.report.console import print_budget
 
     try:
-        _check_outputs(out=(out, "dir"))
+        _check_outputs(out=(out, "into"))
         res = run_pipeline(config, psa=False)
         if res.budget is None:
             raise CesError("the config has no `budget_impact:` block", file=str(config))
-        print_budget(res)
+        _warn(res.warnings)
+        if not quiet:
+            print_budget(res)
+        _write_json(json_out, res.budget)
         if out is not None:
             for name, df in res.budget.items():
                 write_text_atomic(out / f"budget_impact_{name}.csv", df.to_csv(index=False))
@@ -672,6 +751,8 @@ def price(
     strategy: Optional[str] = typer.Option(None, "--strategy", help="Strategy (default: the last)."),
     comparator: Optional[str] = typer.Option(None, "--comparator", help="Comparator (default: the first)."),
     perspective: str = typer.Option("payer", "--perspective", help="payer, societal or societal_with_consumption."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result as JSON."),
+    quiet: bool = _flag("--quiet", "-q", help="Do not print the result."),
 ) -> None:
     """Threshold price: the value of a price parameter at which the ICER equals the WTP (exact, linear)."""
     from ces.economics.price import threshold_price
@@ -681,11 +762,28 @@ def price(
         if perspective not in cols:
             raise CesError(f"--perspective must be one of {', '.join(cols)}, got `{perspective}`")
         r = threshold_price(config, parameter, wtp, strategy, comparator, cols[perspective])
+        _write_json(json_out, {**r, "perspective": perspective})
     except CesError as exc:
         _fail(exc)
-    typer.echo(f"{r['strategy']} vs {r['comparator']} ({perspective}): ICER = {wtp:,.0f} when {parameter} = "
-               f"{r['threshold_price']:,.2f} (base value {r['base_value']:,.2f}; each unit of {parameter} adds "
-               f"{r['slope']:,.6g} to the incremental cost)")
+    if not quiet:
+        typer.echo(f"{r['strategy']} vs {r['comparator']} ({perspective}): ICER = {wtp:,.0f} when {parameter} = "
+                   f"{r['threshold_price']:,.2f} (base value {r['base_value']:,.2f}; each unit of {parameter} adds "
+                   f"{r['slope']:,.6g} to the incremental cost)")
+
+
+@app.command()
+def report(
+    results_dir: Path = typer.Argument(..., help="Output directory of `ces run --out DIR` (results.json, "
+                                        "manifest.json, report_data.json)."),
+) -> None:
+    """Rebuild the one-file HTML report (report.html) of a results directory without re-running the model."""
+    from ces.report.html import rebuild
+
+    try:
+        path = rebuild(results_dir)
+    except CesError as exc:
+        _fail(exc)
+    typer.echo(f"wrote {path}")
 
 
 @app.command()
@@ -706,8 +804,8 @@ def validate(model: Path = typer.Argument(..., help="Model or config file to che
 @app.command()
 def schema(
     kind: str = typer.Argument("model", help="`model` or `config`."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write to a file instead of stdout."),
-    markdown: bool = typer.Option(False, "--markdown", help="Print the key reference (docs/schema.md) instead."),
+    out: Optional[Path] = typer.Option(None, "--file", "-o", help="Write to this file instead of stdout."),
+    markdown: bool = _flag("--markdown", help="Print the key reference (docs/schema.md) instead."),
 ) -> None:
     """Print the JSON Schema of model files or config files (for editor autocompletion)."""
     from ces.report.atomic import write_text_atomic
@@ -796,8 +894,8 @@ def evppi(
         opts = psa_options(res.loaded, draws, seed)
         tabs = evppi_tables(res.psa, samples, res.loaded.model.effect, wtps, items, at,
                             spec.bootstrap if bootstrap is None else bootstrap, ref, opts.population,
-                            opts.population_years, opts.population_discount)
-        tabs.update(decision_tables(res.psa, res.loaded.model.effect, wtps, at, ref))
+                            opts.population_years, opts.population_discount, res.perspective_list)
+        tabs.update(decision_tables(res.psa, res.loaded.model.effect, wtps, at, ref, res.perspective_list))
         res.psa_tables.update(tabs)
         seconds = time.perf_counter() - t0
         if not quiet:
@@ -817,6 +915,57 @@ def evppi(
                 from ces.report.plots import plot_voi
 
                 plot_voi(res, out / "plots", at)
+    except CesError as exc:
+        _fail(exc)
+
+
+@app.command()
+def fit(
+    data: Optional[Path] = typer.Argument(None, help="Patient-level CSV, one row per patient (omit with --km)."),
+    time_col: Optional[list[str]] = typer.Option(None, "--time", help="Time column (repeatable, one per endpoint)."),
+    event_col: Optional[list[str]] = typer.Option(None, "--event", help="Event column, 1 = event, 0 = censored "
+                                                  "(repeatable, paired with --time)."),
+    name: Optional[list[str]] = typer.Option(None, "--name", help="Curve name per endpoint (default os / endpointN)."),
+    arm: Optional[str] = typer.Option(None, "--arm", help="Arm column: fit per arm (or jointly with --joint)."),
+    joint: bool = typer.Option(False, "--joint", help="With --arm: one fit, arm as a covariate on the location."),
+    weight: Optional[str] = typer.Option(None, "--weight", help="Case-weight column."),
+    km: Optional[Path] = typer.Option(None, "--km", help="Digitised KM curve CSV (time, survival)."),
+    at_risk: Optional[Path] = typer.Option(None, "--at-risk", help="Numbers at risk CSV (time, n_risk)."),
+    events: Optional[int] = typer.Option(None, "--events", help="Total number of events (Guyot), if reported."),
+    ipd_out: Optional[Path] = typer.Option(None, "--ipd-out", help="Where to write the reconstructed data "
+                                           "(default: KM file name + _ipd.csv)."),
+    families: Optional[str] = typer.Option(None, "--families", help="Comma list (default: every fittable family)."),
+    knots: str = typer.Option("1,2,3", "--knots", help="Internal spline knots to try, comma list."),
+    cure: bool = typer.Option(True, "--cure/--no-cure", help="Also fit mixture and non-mixture cure models."),
+    time_unit: str = typer.Option("month", "--time-unit", help="Unit of the time column: day, week, month, year."),
+    at: str = typer.Option("1,2,5,10", "--at", help="Years at which to report S(t) beside the KM."),
+    horizon: float = typer.Option(40.0, "--horizon", help="Restricted-mean horizon, years."),
+    choose: Optional[str] = typer.Option(None, "--choose", help="Model for --yaml (default: lowest AIC)."),
+    yaml_out: Optional[Path] = typer.Option(None, "--yaml", help="Write the curves block (parameters + curves)."),
+    merge: Optional[Path] = typer.Option(None, "--merge", help="With --yaml: also write MODEL with the block merged "
+                                         "in, as <yaml name>_model.yaml (same-named entries replaced)."),
+    bootstrap_b: int = typer.Option(0, "--bootstrap", help="Refit on B resamples of the patients (joint PSA)."),
+    seed: int = typer.Option(2026, "--seed", help="Bootstrap seed."),
+    jobs: int = typer.Option(1, "--jobs", help="Worker processes for --bootstrap (same result for any number)."),
+    background: Optional[str] = typer.Option(None, "--background", help="Life table for cure curves (e.g. us_2021)."),
+    age: Optional[float] = typer.Option(None, "--age", help="With --background: age at start, for the "
+                                        "extrapolation plot's background-mortality floor."),
+    sex: str = typer.Option("0.5", "--sex", help="With --age: male, female, or the male share (0-1)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Directory for the tables (CSV) and plots (PNG, SVG)."),
+) -> None:
+    """Fit parametric survival models to patient-level data or a digitised KM curve (Guyot)."""
+    from ces.report import fit_report
+    from ces.executors import LocalExecutor
+
+    try:
+        if jobs < 1:
+            raise CesError(f"--jobs must be at least 1, got {jobs}")
+        fit_report.main(data=data, time_col=time_col, event_col=event_col, name=name, arm=arm, joint=joint,
+                     weight=weight, km=km, at_risk=at_risk, events=events, ipd_out=ipd_out, families=families,
+                     knots=knots, cure=cure, time_unit=time_unit, at=at, horizon=horizon, choose=choose,
+                     yaml_out=yaml_out, merge=merge, bootstrap_b=bootstrap_b, seed=seed, background=background, age=age,
+                          sex=sex, out=out,
+                        executor=LocalExecutor(jobs) if jobs > 1 else None, blocks=4 * jobs if jobs > 1 else 1)
     except CesError as exc:
         _fail(exc)
 

@@ -38,6 +38,7 @@ class RunResult:
     spillover_icers: pd.DataFrame | None = None  # base-case perspective, QALYs with caregiver spillover (if on)
     appraisal: dict | None = None
     inventory: pd.DataFrame | None = None
+    warnings: list = field(default_factory=list)  # sanity warnings (ces.analysis.sanity)
     payers: dict | None = None  # cost shares per payer: {"cea": table, "bia": table or None}
     bia_inputs: dict | None = None  # patients, shares, categories, price adjustment (for the per-draw BIA)
     payment_draws: np.ndarray | None = None  # per-draw CEA payment adjustment (PSA)
@@ -616,10 +617,11 @@ def model_perspectives(loaded: Loaded, model: CohortModel) -> tuple:
 
 def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int | None = None,
         seed: int | None = None, chunk: int | None = None, on_chunk=None, overrides: dict | None = None,
-        psa_runner=None) -> RunResult:
+        checks: bool = True, psa_runner=None) -> RunResult:
     """Base case, and PSA when the config has `psa:` (or ``draws`` is given) and ``psa`` is True.
 
     ``overrides``: {"parameters": {...}, "settings": {...}} applied on top of the config.
+    ``checks``: compute the sanity warnings (off for the repeated runs of a DSA, sweep or price search).
     ``psa_runner``: called as :func:`run_psa` (default); :class:`ces.remote.ChunkedPsa` runs the
     chunks on a cluster with the same result.
     """
@@ -669,4 +671,8 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
             psa_draw_pass(res, opts)
         res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)
         res.psa_perspectives = {p.key: analyse_psa(res.psa, effect, wtps, opts, p) for p in persps if p.key != "payer"}
+    if checks:
+        from ces.analysis.sanity import sanity_warnings
+
+        res.warnings = sanity_warnings(res)
     return res

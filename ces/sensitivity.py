@@ -82,7 +82,7 @@ class Dsa:
         return float((wtp if wtp is not None else self.wtp) * de - dc)
 
     def run_with(self, ov: dict):
-        return run(self.path, psa=False, overrides=ov)
+        return run(self.path, psa=False, overrides=ov, checks=False)
 
     def ranges(self) -> dict:
         spec = self.spec.parameters
@@ -163,7 +163,7 @@ def run_dsa(path: str | Path, perspective: str | None = None) -> dict:
         raise CesError("the config has neither `dsa:` nor `scenarios:`", file=str(path))
     out = {"perspective": d.perspective.key, "perspective_label": d.perspective.label,
            "strategy": d.strategy, "comparator": d.comparator, "outcome": d.outcome, "wtp": d.wtp,
-           "base": d.value(d.base), "loaded": d.base.loaded}
+           "base": d.value(d.base), "loaded": d.base.loaded, "warnings": d.base.warnings}
     if d.spec is not None:
         out["one_way"] = d.one_way()
         out["two_way"] = d.two_way()

@@ -7,7 +7,9 @@ executors whose workers may not see this file system the task carries its input 
 (:class:`TaskError`); the other tasks still run unless ``fail_fast``.
 
 Output: one long table, a row per (config, grid point, perspective, WTP, strategy) with the
-strategy's cost under that perspective, effect, NMB = λ·E − C, whether it is optimal at λ (highest NMB), and, when a PSA is
+strategy's cost under that perspective, effect, NMB = λ·E − C, whether it is optimal at λ
+(highest NMB), its frontier ICER and status under that perspective (ND / D / ED, as in the
+base-case incremental analysis), and, when a PSA is
 run, its CEAC probability and the EVPI at λ.
 """
 
@@ -58,7 +60,7 @@ def run_task(task: Task) -> list | TaskError:
         path = materialise(task.bundle)
     try:
         res = run(path, wtp=list(task.wtps), psa=task.draws is not None, draws=task.draws, seed=task.seed,
-                  overrides=ov or None)
+                  overrides=ov or None, checks=False)
     except CesError as exc:
         if task.bundle is not None:
             exc = localise(exc, task.bundle, path)
@@ -70,20 +72,27 @@ def run_task(task: Task) -> list | TaskError:
         w = None
         if res.psa is not None:
             w = (res.psa_tables if p.key == "payer" else res.psa_perspectives[p.key]).get("wtp")
+        icer = (res.icers if p.key == "payer" else res.perspectives[p.key]).set_index("strategy")
         cost = t[p.cost_column].to_numpy()
         for lam in task.wtps:
             nmb = t[effect].to_numpy() * lam - cost
             best = int(np.argmax(nmb))
             for i, s in enumerate(t["strategy"]):
                 row = {"config": task.config, **dict(task.point), "perspective": p.key, "wtp": lam, "strategy": s,
+                       "label": res.model.strategies[s].label,
                        "cost": float(cost[i]), "effect": float(t[effect].iloc[i]), "nmb": float(nmb[i]),
-                       "optimal": i == best}
+                       "optimal": i == best, "icer": _icer(icer.loc[s, "icer"]), "status": icer.loc[s, "status"]}
                 if w is not None:
                     wr = w[w["wtp"] == lam].iloc[0]
                     row["ceac"] = float(wr[f"ceac.{s}"])
                     row["evpi"] = float(wr["evpi"])
                 rows.append(row)
     return rows
+
+
+def _icer(v) -> float | None:
+    """A frontier ICER, or None (reference or dominated strategy): None compares equal across runs, NaN does not."""
+    return None if v is None or v != v else float(v)
 
 
 def grid_points(grid: dict) -> list:

@@ -27,7 +27,7 @@ def _snapshot(d: Path) -> dict:
 
 def _comparable(snap: dict) -> dict:
     """Drop the files that legitimately differ between two identical runs (timestamps inside)."""
-    return {k: v for k, v in snap.items() if k not in ("manifest.json", "results.xlsx")}
+    return {k: v for k, v in snap.items() if k not in ("manifest.json", "results.xlsx", "report.html")}
 
 
 def _debris(out: Path) -> list:

@@ -57,8 +57,13 @@ def _same_psa(a, b) -> None:
     for s in a.psa.strategies:
         assert np.array_equal(a.psa.totals[s], b.psa.totals[s])  # bit for bit
         assert np.array_equal(a.psa.totals_undisc[s], b.psa.totals_undisc[s])
+    assert a.psa.sample_names == b.psa.sample_names and np.array_equal(a.psa.samples, b.psa.samples)
     for name, t in a.psa_tables.items():
         pd.testing.assert_frame_equal(t, b.psa_tables[name], check_exact=True)
+    assert a.psa_perspectives.keys() == b.psa_perspectives.keys()
+    for key, tables in a.psa_perspectives.items():  # every perspective's tables, not only the payer's
+        for name, t in tables.items():
+            pd.testing.assert_frame_equal(t, b.psa_perspectives[key][name], check_exact=True)
 
 
 def test_sweep_on_cluster_equals_serial(dask_ex):
@@ -94,6 +99,12 @@ def test_cli_run_on_scheduler_writes_the_local_outputs(cluster, runner, tmp_path
         if name.endswith(".xlsx"):  # a zip: its entries carry the time of writing; compare the sheets
             a, b = (pd.read_excel(d / name, sheet_name=None) for d in (local, remote))
             assert a.keys() == b.keys() and all(a[k].equals(b[k]) for k in a)
+        elif name == "report.html":  # carries the manifest's date and run time; everything else (figures too) equal
+            import re
+
+            a, b = (re.sub(r"\d{4}-\d\d-\d\dT[\d:+]*|run seconds</th><td>[^<]*", "", (d / name).read_text())
+                    for d in (local, remote))
+            assert a == b
         elif name != "manifest.json":
             assert (local / name).read_bytes() == (remote / name).read_bytes(), name
     ma, mb = (json.loads((d / "manifest.json").read_text()) for d in (local, remote))
@@ -135,7 +146,7 @@ def test_bad_config_reports_its_error_and_the_others_finish(cluster, dask_ex, ru
     assert local.exit_code == 2
     one_line = local.stderr.strip()
     assert one_line.count("\n") == 0 and str(bad) in one_line and "efects" in one_line
-    out = tmp_path / "s.csv"
+    out = tmp_path / "s"  # --out is a directory: the table is out/sweep.csv
     args = ["sweep", CFGS[0], str(bad), CFGS[1], "--grid", "discount.costs=0.03,0.05", "--wtp", "0:50000:25000",
             "-q", "--executor", "dask", "--scheduler", cluster.scheduler_address]
     r = runner.invoke(app, args + ["--out", str(out)])
@@ -144,15 +155,15 @@ def test_bad_config_reports_its_error_and_the_others_finish(cluster, dask_ex, ru
     # the same one-line error as a local run (file names as typed), once per grid point, then a count
     assert lines[:2] == [f"{one_line} (grid point discount.costs={v})" for v in ("0.03", "0.05")]
     assert lines[-1] == "2 of 6 runs failed"
-    table = pd.read_csv(out)
+    table = pd.read_csv(out / "sweep.csv")
     assert sorted(set(table["config"])) == sorted([CFGS[0], CFGS[1]]) and len(table) == 3 * 2 * (2 + 4)
     # a missing file in the batch: its own error too (the bundle cannot be made on the client)
     missing = sweep([CFGS[0], str(tmp_path / "gone.yaml")], {}, [0.0], dask_ex)
     [e] = missing.attrs["errors"]
     assert e.message == f"{tmp_path / 'gone.yaml'}: file not found" and set(missing["config"]) == {CFGS[0]}
-    out.unlink()
+    (out / "sweep.csv").unlink()
     r = runner.invoke(app, args + ["--out", str(out), "--fail-fast"])
-    assert r.exit_code == 2 and r.stderr.strip() == one_line and not out.exists()
+    assert r.exit_code == 2 and r.stderr.strip() == one_line and not (out / "sweep.csv").exists()
 
 
 def test_localise_maps_worker_paths_back(tmp_path):
@@ -202,6 +213,8 @@ def test_merge_of_parts_in_any_order_equals_one_run():
     for s in whole.strategies:
         assert np.array_equal(whole.totals[s], merged.totals[s])
         assert np.array_equal(whole.totals_undisc[s], merged.totals_undisc[s])
+    assert whole.sample_names == merged.sample_names and whole.samples.shape[1] > 0
+    assert np.array_equal(whole.samples, merged.samples)  # the sampled-parameter matrix (EVPPI, --draws-out)
     assert {s: (c.points, c.draws) for s, c in whole.crossing.items()} == \
         {s: (c.points, c.draws) for s, c in merged.crossing.items()}
     with pytest.raises(ValueError, match="cover 500 draws, expected 700"):

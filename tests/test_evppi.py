@@ -356,3 +356,33 @@ def test_sorted_partition_limits(linear_sample):
     np.testing.assert_allclose(evppi_partition(dE, dC, t1[:2000], w, n_groups=1), 0.0, atol=1e-9)
     np.testing.assert_allclose(evppi_partition(dE, dC, t1[:2000], w, n_groups=2000),
                                evpi(costs[:2000], effects[:2000], w), rtol=1e-9)
+
+
+def test_evppi_per_perspective_uses_each_perspectives_costs():
+    """Every perspective's EVPPI is the regression on that perspective's own per-draw costs
+    (a sum of its categories), base-case perspective first; effects are shared."""
+    from ces.analysis.evppi import evppi_regression, incremental
+    from ces.analysis.voi_tables import evppi_tables, perspective_costs
+    from ces.engine.psa import sampled_parameters
+    from ces.pipeline import run
+
+    res = run(CONFIGS / "cart_lbcl_sweden.yaml", draws=400, seed=11)
+    keys = [p.key for p in res.perspective_list]
+    assert keys[0] == "societal" and "payer" in keys  # Sweden: societal base case (TLV)
+    costs = perspective_costs(res.psa, res.perspective_list)
+    assert list(costs) == keys
+    np.testing.assert_array_equal(costs["payer"], res.psa.matrix("cost"))
+    assert not np.array_equal(costs["societal"], costs["payer"])
+    samples = sampled_parameters(res.model, res.psa.n_draws, res.psa.seed)
+    p = sorted(samples)[0]
+    w = [float(res.wtps[-1])]
+    tabs = evppi_tables(res.psa, samples, "qaly", w, {p: ("parameter", [p])}, w[0], 0,
+                        perspectives=res.perspective_list)
+    rank = tabs["evppi_ranking"]
+    assert list(dict.fromkeys(rank["perspective"])) == keys
+    e = res.psa.matrix("qaly")
+    for k in keys:
+        dE, dC = incremental(costs[k], e, 0)
+        direct = evppi_regression(dE, dC, samples[p][:, None], np.asarray(w), n_boot=0, seed=res.psa.seed)
+        got = rank.loc[rank["perspective"] == k, "evppi"].iloc[0]
+        assert got == pytest.approx(float(direct.evppi[0]), rel=1e-12, abs=1e-9)

@@ -265,13 +265,15 @@ SWEEP_CASES = [
     ("sweep-wtp-huge", ["--wtp", "0:1e12:1"], ["max_wtp_points", "--wtp"]),
     ("sweep-wtp-nan", ["--wtp", "nan:1:1"], ["--wtp", "finite"]),
     ("sweep-wtp-inf", ["--wtp", "0:inf:1"], ["--wtp", "finite"]),
-    ("sweep-out-folder", ["--wtp", "0:10:5", "--out", "{tmp}/dir.csv"], ["--out", "folder"]),
+    ("sweep-json-folder", ["--wtp", "0:10:5", "--json", "{tmp}/dir.csv"], ["--json", "folder"]),
+    ("sweep-out-file", ["--wtp", "0:10:5", "--out", "{tmp}/taken"], ["--out", "existing file"]),
 ]
 
 
 @pytest.mark.parametrize("case,args,fragments", SWEEP_CASES, ids=[c[0] for c in SWEEP_CASES])
 def test_sweep_bad_flags(runner, tmp_path, small_model, case, args, fragments):
     (tmp_path / "dir.csv").mkdir()
+    (tmp_path / "taken").write_text("x")
     before = _tree(tmp_path)
     result = runner.invoke(app, ["sweep", str(small_model), "--draws", "10", "-q"]
                            + [a.replace("{tmp}", str(tmp_path)) for a in args])

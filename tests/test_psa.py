@@ -111,9 +111,9 @@ def test_psa_per_draw_output_and_sweep(runner, tmp_path):
     assert {"draw", "cost", "qaly", "ly"} <= set(d.columns)
     sw = tmp_path / "sweep.csv"
     r = runner.invoke(app, ["sweep", str(CONFIGS / "sick_sicker.yaml"), "--wtp", "0:200000:50000", "--draws", "200",
-                            "--seed", "1", "--out", str(sw)])
+                            "--seed", "1", "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
-    s = pd.read_csv(sw)
+    s = pd.read_csv(tmp_path / "sweep.csv")
     assert list(s["wtp"]) == [0, 50000, 100000, 150000, 200000]
     # the sweep equals the run's own WTP table for the same draws
     res = run(CONFIGS / "sick_sicker.yaml", wtp=[0.0, 50000.0, 100000.0, 150000.0, 200000.0], draws=200, seed=1)

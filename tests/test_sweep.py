@@ -33,12 +33,12 @@ def test_parallel_sweep_equals_individual_runs():
 
 
 def test_sweep_cli_with_glob_and_psa(runner, tmp_path):
-    out = tmp_path / "s.csv"
+    out = tmp_path / "sw"
     r = runner.invoke(app, ["sweep", str(CONFIGS / "hiv_*.yaml"), str(CONFIGS / "sick_sicker.yaml"),
                             "--grid", "discount.costs=0.03,0.05", "--wtp", "0:20000:10000", "-q", "--out", str(out),
                             "--draws", "50", "--seed", "3"])
     assert r.exit_code == 0, r.output
-    t = pd.read_csv(out)
+    t = pd.read_csv(out / "sweep.csv")
     assert {"ceac", "evpi"} <= set(t.columns) and len(t) == 2 * 3 * (2 + 4)
     r = runner.invoke(app, ["sweep", str(CONFIGS / "nothing_*.yaml"), "--wtp", "0:1:1"])
     assert r.exit_code == 2 and "no file matches" in r.stderr

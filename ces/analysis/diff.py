@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import math
 import re
+
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
 ROW_KEYS = {"totals": "strategy", "icer": "strategy", "icer_societal": "strategy",
             "icer_societal_with_consumption": "strategy", "inventory": ("component", "strategy"), "summary": ("strategy", "outcome"), "wtp": "wtp",
             "convergence": "wtp", "nmb": ("wtp", "strategy")}
-SKIP = {"ces_version", "schema", "schema_version"}
+SKIP = {"ces_version", "schema", "schema_version", "provenance", "warnings", "strategy_labels"}  # metadata
 METADATA = {"model.file", "model.config"}
 QUANTILE_SE_FACTOR = math.sqrt(0.025 * 0.975) / (math.exp(-0.5 * 1.959963984540054 ** 2) / math.sqrt(2 * math.pi))  # where the files were, not what they computed
 
@@ -140,3 +142,126 @@ def diff_models(old: Any, new: Any, prefix: str = "") -> list:
     elif old != new:
         out.append((prefix, "changed", old, new))
     return out
+
+
+def changed_inputs(old: dict, new: dict) -> list:
+    """(role, old path, new path, what) for every input whose hash differs, or that one run read and the other not.
+
+    Inputs are matched by role and file name (paths differ between machines and checkouts).
+    """
+    def index(doc):
+        return {(i["role"], Path(i["path"]).name): i for i in (doc.get("provenance") or {}).get("inputs", [])}
+    a, b = index(old), index(new)
+    out = []
+    for k in list(a) + [k for k in b if k not in a]:
+        if k not in b:
+            out.append((k[0], a[k]["path"], None, "read by the old run only"))
+        elif k not in a:
+            out.append((k[0], None, b[k]["path"], "read by the new run only"))
+        elif a[k]["sha256"] != b[k]["sha256"]:
+            out.append((k[0], a[k]["path"], b[k]["path"], "content differs"))
+    return out
+
+
+# ---------------------------------------------------------------- reviewer view
+HEADLINE_WTPS = 3  # headline NMB / P(CE) / EVPI at the first three WTP values of the run
+
+
+def perspectives(doc: dict) -> dict:
+    """perspective → its base-case ICER table: `icer` is the healthcare payer, `icer_NAME` perspective NAME."""
+    bc = doc.get("base_case") or {}
+    out = {}
+    for key, table in bc.items():
+        if key == "icer" or key.startswith("icer_"):
+            out["payer" if key == "icer" else key[len("icer_"):]] = table or []
+    return out
+
+
+def _psa_wtp(doc: dict, perspective: str) -> list:
+    """The PSA's WTP table of a perspective: `psa.wtp` (payer), else `psa.wtp_NAME` or `psa.NAME.wtp`."""
+    psa = doc.get("psa") or {}
+    if perspective == "payer":
+        return psa.get("wtp") or []
+    if isinstance(psa.get(f"wtp_{perspective}"), list):
+        return psa[f"wtp_{perspective}"]
+    sub = psa.get(perspective)
+    return sub.get("wtp") or [] if isinstance(sub, dict) else []
+
+
+def headline(doc: dict) -> dict:
+    """perspective → ordered {metric label: value}: frontier ICERs with incremental cost and effect, then NMB
+    (λ·E − C of the perspective's costs), P(cost-effective) and EVPI at the run's first WTP values."""
+    wtps = []
+    for r in (doc.get("base_case") or {}).get("nmb") or []:
+        if r.get("wtp") not in wtps:
+            wtps.append(r.get("wtp"))
+    wtps = wtps[:HEADLINE_WTPS]
+    labels = doc.get("strategy_labels") or {}
+
+    def lab(s):
+        return labels.get(s, s)
+    out = {}
+    for p, table in perspectives(doc).items():
+        h: dict = {}
+        for r in table:
+            if r.get("status") == "ND" and r.get("ref") is not None:
+                pair = f"{lab(r['strategy'])} vs {lab(r['ref'])}"
+                h[f"ICER {pair}"] = r.get("icer")
+                h[f"incremental cost {pair}"] = r.get("inc_cost")
+                h[f"incremental effect {pair}"] = r.get("inc_effect")
+            elif r.get("status") not in (None, "ND"):
+                h[f"status {lab(r['strategy'])}"] = r.get("status")
+        psa_rows = {r.get("wtp"): r for r in _psa_wtp(doc, p)}
+        for w in wtps:
+            tag = f"at WTP {_fmt(w)}"
+            for r in table:
+                if isinstance(r.get("cost"), (int, float)) and isinstance(r.get("effect"), (int, float)):
+                    h[f"NMB {lab(r['strategy'])} {tag}"] = w * r["effect"] - r["cost"]
+            pr = psa_rows.get(w)
+            if pr is not None:
+                for k, v in pr.items():
+                    if k.startswith("ceac."):
+                        h[f"P(CE) {lab(k[5:])} {tag}"] = v
+                h[f"EVPI {tag}"] = pr.get("evpi")
+        out[p] = h
+    return out
+
+
+def _table_of(path: str) -> str:
+    """The table a metric belongs to: `base_case.totals[SoC].cost` → `base_case.totals`."""
+    head = path.split("[", 1)[0]
+    parts = head.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else parts[0]
+
+
+def relative_change(r: MetricDiff) -> float:
+    """|new − old| / |old| (inf when old is 0, or for a non-numeric or missing value)."""
+    num = (isinstance(r.old, (int, float)) and isinstance(r.new, (int, float))
+           and not isinstance(r.old, bool) and not isinstance(r.new, bool))
+    if not num:
+        return math.inf
+    if r.old == 0:
+        return 0.0 if r.new == 0 else math.inf
+    return abs(r.new - r.old) / abs(r.old)
+
+
+def review(old: dict, new: dict, abs_tol: float = 1e-9, rel_tol: float = 1e-9, z: float = 4.0) -> dict:
+    """Everything `ces diff` reports: changed inputs, headline per perspective, tables added or removed,
+    and the changed metrics sorted by relative change (largest first)."""
+    rows = diff_results(old, new, abs_tol, rel_tol, z)
+    fo, fn = {_table_of(p) for p in flatten(old)}, {_table_of(p) for p in flatten(new)}
+    added = sorted(fn - fo)
+    removed = sorted(fo - fn)
+    gone = set(added) | set(removed)
+    changed = [r for r in rows if not r.ok and _table_of(r.path) not in gone]
+    changed.sort(key=lambda r: (-relative_change(r), r.path))
+    ho, hn = headline(old), headline(new)
+    head = {}
+    for p in list(ho) + [p for p in hn if p not in ho]:
+        a, b = ho.get(p, {}), hn.get(p, {})
+        head[p] = [(k, a.get(k), b.get(k)) for k in list(a) + [k for k in b if k not in a]]
+    has_inputs = bool(old.get("provenance")) and bool(new.get("provenance"))
+    return {"inputs": changed_inputs(old, new) if has_inputs else [], "headline": head, "tables_added": added, "tables_removed": removed,
+            "changed": changed, "n_metrics": len(rows) - sum(_table_of(r.path) in gone for r in rows) + len(gone),
+            "n_changed": len(changed) + len(gone),
+            "has_inputs": has_inputs}

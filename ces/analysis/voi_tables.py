@@ -22,14 +22,17 @@ MAX_EVPPI_DRAWS = 200_000
 MAX_DRAWS_X_BOOTSTRAP = 50_000_000
 
 
-def perspective_costs(psa) -> dict:
-    """Perspective → per-draw cost matrix (n_draws, K) analysed by every VOI table.
+def perspective_costs(psa, perspectives: list | None = None) -> dict:
+    """Perspective key → per-draw cost matrix (n_draws, K) analysed by every VOI table.
 
-    >>> PER-PERSPECTIVE LOOP: this is the one place to extend when PSA results carry
-    per-perspective costs (payer, societal, ...): return one entry per perspective, e.g.
-    ``{p: psa.costs(p) for p in psa.perspectives}``.  Payer only for now.
+    ``perspectives``: :class:`ces.economics.perspectives.Perspective` objects (the run's
+    ``perspective_list``, base-case perspective first); each perspective's cost is the sum of its
+    categories per draw (:meth:`PsaResult.costs`), so no draw is simulated twice.  Without it,
+    the payer perspective only.
     """
-    return {"payer": psa.matrix("cost")}
+    if not perspectives:
+        return {"payer": psa.matrix("cost")}
+    return {p.key: psa.costs(p.categories) for p in perspectives}
 
 
 def check_sizes(n_draws: int, n_boot: int) -> None:
@@ -73,8 +76,9 @@ def evppi_items(available: dict, parameters: list, groups: dict) -> dict:
 
 def evppi_tables(psa, samples: dict, effect: str, wtps: list, items: dict, sort_wtp: float, n_boot: int = 100,
                  reference: int = 0, population: float | None = None, years: int | None = None,
-                 discount_rate: float = 0.0) -> dict:
-    """EVPPI (long table at every WTP, and the ranking at ``sort_wtp``), per perspective.
+                 discount_rate: float = 0.0, perspectives: list | None = None) -> dict:
+    """EVPPI (long table at every WTP, and the ranking at ``sort_wtp``), per perspective
+    (``perspectives`` as in :func:`perspective_costs`; the ranking keeps their order).
 
     Standard errors: bootstrap over the PSA draws with ``n_boot`` resamples seeded by the PSA seed,
     the same resamples for every item.  Population EVPPI uses :func:`ces.analysis.psa.population_evpi`.
@@ -85,7 +89,8 @@ def evppi_tables(psa, samples: dict, effect: str, wtps: list, items: dict, sort_
     check_sizes(n, n_boot)
     weights = bootstrap_weights(n, n_boot, psa.seed) if n_boot and n_boot > 1 else None
     rows, ranking = [], []
-    for perspective, c in perspective_costs(psa).items():
+    costs = perspective_costs(psa, perspectives)
+    for perspective, c in costs.items():
         dE, dC = incremental(c, e, reference)
         ev = evpi(c, e, w)
         for name, (kind, params) in items.items():
@@ -104,20 +109,23 @@ def evppi_tables(psa, samples: dict, effect: str, wtps: list, items: dict, sort_
                 rows.append(row)
     long = pd.DataFrame(rows)
     at = long[np.isclose(long["wtp"], float(sort_wtp))]
-    ranking = at.sort_values(["perspective", "evppi"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    order = at["perspective"].map({k: i for i, k in enumerate(costs)})
+    ranking = at.assign(_order=order).sort_values(["_order", "evppi"], ascending=[True, False], kind="stable") \
+        .drop(columns="_order").reset_index(drop=True)
     ranking["share_of_evpi"] = np.where(ranking["evpi"] > 0, ranking["evppi"] / ranking["evpi"].where(
         ranking["evpi"] > 0, 1.0), np.nan)
     long = long[np.isin(long["wtp"], np.asarray(wtps, dtype=float))].reset_index(drop=True)
     return {"evppi": long, "evppi_ranking": ranking}
 
 
-def decision_tables(psa, effect: str, wtps: list, ref_wtp: float, reference: int = 0) -> dict:
+def decision_tables(psa, effect: str, wtps: list, ref_wtp: float, reference: int = 0,
+                    perspectives: list | None = None) -> dict:
     """Expected loss per strategy and WTP; CE-plane means and 95 % ellipses vs ``reference``;
     convergence of mean NMB and P(CE) at ``ref_wtp``.  One set per perspective."""
     names = psa.strategies
     e = psa.matrix(effect)
     loss, ell, conv = [], [], []
-    for perspective, c in perspective_costs(psa).items():
+    for perspective, c in perspective_costs(psa, perspectives).items():
         el = expected_loss(c, e, wtps)
         for i, lam in enumerate(wtps):
             for j, s in enumerate(names):

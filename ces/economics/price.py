@@ -22,11 +22,13 @@ def threshold_price(path, parameter: str, wtp: float, strategy: str | None = Non
     names = list(base.model.strategies)
     s = strategy or names[-1]
     c = comparator or names[0]
-    for x in (s, c):
+    from ces.spec.names import unknown
+
+    for flag, x in (("--strategy", s), ("--comparator", c)):
         if x not in names:
-            raise CesError(f"unknown strategy `{x}` (strategies: {', '.join(names)})")
+            raise CesError(f"{flag}: {unknown('strategy', x, names)}")
     if parameter not in base.model.model_defs:
-        raise CesError(f"unknown parameter `{parameter}`")
+        raise CesError(f"--parameter: {unknown('parameter', parameter, base.model.model_defs)}")
     import numpy as np
 
     effect = base.loaded.model.effect
@@ -39,7 +41,7 @@ def threshold_price(path, parameter: str, wtp: float, strategy: str | None = Non
             raise CesError(f"no `{cost_column}` totals (the model has no societal terms)")
         return t.loc[s, cost_column] - t.loc[c, cost_column], t.loc[s, effect] - t.loc[c, effect]
     dc0, de0 = deltas(base)
-    dc1, de1 = deltas(run(path, psa=False, overrides={"parameters": {parameter: p0 + 1.0}}))
+    dc1, de1 = deltas(run(path, psa=False, overrides={"parameters": {parameter: p0 + 1.0}}, checks=False))
     if abs(de1 - de0) > 1e-9 * max(1.0, abs(de0)):
         raise CesError(f"`{parameter}` changes the effects, so it is not a price")
     b = dc1 - dc0

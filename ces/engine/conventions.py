@@ -9,7 +9,10 @@ QALYs, life-years) is accumulated over *reward periods* k = 0..n as
 
 with v_k the per-cycle state values of period k, d_k its discount factor and
 (α_k, β_k) the counting weights below (α_0 = 0).  This one formula serves every
-method and both the Markov and the partitioned-survival paths.
+method and both the Markov and the partitioned-survival paths.  In a partitioned-survival
+model the transition-reward term carries the ``entry_rewards``: Σ_j I_j,k R_k[j], with
+I_j,k the persons entering state j in cycle k (:func:`ces.engine.psm.state_inflows`) in
+place of the Markov flows Σ_i m_{k-1,i} P_k[i,j].
 
 Interval methods (period k = cycle k, k = 1..n; values evaluated at ``cycle = k``,
 ``time = (k-1)Δ``):

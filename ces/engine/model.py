@@ -51,6 +51,7 @@ class CompiledStrategy:
     need_v: set = field(default_factory=set)  # parameters needed on the value grid
     curves: dict = field(default_factory=dict)  # PSM: curve name -> CurveDef
     curve_costs: dict = field(default_factory=dict)  # PSM: curve name -> {category: Expr}
+    entry_rewards: list = field(default_factory=list)  # PSM: (state index, {stream: Expr}) per entry reward
 
 
 @dataclass
@@ -63,6 +64,8 @@ class StrategyResult:
     periods: np.ndarray | None = None  # (D, R, n+1) undiscounted per period (no one-offs)
     initial: np.ndarray | None = None  # (D, R) one-off costs at time 0
     crossing: Any = None  # PSM: CrossingInfo (curves capped by the crossing policy)
+    disc: np.ndarray | None = None  # (R, n+1) discount factor d_k of each stream and period (keep only)
+    weights: tuple | None = None  # (α, β) counting weights, each (n+1,) (keep only; see conventions.py)
 
 
 @dataclass
@@ -115,6 +118,9 @@ class CohortModel:
         m.known = frozenset(known)
         if spec.kind == "psm":
             m._check_psm_structure()
+        elif spec.entry_rewards:
+            raise loaded.error(("entry_rewards",), "`entry_rewards` belong to partitioned-survival models; a Markov "
+                               "model puts one-off costs on moves with `transition_rewards`")
         elif spec.partition or spec.curve_costs:
             key = "partition" if spec.partition else "curve_costs"
             raise loaded.error((key,), f"`{key}` belongs to partitioned-survival models (set `kind: psm`)")
@@ -132,6 +138,10 @@ class CohortModel:
 
         if not isinstance(table, str):
             raise CesError("mortality(TABLE, age): TABLE must be a life-table name in quotes, e.g. \"us_2021\"")
+        from ces.survival.lifetable import LIFE_TABLES, _path
+
+        if table in LIFE_TABLES and str(_path(LIFE_TABLES[table][0])) not in self.data_files:
+            self.data_files.append(str(_path(LIFE_TABLES[table][0])))  # for the run's provenance
         return life_table(table).hazard_at(age, sex_weights(self.loaded.model.sex))
 
     def _check_psm_structure(self) -> None:
@@ -180,7 +190,7 @@ class CohortModel:
                 add("cost")
             for c in st.costs:
                 add(c)
-        for tr in spec.transition_rewards:
+        for tr in list(spec.transition_rewards) + list(spec.entry_rewards):
             if tr.cost is not None:
                 add("cost")
         for c in spec.initial_costs:
@@ -208,7 +218,7 @@ class CohortModel:
         # caregiver's leave at a relapse); those stay out of the payer perspective
         from ces.economics.indirect import INDIRECT
 
-        for tr in spec.transition_rewards:
+        for tr in list(spec.transition_rewards) + list(spec.entry_rewards):
             for c in tr.costs:
                 add(c)
         for c, who in spec.cost_bearers.items():
@@ -233,6 +243,17 @@ class CohortModel:
     def _expr(self, value, path: tuple):
         file, p, line = self.loaded.locate(path)
         return compile_expr(value, file=file, path=p, line=line, extra_functions=frozenset(self.functions))
+
+    def _one_off(self, spec, p: tuple) -> dict:
+        """{stream: Expr} of a one-off reward (`cost`, `costs`, `qaly`) of a transition or a state entry."""
+        r = {}
+        if spec.cost is not None:
+            r["cost"] = self._expr(spec.cost, p + ("cost",))
+        for c, v in spec.costs.items():
+            r[c] = self._expr(v, p + ("costs", c))
+        if spec.qaly is not None:
+            r["qaly"] = self._expr(spec.qaly, p + ("qaly",))
+        return r
 
     def _compile_strategy(self, sname: str) -> CompiledStrategy:
         L = self.loaded
@@ -318,17 +339,19 @@ class CohortModel:
                     raise L.error(p + (key,), f"unknown state `{st_}` (states: {', '.join(spec.states)})")
             if tr.from_ == tr.to:
                 raise L.error(p + ("to",), "a transition reward needs two different states (staying is not a move)")
-            r = {}
-            if tr.cost is not None:
-                r["cost"] = self._expr(tr.cost, p + ("cost",))
-            for c, v in tr.costs.items():
-                r[c] = self._expr(v, p + ("costs", c))
-            if tr.qaly is not None:
-                r["qaly"] = self._expr(tr.qaly, p + ("qaly",))
-            trs.append((tr.from_, tr.to, r, L.locate(p)))
+            trs.append((tr.from_, tr.to, self._one_off(tr, p), L.locate(p)))
         for frm, to, src in self.friction:  # friction cost: a one-off at each new absence (economics.indirect)
             trs.append((frm, to, {"productivity": self._expr(src, ("indirect", "productivity"))},
                         L.locate(("indirect", "productivity"))))
+        entries_r = []
+        for i, er in enumerate(spec.entry_rewards):
+            p = ("entry_rewards", i)
+            if er.state not in spec.states:
+                raise L.error(p + ("state",), f"unknown state `{er.state}` (states: {', '.join(spec.states)})")
+            if er.state == self.states[0]:
+                raise L.error(p + ("state",), f"nobody enters the first state `{er.state}` of a partitioned-survival "
+                              "model (the cohort starts there)")
+            entries_r.append((self.states.index(er.state), self._one_off(er, p)))
         # initial occupancy and one-off costs
         init_raw = (strat.initial if strat is not None and strat.initial is not None else spec.initial)
         ipath = (spath + ("initial",)) if strat is not None and strat.initial is not None else ("initial",)
@@ -347,12 +370,14 @@ class CohortModel:
                                           else ()) + ("initial_costs", c)) for c, v in ic_raw.items()}
         cs = CompiledStrategy(sname, (strat.label if strat is not None and strat.label else sname), defs, rows,
                               row_where, values, trs, initial, initial_costs)
+        cs.entry_rewards = entries_r
         if spec.curves:
             self._compile_curves(cs, strat, spath)
         cs.evaluator = ParamEvaluator(defs, self.functions, self.known)
         overridden = set(strat.parameters) if strat is not None else set()
         cs.affected = cs.evaluator.dependents(overridden)
         t_exprs = [e for row in rows.values() for e in row.values()] + [e for *_, r, _ in trs for e in r.values()]
+        t_exprs += [e for _, r in entries_r for e in r.values()]
         v_exprs = [e for vals in values.values() for e in vals.values() if e is not None]
         v_exprs += [e for c in cs.curves.values() for e in _curve_exprs(c)]
         v_exprs += [e for costs in cs.curve_costs.values() for e in costs.values()]
@@ -368,7 +393,7 @@ class CohortModel:
             for e in vals.values():
                 if e is not None:
                     self._check_names(e, names_ok, cs)
-        for _, _, r, _ in trs:
+        for r in [r for _, _, r, _ in trs] + [r for _, r in entries_r]:
             for e in r.values():
                 self._check_names(e, names_ok, cs)
         for e in list(initial.values()) + list(initial_costs.values()):
@@ -560,7 +585,7 @@ class CohortModel:
         crossing = None
         if spec.kind == "psm":
             trace, crossing = self._psm_trace(cs, venv, D, draw_offset, shared)
-            extra = np.zeros((1, 0, 1))
+            extra = self._entry_rewards(cs, trace, tenv) if cs.entry_rewards else np.zeros((1, 0, 1))
         else:
             init = self._initial(cs, venv, D)
             if cs.curves:
@@ -586,6 +611,7 @@ class CohortModel:
         if keep:
             res.trace = self.fold_trace(trace[:, :, :S])
             res.periods = periods
+            res.disc, res.weights = disc, (alpha, beta)
         return res
 
     # --------------------------------------------------------------- arrays
@@ -778,6 +804,23 @@ class CohortModel:
         for ri, i, j, a in arrays:
             TR[:, ri, :, i, j] += np.broadcast_to(a, (Dt, Kt))
         return TR
+
+    def _entry_rewards(self, cs, trace, tenv) -> np.ndarray:
+        """PSM one-off rewards per period: extra[d, r, k] = Σ_j I_j,k · R_j,r(cycle k), I = state inflows.
+
+        Passed to the reward kernel as the transition-reward term of ces.engine.conventions (weight
+        (α_k + β_k)·d_k), exactly as a Markov model's flows × transition rewards.
+        """
+        from ces.engine.psm import state_inflows
+
+        inflow = state_inflows(trace[:, :, :len(self.states)])  # (D, n+1, S)
+        D, n1 = inflow.shape[:2]
+        extra = np.zeros((D, len(self.streams), n1))
+        for j, rewards in cs.entry_rewards:
+            for stream, e in rewards.items():
+                a = np.broadcast_to(self._eval(e, tenv), (D, n1 - 1))  # cycle k = 1..n
+                extra[:, self.streams.index(stream), 1:] += inflow[:, 1:, j] * a
+        return extra
 
     def _initial_costs(self, cs, venv, D) -> np.ndarray:
         out = np.zeros((D, len(self.streams)))

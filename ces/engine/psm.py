@@ -161,3 +161,23 @@ def partition_occupancy(curves: list, policy: str, where_msg, n_states: int) -> 
         occ[:, :, j] = S[j] - S[j - 1]
     occ[:, :, len(S)] = 1.0 - S[-1]
     return occ, info
+
+
+def state_inflows(occ: np.ndarray) -> np.ndarray:
+    """Persons entering each state in each cycle, from a PSM occupancy (D, n+1, N) → (D, n+1, N).
+
+    The states are ordered along the partition, so the share that has left states 1..j−1 by
+    point k is 1 − S_(j−1)(kΔ) with S_(j−1) = Σ_(i<j) occupancy_i.  Entries into state j in
+    cycle k (from (k−1)Δ to kΔ):
+
+        I_j,k = max(0, S_(j−1)((k−1)Δ) − S_(j−1)(kΔ)),   I_j,0 = 0,  I_1,k = 0.
+
+    For the last (dead) state this is the deaths in the cycle.  For an intermediate state it
+    counts everyone who leaves the earlier states, including those who die without passing
+    through it: a PSM does not know the path (the usual PSM approximation; e.g. PFS events
+    for a cost at progression).  max(0, ·) guards curves that rise (a capped crossing).
+    """
+    S = np.cumsum(occ, axis=2)
+    out = np.zeros_like(occ)
+    out[:, 1:, 1:] = np.maximum(0.0, S[:, :-1, :-1] - S[:, 1:, :-1])
+    return out

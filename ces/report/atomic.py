@@ -111,7 +111,8 @@ def _nearest_existing(path: Path) -> Path:
 def check_output_path(path: str | Path, kind: str, flag: str) -> None:
     """Refuse an output path that cannot work, before any computation starts.
 
-    ``kind`` is ``file`` (``--json``, ``--draws-out``) or ``dir`` (``--out``).  The nearest
+    ``kind`` is ``file`` (``--json``, ``--draws-out``), ``dir`` (``run --out``: a folder replaced as a
+    whole, so it must be new, empty or an earlier ces output) or ``into`` (a folder files are written into).  The nearest
     existing ancestor must be a folder in which we can create entries (probed by creating
     and removing an empty temporary folder: nothing is left behind).
     """
@@ -121,7 +122,7 @@ def check_output_path(path: str | Path, kind: str, flag: str) -> None:
     if p.exists():
         if kind == "file" and p.is_dir():
             raise CesError(f"{flag} names a folder; give a file name", file=str(path))
-        if kind == "dir" and not p.is_dir():
+        if kind in ("dir", "into") and not p.is_dir():
             raise CesError(f"{flag} names an existing file; give a folder (new, empty, or an earlier ces output "
                            "folder)", file=str(path))
         if kind == "dir" and any(p.iterdir()) and not (p / "manifest.json").is_file():

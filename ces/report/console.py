@@ -20,6 +20,12 @@ def _effect_digits(values) -> int:
     return 3
 
 
+def strategy_label(run, name: str) -> str:
+    """The strategy's `label:` (its key when none is given)."""
+    cs = run.model.strategies.get(name)
+    return cs.label if cs is not None and cs.label else str(name)
+
+
 def make_console() -> Console:
     """A console that does not truncate wide tables when output is piped to a file."""
     c = Console()
@@ -55,12 +61,12 @@ def print_run(run, console: Console | None = None) -> None:
     t.add_column(f"Cost{cur}", justify="right")
     if len(m.cost_streams) > 1:
         for c in m.cost_streams:
-            t.add_column(c, justify="right")
+            t.add_column(f"{c}{cur}", justify="right")
     t.add_column("QALYs", justify="right")
     t.add_column("LYs", justify="right")
     t.add_column("LYs undisc.", justify="right")
     for _, r in run.totals.iterrows():
-        row = [str(r["strategy"]), _num(r["cost"], 2)]
+        row = [strategy_label(run, r["strategy"]), _num(r["cost"], 2)]
         if len(m.cost_streams) > 1:
             row += [_num(r[f"cost.{c}"], 2) for c in m.cost_streams]
         row += [_num(r["qaly"], 4), _num(r["ly"], 4), _num(r["ly_undiscounted"], 4)]
@@ -72,12 +78,13 @@ def print_run(run, console: Console | None = None) -> None:
         title = (f"{perspective_title(run, key)}: incremental analysis" if len(keys) > 1
                  else f"Incremental analysis (efficiency frontier, effect = {eff})")
         t = Table(title=title, title_justify="left")
-        for col, j in (("Strategy", "left"), (f"Cost{cur}", "right"), (eff, "right"), ("Inc. cost", "right"),
+        for col, j in (("Strategy", "left"), (f"Cost{cur}", "right"), (eff, "right"), (f"Inc. cost{cur}", "right"),
                        (f"Inc. {eff}", "right"), (f"ICER{cur}/{eff[:-1]}", "right"), ("Status", "left"), ("vs", "left")):
             t.add_column(col, justify=j)
         for _, r in table.iterrows():
-            t.add_row(str(r["strategy"]), _num(r["cost"], 2), _num(r["effect"], 4), _num(r["inc_cost"], 2),
-                      _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
+            t.add_row(strategy_label(run, r["strategy"]), _num(r["cost"], 2), _num(r["effect"], 4),
+                      _num(r["inc_cost"], 2), _num(r["inc_effect"], 4), _num(r["icer"], 0), str(r["status"]),
+                      strategy_label(run, r["ref"]) if r["ref"] else "")
         console.print(t)
     console.print("Status: ND non-dominated (frontier), D strongly dominated, ED extendedly dominated.")
     if "caregiver_qaly" in run.totals:
@@ -86,11 +93,13 @@ def print_run(run, console: Console | None = None) -> None:
     if getattr(run, "spillover_icers", None) is not None:
         t = Table(title=f"{perspective_title(run, run.perspective_list[0].key)}, QALYs including caregiver "
                   "spillover: incremental analysis", title_justify="left")
-        for col in ("Strategy", f"Cost{cur}", "QALYs incl. caregivers", "Inc. cost", "Inc. QALYs", "ICER", "Status", "vs"):
+        for col in ("Strategy", f"Cost{cur}", "QALYs incl. caregivers", f"Inc. cost{cur}", "Inc. QALYs",
+                    f"ICER{cur}/QALY", "Status", "vs"):
             t.add_column(col, justify="left" if col in ("Strategy", "Status", "vs") else "right")
         for _, r in run.spillover_icers.iterrows():
-            t.add_row(str(r["strategy"]), _num(r["cost"], 2), _num(r["effect"], 4), _num(r["inc_cost"], 2),
-                      _num(r["inc_effect"], 4), _num(r["icer"], 2), str(r["status"]), str(r["ref"] or ""))
+            t.add_row(strategy_label(run, r["strategy"]), _num(r["cost"], 2), _num(r["effect"], 4),
+                      _num(r["inc_cost"], 2), _num(r["inc_effect"], 4), _num(r["icer"], 0), str(r["status"]),
+                      strategy_label(run, r["ref"]) if r["ref"] else "")
         console.print(t)
     ind = spec.indirect
     if run.loaded.config.setting == "sweden" and ind is not None and ind.consumption is None:
@@ -106,7 +115,7 @@ def print_run(run, console: Console | None = None) -> None:
         t.add_column("Perspective")
         strategies = list(dict.fromkeys(inv["strategy"]))
         for st in strategies:
-            t.add_column(st, justify="right")
+            t.add_column(strategy_label(run, st), justify="right")
         for comp in dict.fromkeys(inv["component"]):
             rows = inv[inv["component"] == comp].set_index("strategy")
             t.add_row(comp, rows["perspective"].iloc[0],
@@ -122,7 +131,7 @@ def print_run(run, console: Console | None = None) -> None:
         for col in ("WTP", "Strategy", f"NMB{cur}", f"NHB ({eff})", "Optimal"):
             t.add_column(col, justify="right" if col != "Strategy" else "left")
         for _, r in run.nmb.iterrows():
-            t.add_row(_num(r["wtp"]), str(r["strategy"]), _num(r["nmb"], 2), _num(r["nhb"], 4),
+            t.add_row(_num(r["wtp"]), strategy_label(run, r["strategy"]), _num(r["nmb"], 2), _num(r["nhb"], 4),
                       "★" if r["optimal"] else "")
         console.print(t)
 
@@ -195,37 +204,41 @@ def print_psa(run, console: Console | None = None) -> None:
     keys = [p.key for p in getattr(run, "perspective_list", [])] or ["payer"]
     for key in keys:
         tables = tabs if key == "payer" else run.psa_perspectives[key]
-        _print_psa_perspective(tables, psa.strategies, perspective_title(run, key) if len(keys) > 1 else "",
+        _print_psa_perspective(run, tables, psa.strategies, perspective_title(run, key) if len(keys) > 1 else "",
                                cur, eff, console)
 
 
-def _print_psa_perspective(tabs, strategies, label, cur, eff, console) -> None:
+def _print_psa_perspective(run, tabs, strategies, label, cur, eff, console) -> None:
     """PSA summary, probabilistic ICERs and the WTP table of one perspective, titled with its label."""
     tag = f" — {label}" if label else ""
     t = Table(title=f"PSA: mean and 95 % interval (2.5th–97.5th percentile){tag}", title_justify="left")
-    for c in ("Strategy", f"Cost{cur}", "Cost 95 % interval", "QALYs", "QALY 95 % interval", "LYs",
-              "MCSE cost"):
+    for c in ("Strategy", f"Cost{cur}", f"Cost 95 % interval{cur}", "QALYs", "QALY 95 % interval", "LYs",
+              f"MCSE cost{cur}"):
         t.add_column(c, justify="left" if c == "Strategy" else "right")
     s = tabs["summary"].set_index(["strategy", "outcome"])
     for name in strategies:
         c, q, ly = s.loc[(name, "cost")], s.loc[(name, "qaly")], s.loc[(name, "ly")]
-        t.add_row(name, _num(c["mean"], 0), f"{_num(c['lower'], 0)} – {_num(c['upper'], 0)}", _num(q["mean"], 3),
+        t.add_row(strategy_label(run, name), _num(c["mean"], 0), f"{_num(c['lower'], 0)} – {_num(c['upper'], 0)}", _num(q["mean"], 3),
                   f"{_num(q['lower'], 3)} – {_num(q['upper'], 3)}", _num(ly["mean"], 3), _num(c["mcse"], 1))
     console.print(t)
     t = Table(title=f"Probabilistic incremental analysis (means, effect = {eff}){tag}", title_justify="left")
-    for col in ("Strategy", f"Cost{cur}", eff, "Inc. cost", f"Inc. {eff}", "ICER", "Status", "vs"):
+    for col in ("Strategy", f"Cost{cur}", eff, f"Inc. cost{cur}", f"Inc. {eff}", f"ICER{cur}/{eff[:-1]}", "Status", "vs"):
         t.add_column(col, justify="left" if col in ("Strategy", "Status", "vs") else "right")
     for _, r in tabs["icer"].iterrows():
-        t.add_row(str(r["strategy"]), _num(r["cost"], 0), _num(r["effect"], 4), _num(r["inc_cost"], 0),
-                  _num(r["inc_effect"], 4), _num(r["icer"], 0), str(r["status"]), str(r["ref"] or ""))
+        t.add_row(strategy_label(run, r["strategy"]), _num(r["cost"], 0), _num(r["effect"], 4), _num(r["inc_cost"], 0),
+                  _num(r["inc_effect"], 4), _num(r["icer"], 0), str(r["status"]),
+                  strategy_label(run, r["ref"]) if r["ref"] else "")
     console.print(t)
     if "wtp" not in tabs:
         console.print("(add `wtp:` to the config or --wtp for CEAC, CEAF and EVPI)")
         return
-    print_wtp_table(tabs["wtp"], strategies, cur, eff, console, tabs.get("convergence"), label=label)
+    print_wtp_table(tabs["wtp"], strategies, cur, eff, console, tabs.get("convergence"), label=label,
+                    labels={s: strategy_label(run, s) for s in strategies})
 
 
-def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int = 25, label: str = "") -> None:
+def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int = 25, label: str = "",
+                    labels: dict | None = None) -> None:
+    labels = labels or {}
     rows = w
     if len(w) > max_rows:
         idx = sorted(set(int(round(i)) for i in np.linspace(0, len(w) - 1, max_rows)))
@@ -235,7 +248,7 @@ def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int =
               + (f" — {label}" if label else ""), title_justify="left")
     t.add_column("WTP", justify="right")
     for s in strategies:
-        t.add_column(f"P(CE) {s}", justify="right")
+        t.add_column(f"P(CE) {labels.get(s, s)}", justify="right")
     for col in ("Optimal", f"E[NMB]{cur}", f"EVPI{cur}/person"):
         t.add_column(col, justify="right")
     has_pop = "evpi_population" in w.columns
@@ -245,7 +258,7 @@ def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int =
         t.add_column("MC converged", justify="right")
     for i, r in rows.iterrows():
         cells = [_num(r["wtp"])] + [f"{r[f'ceac.{s}']:.3f}" for s in strategies]
-        cells += [str(r["optimal"]), _num(r["expected_nmb"], 0), _num(r["evpi"], 2)]
+        cells += [labels.get(r["optimal"], str(r["optimal"])), _num(r["expected_nmb"], 0), _num(r["evpi"], 2)]
         if has_pop:
             cells.append(_num(r["evpi_population"], 0))
         if conv is not None:
@@ -254,9 +267,9 @@ def print_wtp_table(w, strategies, cur, eff, console, conv=None, max_rows: int =
         t.add_row(*cells)
     console.print(t)
     console.print("CEAC over the WTP grid " + f"({_num(w['wtp'].iloc[0])} → {_num(w['wtp'].iloc[-1])}):")
-    width = max(len(s) for s in strategies)
+    width = max(len(labels.get(s, s)) for s in strategies)
     for s in strategies:
-        console.print(f"  {s:<{width}} │{ceac_sparkline(w[f'ceac.{s}'])}│", highlight=False)
+        console.print(f"  {labels.get(s, s):<{width}} │{ceac_sparkline(w[f'ceac.{s}'])}│", highlight=False)
 
 
 def print_budget(run, console: Console | None = None) -> None:
@@ -275,10 +288,12 @@ def print_budget(run, console: Console | None = None) -> None:
     t = Table(title="Patients and costs by strategy and year (new world)", title_justify="left")
     t.add_column("Year", justify="right")
     for c in strat_cols:
-        t.add_column(c.replace("patients.", "patients "), justify="right")
+        t.add_column(f"patients {strategy_label(run, c[len('patients.'):])}", justify="right")
     cost_cols = [c for c in d.columns if c.startswith("cost.")]
     for c in cost_cols:
-        t.add_column(c.replace("cost.", "cost "), justify="right")
+        name = c[len("cost."):]
+        t.add_column(f"cost {strategy_label(run, name) if name in run.model.strategies else name}{cur}",
+                     justify="right")
     for _, r in d[d["world"] == "new"].iterrows():
         t.add_row(str(int(r["year"])), *[_num(r[c], 1) for c in strat_cols], *[_num(r[c]) for c in cost_cols])
     console.print(t)
@@ -396,6 +411,35 @@ def print_appraisal(run, console: Console | None = None) -> None:
     for ref in a.get("reference_data", []):
         if ref.get("partial"):
             console.print(f"[yellow]partial reference data[/yellow] ces/data/{ref['file']}: {ref['note']}", highlight=False)
+
+
+def print_grid_sweep(table, loaded, console: Console) -> None:
+    """The batch sweep (configs × grid × WTP) with formatted numbers and each strategy's frontier ICER."""
+    spec = loaded.model
+    cur = f" ({spec.currency})" if spec.currency else ""
+    eff = "QALYs" if spec.effect == "qaly" else "LYs"
+    money = {"cost": f"Cost{cur}", "nmb": f"NMB{cur}", "icer": f"ICER{cur}/{eff[:-1]}", "evpi": f"EVPI{cur}"}
+    t = Table(title="Sweep: configs × grid × WTP" + (f" (first 60 of {len(table)} rows)" if len(table) > 60 else ""),
+              title_justify="left")
+    cols = list(table.columns)
+    for c in cols:
+        t.add_column(money.get(c, eff if c == "effect" else c), justify="left" if c in ("config", "strategy") else "right")
+    for _, r in table.head(60).iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            if c in ("cost", "nmb", "icer", "evpi", "wtp"):
+                cells.append(_num(v, 0))
+            elif c == "effect":
+                cells.append(_num(v, 3))
+            elif c == "ceac":
+                cells.append(f"{v:.3f}")
+            elif c == "optimal":
+                cells.append("★" if v else "")
+            else:
+                cells.append(f"{v:g}" if isinstance(v, float) else str(v))
+        t.add_row(*cells)
+    console.print(t)
 
 
 def print_c2h(c, cur, console) -> None:

@@ -7,7 +7,6 @@ DIR entirely as it was, or entirely this run's: never a mix, and no files of an 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from datetime import datetime, timezone
@@ -51,26 +50,29 @@ def tables(run) -> dict:
         for k, occ in enumerate(r.trace[0]):
             trace_rows.append({"strategy": s, "cycle": k, **{st: float(v) for st, v in zip(run.model.states, occ)}})
     out["base_case_trace"] = pd.DataFrame(trace_rows)
-    return out
+    return {name: with_labels(run, df) for name, df in out.items()}
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def with_labels(run, df: pd.DataFrame) -> pd.DataFrame:
+    """A `label` column (the strategy's `label:`) right after `strategy`, for CSV files and xlsx sheets."""
+    from ces.report.console import strategy_label
+
+    if "strategy" not in df.columns or "label" in df.columns:
+        return df
+    df = df.copy()
+    df.insert(df.columns.get_loc("strategy") + 1, "label", [strategy_label(run, s) for s in df["strategy"]])
+    return df
 
 
 def manifest(run, seconds: float) -> dict:
     import numba
     import numpy
 
-    files = {}
-    if run.loaded.config_loc is not None:
-        files["config"] = run.loaded.config_loc.file
-    files["model"] = run.loaded.model_loc.file
-    data = {str(p): sha256(Path(p)) for p in sorted(set(run.model.data_files))}
+    from ces.report.provenance import inputs
+
+    read = inputs(run)
+    files = {i["role"]: {"path": i["path"], "sha256": i["sha256"]} for i in read if i["role"] in ("config", "model")}
+    data = {i["path"]: i["sha256"] for i in read if i["role"] not in ("config", "model")}
     return {
         "ces_version": __version__,
         "numpy_version": numpy.__version__,
@@ -80,8 +82,9 @@ def manifest(run, seconds: float) -> dict:
         "run_seconds": round(seconds, 3),
         "seed": run.psa.seed if run.psa is not None else None,
         "n_draws": run.psa.n_draws if run.psa is not None else None,
-        "files": {k: {"path": v, "sha256": sha256(Path(v))} for k, v in files.items()},
+        "files": files,
         "data_files": data,
+        "inputs": read,
     }
 
 
@@ -104,9 +107,9 @@ def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", 
                 names.append(f"{name}.csv")
         pause("files")
         if "xlsx" in formats:
-            with pd.ExcelWriter(tmp / "results.xlsx", engine="openpyxl") as xw:
-                for name, df in tabs.items():
-                    df.to_excel(xw, sheet_name=name[:31], index=False)
+            from ces.report.workbook import write_workbook
+
+            write_workbook(run, tabs, tmp / "results.xlsx", getattr(run, "dsa", None))
             names.append("results.xlsx")
         if plots:
             from ces.report.plots import plot_run
@@ -115,4 +118,8 @@ def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", 
             names += [f"plots/{n}" for n in plot_run(run, tmp / "plots")]
         (tmp / "manifest.json").write_text(json.dumps(manifest(run, seconds), indent=2) + "\n", encoding="utf-8")
         names.append("manifest.json")
+        from ces.report.html import write_report_files  # the one-file HTML report (issue 18)
+
+        names += write_report_files(run, tmp, results_document(run), json.loads((tmp / "manifest.json").read_text()),
+                                    getattr(run, "dsa", None))
     return names

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ces.report.console import strategy_label
+
 PLOT_TYPES = ("ce_plane", "ceac", "evpi", "trace", "survival", "tornado")
 
 
@@ -19,7 +21,8 @@ def _plt():
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "axes.grid": True, "grid.alpha": 0.3,
-                         "figure.dpi": 150, "savefig.bbox": "tight"})
+                         "figure.dpi": 150, "savefig.bbox": "tight",
+                         "svg.hashsalt": "ces"})  # deterministic SVG element ids: same run, same bytes
     return plt
 
 
@@ -36,7 +39,7 @@ def _save(fig, folder: Path, name: str) -> list:
     out = []
     for ext in ("png", "svg"):
         p = folder / f"{name}.{ext}"
-        fig.savefig(p)
+        fig.savefig(p, metadata={"Date": None} if ext == "svg" else None)  # no time stamp: reproducible files
         out.append(p.name)
     import matplotlib.pyplot as plt
 
@@ -67,7 +70,7 @@ def plot_run(run, folder: Path) -> list:
         t = np.arange(r.trace.shape[1]) * run.model.cycle_years
         for j, st in enumerate(run.model.states):
             ax.plot(t, r.trace[0, :, j], label=st, lw=2)
-        ax.set_title(f"{s}: state occupancy")
+        ax.set_title(f"{strategy_label(run, s)}: state occupancy")
         ax.set_xlabel("Time (years)")
         ax.set_ylabel("Proportion of cohort")
         ax.set_ylim(0, 1)
@@ -98,7 +101,7 @@ def _plot_psa_perspective(run, p, folder: Path, plt, cur: str, eff: str, labelle
     for j, s in enumerate(psa.strategies):
         if j == ref:
             continue
-        ax.scatter(e[:, j] - e[:, ref], c[:, j] - c[:, ref], s=6, alpha=0.35, label=f"{s} vs {psa.strategies[ref]}")
+        ax.scatter(e[:, j] - e[:, ref], c[:, j] - c[:, ref], s=6, alpha=0.35, label=f"{strategy_label(run, s)} vs {strategy_label(run, psa.strategies[ref])}")
     if run.wtps:
         lam = run.wtps[len(run.wtps) // 2]
         xs = np.array(ax.get_xlim())
@@ -115,7 +118,7 @@ def _plot_psa_perspective(run, p, folder: Path, plt, cur: str, eff: str, labelle
     if w is not None and len(w) > 1:
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
         for s in psa.strategies:
-            ax.plot(w["wtp"], w[f"ceac.{s}"], lw=2, label=s)
+            ax.plot(w["wtp"], w[f"ceac.{s}"], lw=2, label=strategy_label(run, s))
         ax.plot(w["wtp"], w["ceaf"], "k:", lw=2.5, label="CEAF (optimal strategy)")
         ax.set_xlabel(f"Willingness to pay{cur} per {eff[:-1]}")
         ax.set_ylabel("Probability cost-effective")
@@ -158,7 +161,7 @@ def plot_survival(run, folder: Path, plt=None) -> list:
                 curves[cn] = mixture_survival(model, c, curves, venv)
         for name, c in cs.curves.items():
             S = curves[name][0]
-            ax.plot(t_years, S, styles[k % 4], lw=2, label=f"{s}: {name}")
+            ax.plot(t_years, S, styles[k % 4], lw=2, label=f"{strategy_label(run, s)}: {name}")
             if "cure" in c.mods:
                 pi = float(np.asarray(c.mods["cure"].evaluate(venv, model.functions)).ravel()[0])
                 ax.axhline(pi, color="grey", lw=0.8, ls=styles[k % 4])
@@ -185,21 +188,46 @@ def _unit_years(model) -> float:
     return YEARS_PER_UNIT[model.loaded.model.time_unit]
 
 
-def plot_tornado(one_way, base: float, label: str, folder: Path) -> list:
+def tornado_bars(lo: np.ndarray, hi: np.ndarray, base: float) -> tuple:
+    """(left, width) of the low-value and the high-value bar of each row, both anchored at the base value.
+
+    When a range does not bracket the base (both outcomes on one side), the two bars overlap; the
+    caller draws the longer one first and the shorter one narrower on top, so neither is hidden.
+    """
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    return (np.full_like(lo, base), lo - base), (np.full_like(hi, base), hi - base)
+
+
+def plot_tornado(one_way, base: float, label: str, folder: Path, labels: dict | None = None,
+                 title: str | None = None) -> list:
+    """Tornado: one row per parameter (widest range on top), bars from the base value to the outcome at
+    the low and at the high input value, a labelled base-value line; ``labels``: parameter → label."""
     plt = _plt()
     folder.mkdir(parents=True, exist_ok=True)
     d = one_way.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.6 * len(d) + 1.5))
+    fig, ax = plt.subplots(figsize=(7.5, 0.6 * len(d) + 1.8))
     y = np.arange(len(d))
-    lo, hi = d["outcome_low"].to_numpy(), d["outcome_high"].to_numpy()
-    ax.barh(y, lo - base, left=base, color="#4C72B0", label="low value")
-    ax.barh(y, hi - base, left=base, color="#DD8452", label="high value")
-    ax.axvline(base, color="black", lw=1)
-    ax.set_yticks(y, [f"{p} [{a:g}, {b:g}]" for p, a, b in zip(d["parameter"], d["low"], d["high"])])
+    lo, hi = d["outcome_low"].to_numpy(dtype=float), d["outcome_high"].to_numpy(dtype=float)
+    (l_lo, w_lo), (l_hi, w_hi) = tornado_bars(lo, hi, base)
+    same_side = np.sign(w_lo) == np.sign(w_hi)
+    lo_first = np.abs(w_lo) >= np.abs(w_hi)
+    for first in (True, False):  # the longer bar full height, the shorter one narrower on top
+        m_lo = lo_first == first
+        m_hi = ~m_lo
+        h_lo = np.where(same_side & ~first, 0.4, 0.7)
+        ax.barh(y[m_lo], w_lo[m_lo], left=l_lo[m_lo], height=h_lo[m_lo], color="#4C72B0", edgecolor="black",
+                lw=0.5, label="low input value" if first else None)
+        ax.barh(y[m_hi], w_hi[m_hi], left=l_hi[m_hi], height=h_lo[m_hi], color="#DD8452", edgecolor="black",
+                lw=0.5, hatch="//", label="high input value" if first else None)
+    ax.axvline(base, color="black", lw=1.2, ls="--")
+    ax.annotate(f"base case {base:,.0f}", (base, len(d) - 0.4), ha="center", va="bottom", fontsize=9)
+    ax.set_ylim(-0.6, len(d) + 0.2)
+    names = [(labels or {}).get(p) or p for p in d["parameter"]]
+    ax.set_yticks(y, [f"{n} [{a:g}, {b:g}]" for n, a, b in zip(names, d["low"], d["high"])])
     ax.set_xlabel(label)
     _thousands(ax, "x")
-    ax.set_title("One-way sensitivity analysis (tornado)")
-    ax.legend(fontsize=9)
+    ax.set_title(title or "One-way sensitivity analysis (tornado)")
+    ax.legend(fontsize=9, loc="lower right")
     return _save(fig, folder, "tornado")
 
 

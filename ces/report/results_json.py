@@ -49,6 +49,7 @@ def results_document(run) -> dict:
         "ces_version": __version__,
         "model": run.model_info,
         "strategies": run.strategy_names,
+        "strategy_labels": {s: cs.label for s, cs in run.model.strategies.items()},
         "base_case": {
             "totals": run.totals,
             "icer": run.icers,
@@ -59,6 +60,11 @@ def results_document(run) -> dict:
         doc["base_case"][f"icer_{key}"] = table
     if getattr(run, "spillover_icers", None) is not None:
         doc["base_case"]["icer_caregiver_spillover"] = run.spillover_icers
+
+    from ces.report.provenance import provenance
+
+    doc["provenance"] = provenance(run)
+    doc["warnings"] = list(getattr(run, "warnings", []))
     if getattr(run, "inventory", None) is not None:
         doc["base_case"]["inventory"] = run.inventory
     if getattr(run, "appraisal", None) is not None:

@@ -201,6 +201,9 @@ def load(path: str | Path, overrides: dict | None = None) -> Loaded:
         p = Path(path)
         cfg = Located(data={"ces": 1, "model": p.name}, file=str(p))
         return _load_config(cfg, overrides, model_path=p)
+    from ces.spec.names import check_model
+
+    check_model(loc.data, loc.error)
     model = _validate_model(loc, loc.data)
     cfg = ConfigSpec(ces=1, model=str(path))
     return _finish(model, loc, cfg, None, Path(path).resolve().parent)
@@ -227,6 +230,7 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
         cfg = ConfigSpec.model_validate(cloc.data)
     except ValidationError as exc:
         raise validation_error(exc, ConfigSpec, cloc, cloc.data) from None
+    own = cfg.model_copy(deep=True)  # the config as written, before presets and overrides
     if cfg.setting is not None:
         from ces.economics.settings import available, load_setting
 
@@ -268,6 +272,7 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
         raise cloc.error(("model",), f"`{cfg.model}` is a folder; give the model's YAML file")
     mloc = load_yaml(mpath)
     mloc.file = str(Path(cloc.file).parent / cfg.model) if not Path(cfg.model).is_absolute() else cfg.model
+    _check_names(own, overrides, mloc, cloc)
     merged = _deep_merge(mloc.data, cfg.settings)
     if cfg.parameters:
         merged["parameters"] = {**merged.get("parameters", {}), **copy.deepcopy(cfg.parameters)}
@@ -279,6 +284,21 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
     if cfg.title:
         model.title = cfg.title
     return _finish(model, mloc, cfg, cloc, mpath.resolve().parent)
+
+
+def _check_names(own: ConfigSpec, overrides: dict | None, mloc: Located, cloc: Located) -> None:
+    """No silent ignores: every name the config (and any override) uses must be defined by the model."""
+    from ces.spec import names
+
+    model_data = mloc.data
+    names.check_model(model_data, mloc.error)
+    names.check_config(own, model_data, cloc.error)
+    names.check_settings(own.settings, model_data, cloc.error, ("settings",))
+    if overrides:
+        def at(path, msg):
+            return CesError(f"override: {msg}", file=cloc.file)
+        names.check_parameters(overrides.get("parameters") or {}, names.model_parameter_names(model_data), at, ())
+        names.check_settings(overrides.get("settings") or {}, model_data, at, ())
 
 
 def _finish(model: ModelSpec, mloc: Located, cfg: ConfigSpec, cloc: Located | None, base_dir: Path) -> Loaded:

@@ -37,7 +37,8 @@ class Discount(Strict):
 
 class TableSpec(Strict):
     file: StrictStr = Field(description="CSV file, relative to the model file, or `builtin:NAME` for a table "
-                            "shipped with ces (see `ces tables`). Lines starting with # are comments.")
+                            "shipped with ces (`builtin:us_2015_mx`, the US 2015 life table of the DARTH tutorials). Lines "
+                            "starting with # are comments.")
     key: StrictStr = Field("age", description="Numeric key column looked up (e.g. age).")
     value: Optional[StrictStr] = Field(None, description="Value column (use this or `columns`).")
     columns: Optional[dict[StrictStr, StrictStr]] = Field(
@@ -50,7 +51,7 @@ class TableSpec(Strict):
 
 
 class StateSpec(Strict):
-    label: Optional[StrictStr] = None
+    label: Optional[StrictStr] = Field(None, description="Display name of the state (default: its key).")
     cost: Optional[Expression] = Field(None, description="Cost per cycle in this state (category `cost`); "
                                        "shorthand for costs: {cost: ...}.")
     costs: dict[StrictStr, Expression] = Field(default_factory=dict, description="Costs per cycle by category (use `cycle_length` to convert annual costs).")
@@ -65,10 +66,11 @@ class StateSpec(Strict):
 
 
 class StatePatch(Strict):
-    label: Optional[StrictStr] = None
-    cost: Optional[Expression] = None
-    costs: Optional[dict[StrictStr, Expression]] = None
-    utility: Optional[Expression] = None
+    label: Optional[StrictStr] = Field(None, description="Display name of the state.")
+    cost: Optional[Expression] = Field(None, description="Replaces the state's `cost` in this strategy.")
+    costs: Optional[dict[StrictStr, Expression]] = Field(None, description="Replaces these cost categories of the "
+                                                         "state in this strategy (others are kept).")
+    utility: Optional[Expression] = Field(None, description="Replaces the state's utility in this strategy.")
 
 
 class TransitionReward(Strict):
@@ -80,8 +82,17 @@ class TransitionReward(Strict):
     qaly: Optional[Expression] = Field(None, description="One-off QALY change per person moving (e.g. -0.01).")
 
 
+class EntryReward(Strict):
+    state: StrictStr = Field(description="State entered (partitioned survival; not the first state), e.g. the "
+                             "dead state for terminal care or the progressed state for a cost at progression.")
+    cost: Optional[Expression] = Field(None, description="One-off cost per person entering (category `cost`).")
+    costs: dict[StrictStr, Expression] = Field(default_factory=dict, description="One-off costs by category.")
+    qaly: Optional[Expression] = Field(None, description="One-off QALY change per person entering (e.g. -0.01).")
+
+
 class StrategySpec(Strict):
-    label: Optional[StrictStr] = None
+    label: Optional[StrictStr] = Field(None, description="Display name used in tables, legends, CSV and xlsx "
+                                       "(default: the strategy's key).")
     curves: dict[StrictStr, dict[StrictStr, Any]] = Field(
         default_factory=dict, description="Partitioned survival: per-curve overrides merged into the model's "
         "curve (e.g. {pfs: {hr: 0.6}}).")
@@ -90,7 +101,8 @@ class StrategySpec(Strict):
     transitions: dict[StrictStr, dict[StrictStr, Expression]] = Field(
         default_factory=dict, description="Replacement transition rows (a row given here replaces the whole row).")
     initial_costs: Optional[dict[StrictStr, Expression]] = Field(None, description="One-off costs at time 0.")
-    initial: Optional[dict[StrictStr, Expression]] = None
+    initial: Optional[dict[StrictStr, Expression]] = Field(None, description="Occupancy at time 0 in this "
+                                                           "strategy (replaces the model's `initial`).")
 
 
 class ProductivitySpec(Strict):
@@ -139,16 +151,16 @@ class ConsumptionSpec(Strict):
 
 
 class IndirectSpec(Strict):
-    productivity: Optional[ProductivitySpec] = None
-    caregiver: Optional[CaregiverSpec] = None
-    patient_time: Optional[PatientTimeSpec] = None
-    consumption: Optional[ConsumptionSpec] = None
+    productivity: Optional[ProductivitySpec] = Field(None, description="Production lost by the patient.")
+    caregiver: Optional[CaregiverSpec] = Field(None, description="Informal care time.")
+    patient_time: Optional[PatientTimeSpec] = Field(None, description="Patient time, travel and out-of-pocket costs.")
+    consumption: Optional[ConsumptionSpec] = Field(None, description="Consumption in added life-years.")
 
 
 class ModelSpec(Strict):
     ces: Literal[1] = Field(description="Schema version; must be 1.")
-    title: StrictStr = "untitled model"
-    description: Optional[StrictStr] = None
+    title: StrictStr = Field("untitled model", description="Title shown above the results.")
+    description: Optional[StrictStr] = Field(None, description="Free text (sources, scope); not used in the run.")
     kind: Literal["markov", "psm"] = Field("markov", description="Model type: Markov cohort or partitioned "
                                            "survival.")
     cycle: Union[StrictStr, Number] = Field("1 year", description="Cycle length: `1 year`, `1 month`, `4 weeks`, "
@@ -161,7 +173,7 @@ class ModelSpec(Strict):
     currency: StrictStr = Field("", description="ISO currency code shown in tables (e.g. GBP, JPY, CNY).")
     correction: Literal[CORRECTIONS] = Field(
         "life-table", description="Within-cycle correction (counting method), see docs/conventions.md.")
-    discount: Discount = Field(default_factory=Discount)
+    discount: Discount = Field(default_factory=Discount, description="Discount rates, timing and method.")
     effect: Literal["qaly", "ly"] = Field("qaly", description="Effect measure of the ICER table.")
     tables: dict[StrictStr, TableSpec] = Field(default_factory=dict, description="Look-up tables callable in "
                                                "expressions as NAME(x) or NAME(x, \"male\").")
@@ -188,7 +200,13 @@ class ModelSpec(Strict):
     curve_costs: dict[StrictStr, dict[StrictStr, Expression]] = Field(
         default_factory=dict, description="Partitioned survival: costs per cycle for the share of the cohort "
         "under a curve, e.g. time on treatment {ttd: {drug: c_drug}}; counted like a state.")
-    transition_rewards: list[TransitionReward] = Field(default_factory=list)
+    transition_rewards: list[TransitionReward] = Field(
+        default_factory=list, description="Markov: one-off costs / QALY changes per person moving FROM → TO in a "
+        "cycle (e.g. a cost at relapse).")
+    entry_rewards: list[EntryReward] = Field(
+        default_factory=list, description="Partitioned survival: one-off costs / QALY changes per person entering a "
+        "state (terminal care at death, a cost at progression), from the PSM's state inflows; discounted and "
+        "counted like Markov transition rewards.")
     initial_costs: dict[StrictStr, Expression] = Field(
         default_factory=dict, description="One-off costs at time 0 by category (undiscounted), e.g. acquisition.")
     strategies: dict[StrictStr, Optional[StrategySpec]] = Field(min_length=1, description="Strategies compared.")
@@ -205,9 +223,9 @@ SETTINGS_KEYS = ("title", "cycle", "horizon", "start_age", "max_age", "sex", "cu
 
 
 class WtpGrid(Strict):
-    from_: Number = Field(0, alias="from", ge=0)
-    to: Number = Field(ge=0)
-    by: Number = Field(gt=0)
+    from_: Number = Field(0, alias="from", ge=0, description="First WTP value.")
+    to: Number = Field(ge=0, description="Last WTP value (included when on the grid).")
+    by: Number = Field(gt=0, description="Step.")
 
 
 class PsaSpec(Strict):
@@ -232,8 +250,8 @@ class OutputsSpec(Strict):
 class TwoWaySpec(Strict):
     x: StrictStr = Field(description="First parameter (or setting path such as discount.costs).")
     y: StrictStr = Field(description="Second parameter.")
-    x_values: list[Number] = Field(min_length=1)
-    y_values: list[Number] = Field(min_length=1)
+    x_values: list[Number] = Field(min_length=1, description="Values of `x`.")
+    y_values: list[Number] = Field(min_length=1, description="Values of `y`.")
 
 
 class ThresholdSpec(Strict):
@@ -251,14 +269,17 @@ class DsaSpec(Strict):
     comparator: Optional[StrictStr] = Field(None, description="Comparator (default: the first strategy).")
     outcome: Literal["icer", "nmb"] = Field("icer", description="Tornado outcome: ICER or incremental NMB.")
     wtp: Optional[Number] = Field(None, ge=0, description="WTP for the incremental NMB outcome.")
-    two_way: Optional[TwoWaySpec] = None
-    threshold: Optional[ThresholdSpec] = None
+    two_way: Optional[TwoWaySpec] = Field(None, description="Two-way grid of the outcome.")
+    threshold: Optional[ThresholdSpec] = Field(None, description="Value of one input at which the decision "
+                                               "changes (incremental NMB = 0).")
 
 
 class ScenarioSpec(Strict):
-    label: Optional[StrictStr] = None
-    parameters: dict[StrictStr, Any] = Field(default_factory=dict)
-    settings: dict[StrictStr, Any] = Field(default_factory=dict)
+    label: Optional[StrictStr] = Field(None, description="Name shown in the scenario table (default: the key).")
+    parameters: dict[StrictStr, Any] = Field(default_factory=dict, description="Parameter overrides (applied on "
+                                             "top of the config's `parameters`).")
+    settings: dict[StrictStr, Any] = Field(default_factory=dict, description="Setting overrides (as the config's "
+                                           "`settings`).")
 
 
 class PopulationSpec(Strict):
@@ -293,19 +314,21 @@ class PricingSpec(Strict):
 
 
 class BudgetScenarioSpec(Strict):
-    label: Optional[StrictStr] = None
+    label: Optional[StrictStr] = Field(None, description="Name shown in the scenario table (default: the key).")
     population: dict[StrictStr, Any] = Field(default_factory=dict, description="Population overrides.")
     uptake: Optional[dict[StrictStr, Any]] = Field(None, description="Uptake overrides.")
 
 
 class BudgetImpactSpec(Strict):
     years: StrictInt = Field(5, ge=1, le=50, description="Horizon (years); ISPOR default 5 (Sullivan et al. 2014).")
-    population: PopulationSpec
+    population: PopulationSpec = Field(description="Eligible patients per year: explicit, or an epidemiological "
+                                       "funnel.")
     current: dict[StrictStr, Union[Number, list[Number]]] = Field(
         description="Current-world market shares by strategy (a share, or one per year).")
     new: Optional[dict[StrictStr, Union[Number, list[Number]]]] = Field(
         None, description="New-world shares by strategy (explicit), or use `uptake`.")
-    uptake: Optional[UptakeSpec] = None
+    uptake: Optional[UptakeSpec] = Field(None, description="Linear uptake ramp of the new strategy (instead of "
+                                         "`new`).")
     cost_categories: Optional[list[StrictStr]] = Field(None, description="Cost categories counted (default all).")
     discount: Number = Field(0.0, ge=0, le=1, description="Annual discount rate (BIA default: undiscounted).")
     pricing: Optional[PricingSpec] = Field(None, description="Pricing-rule checks (rules from the `setting`).")
@@ -330,7 +353,8 @@ class PaymentSpec(Strict):
     strategy: StrictStr = Field(description="Strategy whose price is paid under the model.")
     category: StrictStr = Field(description="Cost category of the one-off price at time 0.")
     price: Number = Field(gt=0, description="The price (part of that category's one-off cost).")
-    model: Literal["upfront", "instalments", "outcome", "staged"] = "upfront"
+    model: Literal["upfront", "instalments", "outcome", "staged"] = Field(
+        "upfront", description="upfront (all at treatment), instalments, outcome-based rebate or staged payments.")
     n: StrictInt = Field(5, ge=1, description="Instalments: number of annual payments.")
     interest: Number = Field(0.0, ge=0, description="Instalments: annual interest rate.")
     stop_at_death: StrictBool = Field(False, description="Instalments: no payment after death.")
@@ -414,7 +438,7 @@ class EvppiSpec(Strict):
 
 
 class ConfigSpec(Strict):
-    ces: Literal[1]
+    ces: Literal[1] = Field(description="Schema version; must be 1.")
     model: StrictStr = Field(description="Path of the model YAML, relative to this config.")
     setting: Optional[StrictStr] = Field(None, description="Country preset (ces/settings/NAME.yaml): sweden, japan, "
                                          "uk, netherlands, china, us: currency, discount rates, thresholds, pricing rules.")
@@ -430,14 +454,14 @@ class ConfigSpec(Strict):
                                                     "(high-cost medical expense benefit); insurer cost net of it.")
     c2h: Optional[C2HSpec] = Field(None, description="Japan: C2H price adjustment of a product from its appraised "
                                    "ICER (setting japan).")
-    title: Optional[StrictStr] = None
+    title: Optional[StrictStr] = Field(None, description="Replaces the model's title.")
     settings: dict[StrictStr, Any] = Field(default_factory=dict, description="Overrides of model settings: "
                                            + ", ".join(SETTINGS_KEYS) + ".")
     parameters: dict[StrictStr, Any] = Field(default_factory=dict, description="Parameter overrides.")
     strategies: Optional[list[StrictStr]] = Field(None, description="Strategies to run, in this order.")
     wtp: Optional[Union[Number, list[Number], WtpGrid]] = Field(
         None, description="Willingness to pay per unit of effect: a number, a list, or {from, to, by}.")
-    psa: Optional[PsaSpec] = None
+    psa: Optional[PsaSpec] = Field(None, description="Probabilistic sensitivity analysis (run by `ces run`).")
     evppi: Optional[EvppiSpec] = Field(None, description="Value of information (`ces evppi`): EVPPI of single "
                                        "parameters and groups from the PSA draws.")
     outputs: Optional[OutputsSpec] = Field(None, description="Output directory written by `ces run` (as --out).")

@@ -20,7 +20,8 @@ partitioned-survival engine and time-dependent Markov transitions.
 | ``km`` | ``times``, ``surv`` (a Kaplan-Meier table), ``join`` time T, ``tail`` family + its parameters | S_KM(t) (step) for t ≤ T; S_KM(T)·S_tail(t)/S_tail(T) after | — |
 
 P(a, x) is the regularised lower incomplete gamma function (series for x < a + 1, Lentz
-continued fraction otherwise; Press et al., *Numerical Recipes*, §6.2).  Spline basis:
+continued fraction otherwise; Press et al., *Numerical Recipes*, §6.2; Wilson–Hilferty's normal
+approximation for a > 5·10⁶, i.e. a generalised gamma with |Q| < 4.5·10⁻⁴, where both need too many terms).  Spline basis:
 v_j(x) = (x − k_j)_+³ − λ_j (x − k_min)_+³ − (1 − λ_j)(x − k_max)_+³, λ_j = (k_max − k_j)/(k_max − k_min).
 """
 
@@ -43,12 +44,15 @@ def _gammainc_lower(a, x):  # pragma: no cover - compiled
     """Regularised lower incomplete gamma P(a, x)."""
     if x <= 0.0:
         return 0.0
+    if a > 5e6:  # Wilson-Hilferty (1931): the series/fraction would need > 20000 terms; error O(1/a)
+        z = 3.0 * math.sqrt(a) * ((x / a) ** (1.0 / 3.0) - 1.0 + 1.0 / (9.0 * a))
+        return 1.0 - _norm_sf(z)
     gln = math.lgamma(a)
     if x < a + 1.0:
         ap = a
         s = 1.0 / a
         d = s
-        for _ in range(1000):
+        for _ in range(20000):
             ap += 1.0
             d *= x / ap
             s += d
@@ -59,7 +63,7 @@ def _gammainc_lower(a, x):  # pragma: no cover - compiled
     c = 1.0 / 1e-300
     d = 1.0 / b
     h = d
-    for i in range(1, 1000):
+    for i in range(1, 20000):
         an = -i * (i - a)
         b += 2.0
         d = an * d + b

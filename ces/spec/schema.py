@@ -473,3 +473,10 @@ class ConfigSpec(Strict):
                                            "in both the CEA and the BIA.")
     scenarios: dict[StrictStr, ScenarioSpec] = Field(default_factory=dict, description="Named scenarios: sets of "
                                                      "parameter and setting overrides (`ces dsa`).")
+    limits: Optional[dict[StrictStr, Number]] = Field(
+        None, description="Raise (or lower) the size limits checked before a run allocates memory: max_cycles, "
+        "max_cells, max_wtp_points, max_residence, max_states, max_parameters, max_file_mb, max_yaml_nodes, "
+        "max_yaml_depth, max_expr_depth, max_draws (see the README, Limits and bad input).")
+    allow_paths: list[StrictStr] = Field(
+        default_factory=list, description="Extra folders (relative to this config) from which tables and draws "
+        "files may be read; by default only the model's and the config's folders and the shipped data.")

@@ -29,7 +29,7 @@ test-browser: install
 bench: install
 	$(BIN)/python bench/run.py
 
-# Long fuzz run (issue 13): mutates every file in models/ and configs/ and generated models for
+# Long fuzz run: mutates every file in models/ and configs/ and generated models for
 # FUZZ_SECONDS (default 600); prints the number of runs and defects and writes fuzz-report.txt.
 FUZZ_SECONDS ?= 600
 fuzz: install

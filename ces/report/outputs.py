@@ -118,7 +118,7 @@ def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", 
             names += [f"plots/{n}" for n in plot_run(run, tmp / "plots")]
         (tmp / "manifest.json").write_text(json.dumps(manifest(run, seconds), indent=2) + "\n", encoding="utf-8")
         names.append("manifest.json")
-        from ces.report.html import write_report_files  # the one-file HTML report (issue 18)
+        from ces.report.html import write_report_files  # the one-file HTML report
 
         names += write_report_files(run, tmp, results_document(run), json.loads((tmp / "manifest.json").read_text()),
                                     getattr(run, "dsa", None))

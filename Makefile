@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 FLAGSHIP ?= configs/flagship.yaml
 
-.PHONY: install run test test-browser bench clean
+.PHONY: install run test test-browser bench fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,12 @@ test-browser: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Long fuzz run: mutates every file in models/ and configs/ and generated models for
+# FUZZ_SECONDS (default 600); prints the number of runs and defects and writes fuzz-report.txt.
+FUZZ_SECONDS ?= 600
+fuzz: install
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py -k fuzz_long
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

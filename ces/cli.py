@@ -11,12 +11,75 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from typer import _click as click
+from typer.core import TyperGroup
+from typer.exceptions import Abort
 
 from ces.errors import CesError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="ces: health-economic evaluation of Markov and partitioned-survival models.")
 err_console = Console(stderr=True)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _print_error(text: str) -> None:
+    from rich.markup import escape
+
+    err_console.print(f"[red]error:[/red] {escape(_one_line(text))}", highlight=False, soft_wrap=True)
+
+
+class SafetyNet(TyperGroup):
+    """The one error path of the CLI (the safety net, not the fix).
+
+    - a :class:`CesError` (bad input): one line, exit 2;
+    - a command-line usage error (unknown flag, bad value): one line, exit 2;
+    - anything else is a bug: one line ``internal error ... please report``, exit 3
+      (``CES_DEBUG=1`` prints the traceback instead);
+    - numpy RuntimeWarnings (overflow in a WTP of 1e308, ...) are not printed: the results
+      are checked for finiteness where it matters.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        import os
+        import warnings
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                  standalone_mode=False, **extra)
+        except CesError as exc:
+            _print_error(str(exc))
+            sys.exit(2)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.UsageError as exc:
+            cmd = " ".join(["ces"] + (exc.ctx.command_path.split()[1:] if exc.ctx is not None else []))
+            _print_error(f"{exc.format_message()} (see `{cmd} --help`)")
+            sys.exit(2)
+        except click.ClickException as exc:
+            _print_error(exc.format_message())
+            sys.exit(exc.exit_code)
+        except (Abort, KeyboardInterrupt):
+            _print_error("interrupted")
+            sys.exit(130)
+        except SystemExit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the safety net
+            if os.environ.get("CES_DEBUG") == "1":
+                raise
+            what = "out of memory" if isinstance(exc, MemoryError) else f"{exc.__class__.__name__}: {exc}"
+            _print_error(f"internal error ({_one_line(what)[:300]}); this is a bug in ces, please report it "
+                         "with the command and input files (CES_DEBUG=1 shows the traceback)")
+            sys.exit(3)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=SafetyNet, pretty_exceptions_enable=False,
+                  help="ces: health-economic evaluation of Markov and partitioned-survival models.")
 
 
 def _flag(*names: str, help: str | None = None):
@@ -39,10 +102,30 @@ def _main(version: bool = typer.Option(False, "--version", metavar=" ", callback
 
 
 def _fail(exc: CesError) -> None:
-    from rich.markup import escape
-
-    err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    _print_error(str(exc))
     raise typer.Exit(code=2)
+
+
+@contextmanager
+def _limits(max_cycles: Optional[int] = None, limit: Optional[list[str]] = None):
+    """Command-line limits (``--max-cycles``, ``--limit NAME=VALUE``) for the duration of a command."""
+    from ces.spec import limits as lim
+
+    with lim.flags(lim.parse_flags(max_cycles, limit)):
+        yield
+
+
+def _check_outputs(**paths) -> None:
+    """Validate output paths before any work starts: flag -> (path, kind)."""
+    from ces.report.atomic import check_output_path
+
+    for flag, (path, kind) in paths.items():
+        if path is not None:
+            check_output_path(path, kind, "--" + flag.replace("_", "-"))
+
+
+MAX_CYCLES_OPT = typer.Option(None, "--max-cycles", help="Raise the limit on the number of cycles (default 100,000).")
+LIMIT_OPT = typer.Option(None, "--limit", help="Raise a size limit: NAME=VALUE (see README, Limits and bad input).")
 
 
 def _warn(warnings: list, strict: bool = False) -> None:
@@ -124,13 +207,19 @@ def _progress_tasks(enabled: bool):
 
 def _parse_wtp_range(text: str) -> list[float]:
     """`FROM:TO:BY` → [FROM, FROM+BY, ..., ≤ TO]."""
+    import math
+
+    from ces.spec import limits
+
     try:
         a, b, c = (float(x) for x in text.split(":"))
     except ValueError:
         raise CesError(f"--wtp must be FROM:TO:BY (e.g. 0:200000:5000), got `{text}`") from None
-    if c <= 0 or b < a or a < 0:
-        raise CesError(f"--wtp FROM:TO:BY needs 0 ≤ FROM ≤ TO and BY > 0, got `{text}`")
-    n = int((b - a) / c + 1e-9) + 1
+    if not all(math.isfinite(v) for v in (a, b, c)) or c <= 0 or b < a or a < 0:
+        raise CesError(f"--wtp FROM:TO:BY needs finite numbers with 0 ≤ FROM ≤ TO and BY > 0, got `{text}`")
+    span = (b - a) / c
+    limits.check("max_wtp_points", span + 1, f"--wtp {text}: the number of WTP points")
+    n = int(span + 1e-9) + 1
     return [a + i * c for i in range(n)]
 
 
@@ -214,8 +303,17 @@ def run(
     executor: Optional[str] = typer.Option(None, "--executor", help=EXECUTOR_HELP + " The PSA's chunks become "
                                            "the tasks; the result is bit-identical to a local run."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
+    max_cycles: Optional[int] = MAX_CYCLES_OPT,
+    limit: Optional[list[str]] = LIMIT_OPT,
 ) -> None:
     """Run the base case (and the PSA if configured) and print the results tables."""
+    params = {k: v for k, v in locals().items() if k not in ("max_cycles", "limit")}
+    with _limits(max_cycles, limit):
+        _run(**params)
+
+
+def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, out, plots, baseline, quiet,
+         full, strict, executor, scheduler) -> None:
     from ces.pipeline import run as run_pipeline
     from ces.report.atomic import write_text_atomic
     from ces.report.results_json import dumps, results_document
@@ -230,6 +328,11 @@ def run(
         _set_threads(threads)
         if draws_out is not None and draws_out.suffix.lower() not in (".csv", ".parquet"):
             raise CesError(f"--draws-out must end in .csv or .parquet, got `{draws_out.name}`")
+        if wtp:
+            from ces.spec.sizes import check_wtp_values
+
+            check_wtp_values(list(wtp), where="--wtp")
+        _check_outputs(json=(json_out, "file"), draws_out=(draws_out, "file"), out=(out, "dir"))
         t0 = time.perf_counter()
         with _psa_runner(executor, scheduler, config) as psa_runner, _progress(not quiet) as on_chunk:
             res = run_pipeline(config, wtp=list(wtp) if wtp else None, psa=not no_psa, draws=draws, seed=seed,
@@ -238,6 +341,17 @@ def run(
         _warn(res.warnings, strict)
         if draws_out is not None and res.psa is None:
             raise CesError("--draws-out needs a PSA: add `psa:` to the config or pass --draws N")
+        outputs = res.loaded.config.outputs
+        if out is None and outputs is not None:
+            from ces.report.atomic import check_output_path
+
+            try:
+                check_output_path(Path(res.loaded.config_loc.file).parent / outputs.dir, "dir", "outputs.dir")
+            except CesError as exc:
+                raise res.loaded.config_loc.error(("outputs", "dir"), f"`{outputs.dir}`: " + exc.message
+                                                  .replace("outputs.dir ", "").replace("outputs.dir: ", "")) from None
+        elif out is None and plots:
+            raise CesError("--plots needs an output directory: pass --out DIR or add `outputs: {dir: ...}`")
         if not quiet and not full:
             from ces.report.summary import print_summary
 
@@ -269,7 +383,6 @@ def run(
         doc = results_document(res)
         if json_out is not None:
             write_text_atomic(json_out, dumps(doc))
-        outputs = res.loaded.config.outputs
         if out is not None or outputs is not None:
             from ces.report.outputs import write_output_dir
 
@@ -282,8 +395,6 @@ def run(
             else:
                 base = Path(res.loaded.config_loc.file).parent
                 write_output_dir(res, base / outputs.dir, seconds, tuple(outputs.formats), plots=plots)
-        elif plots:
-            raise CesError("--plots needs an output directory: pass --out DIR or add `outputs: {dir: ...}`")
         if baseline is not None:
             code = _report_diff(_load_results(baseline), json.loads(dumps(doc)), (str(baseline), str(config)))
     except CesError as exc:
@@ -308,8 +419,17 @@ def sweep(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help=SCHEDULER_HELP),
     fail_fast: bool = _flag("--fail-fast", help="Stop at the first failing run (default: report "
                                    "each failing run's error, finish the others, exit 2)."),
+    max_cycles: Optional[int] = MAX_CYCLES_OPT,
+    limit: Optional[list[str]] = LIMIT_OPT,
 ) -> None:
     """WTP sweep from one PSA (one config), or a parallel batch over configs × parameter grid × WTP."""
+    params = {k: v for k, v in locals().items() if k not in ("max_cycles", "limit")}
+    with _limits(max_cycles, limit):
+        _sweep(**params)
+
+
+def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, json_out, quiet, executor, scheduler,
+           fail_fast) -> None:
     import glob as globmod
 
     from ces.pipeline import run as run_pipeline
@@ -348,6 +468,7 @@ def sweep(
         if out is not None and out.suffix.lower() in (".csv", ".json"):
             raise CesError(f"--out is an output directory (sweep.csv is written into it); for a JSON file use "
                            f"--json, got `{out.name}`")
+        _check_outputs(out=(out, "into"), json=(json_out, "file"))
         if jobs < 1:
             raise CesError(f"--jobs must be at least 1, got {jobs}")
         failed = 0
@@ -419,11 +540,12 @@ def _write_json(path: Optional[Path], obj) -> None:
 def _load_results(path: Path) -> dict:
     from ces.report.results_json import SCHEMA, SCHEMA_VERSION
 
-    if not path.exists():
-        raise CesError("file not found", file=str(path))
+    from ces.spec.yamlio import read_text_bounded
+
+    text = read_text_bounded(path, "a results.json file")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise CesError(f"not a JSON file ({exc})", file=str(path)) from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise CesError(f"not a ces results document (expected \"schema\": \"{SCHEMA}\")", file=str(path))
@@ -503,13 +625,17 @@ def dsa(
                                               "societal_with_consumption or bearer_NAME (default: the base case)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the DSA tables as JSON."),
     quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
+    max_cycles: Optional[int] = MAX_CYCLES_OPT,
+    limit: Optional[list[str]] = LIMIT_OPT,
 ) -> None:
     """Deterministic sensitivity analysis: tornado, two-way grid, threshold, scenarios."""
 
     from ces.sensitivity import run_dsa
 
     try:
-        r = run_dsa(config, perspective)
+        _check_outputs(out=(out, "into"), json=(json_out, "file"))
+        with _limits(max_cycles, limit):
+            r = run_dsa(config, perspective)
         _warn(r["warnings"])
         _write_json(json_out, {k: v for k, v in r.items() if k != "loaded"})
     except CesError as exc:
@@ -544,18 +670,24 @@ def _print_dsa(r: dict) -> None:
     labels = {s: (c.label or s) for s, c in r["loaded"].model.strategies.items() if c is not None}
     pl = f"{r['perspective_label']} perspective"
     console.print(f"[bold]DSA[/bold] ({pl}): {what} of {labels.get(r['strategy'], r['strategy'])} vs "
-                  f"{labels.get(r['comparator'], r['comparator'])}; base case {r['base']:,.0f}")
+                  f"{labels.get(r['comparator'], r['comparator'])}; base case "
+                  f"{'undefined (ΔE = 0: equal effects)' if r['base'] != r['base'] else format(r['base'], ',.0f')}")
     if "one_way" in r:
         t = Table(title=f"One-way sensitivity (tornado, sorted by range) — {pl}", title_justify="left")
         cur = r["loaded"].model.currency
         name = ("ICER" if r["outcome"] == "icer" else "inc. NMB") + (f" ({cur})" if cur else "")
         for c in ("parameter", "low", "high", f"{name} at low", f"{name} at high", f"range{f' ({cur})' if cur else ''}"):
             t.add_column(c, justify="left" if c == "parameter" else "right")
+        import math
+
         width = 30
-        rng = max(r["one_way"]["range"].max(), 1e-300)
+        finite = r["one_way"]["range"][r["one_way"]["range"].map(math.isfinite)]
+        rng = max(finite.max() if len(finite) else 0.0, 1e-300)
         for _, row in r["one_way"].iterrows():
+            bar = ("█" * max(1, int(width * row["range"] / rng)) if math.isfinite(row["range"])
+                   else "undefined (ΔE = 0 at low or high)")
             t.add_row(row["parameter"], f"{row['low']:g}", f"{row['high']:g}", f"{row['outcome_low']:,.0f}",
-                      f"{row['outcome_high']:,.0f}", f"{row['range']:,.0f} " + "█" * max(1, int(width * row["range"] / rng)))
+                      f"{row['outcome_high']:,.0f}", f"{row['range']:,.0f} " + bar)
         console.print(t)
     if r.get("two_way") is not None:
         tw = r["two_way"]
@@ -601,6 +733,7 @@ def bia(
     from ces.report.console import print_budget
 
     try:
+        _check_outputs(out=(out, "into"))
         res = run_pipeline(config, psa=False)
         if res.budget is None:
             raise CesError("the config has no `budget_impact:` block", file=str(config))
@@ -659,13 +792,15 @@ def report(
 
 
 @app.command()
-def validate(model: Path = typer.Argument(..., help="Model or config file to check.")) -> None:
+def validate(model: Path = typer.Argument(..., help="Model or config file to check."),
+             max_cycles: Optional[int] = MAX_CYCLES_OPT, limit: Optional[list[str]] = LIMIT_OPT) -> None:
     """Check a model (schema, names, structure) and print its structure without running it."""
     from ces.pipeline import build
     from ces.report.console import print_structure
 
     try:
-        loaded, m = build(model)
+        with _limits(max_cycles, limit):
+            loaded, m = build(model)
         print_structure(loaded, m)
     except CesError as exc:
         _fail(exc)

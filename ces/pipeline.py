@@ -14,6 +14,7 @@ from ces.engine.deterministic import BaseCase, run_base_case
 from ces.engine.model import CohortModel
 from ces.engine.psa import PsaResult, run_psa
 from ces.errors import CesError
+from ces.spec import limits, sizes
 from ces.spec.loader import Loaded, load
 
 
@@ -68,15 +69,26 @@ class RunResult:
         }
 
 
-def wtp_values(spec_wtp) -> list:
+def wtp_values(spec_wtp, loc=None) -> list:
+    """The WTP values of a config's `wtp:` (a number, a list or {from, to, by}); the grid size is
+    checked against ``max_wtp_points`` before the list is built."""
     if spec_wtp is None:
         return []
     if isinstance(spec_wtp, (int, float)):
-        return [float(spec_wtp)]
-    if isinstance(spec_wtp, list):
-        return [float(w) for w in spec_wtp]
-    n = int(np.floor((spec_wtp.to - spec_wtp.from_) / spec_wtp.by + 1e-9)) + 1
-    return [float(spec_wtp.from_ + i * spec_wtp.by) for i in range(max(n, 0))]
+        out = [float(spec_wtp)]
+    elif isinstance(spec_wtp, list):
+        out = [float(w) for w in spec_wtp]
+    else:
+        span = (spec_wtp.to - spec_wtp.from_) / spec_wtp.by
+        if not np.isfinite(span):
+            out = [float(spec_wtp.to)]  # refused as not finite below
+        else:
+            n = int(np.floor(span + 1e-9)) + 1
+            file, line = (loc.file, loc.line(("wtp",))) if loc is not None else (None, None)
+            limits.check("max_wtp_points", n, "the number of WTP points", file=file, path="wtp", line=line)
+            out = [float(spec_wtp.from_ + i * spec_wtp.by) for i in range(max(n, 0))]
+    sizes.check_wtp_values(out, loc)
+    return out
 
 
 def build(path: str | Path, overrides: dict | None = None) -> tuple[Loaded, CohortModel]:
@@ -105,6 +117,9 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
     from ces.spec.schema import PsaSpec
 
     spec = spec or PsaSpec()
+    if seed is not None and seed < 0:
+        raise CesError(f"--seed must be a whole number ≥ 0, got {seed}")
+    sizes.check_draws(loaded, draws if draws is not None else spec.draws, draws is not None)
     return PsaOptions(draws if draws is not None else spec.draws, seed if seed is not None else spec.seed,
                       chunk if chunk is not None else spec.chunk, spec.precision, spec.population,
                       spec.population_years, float(spec.population_discount))
@@ -343,6 +358,11 @@ def payment_model(loaded: Loaded, model: CohortModel, base: BaseCase) -> dict:
         return loaded.config_loc.error(path, msg) if loaded.config_loc else CesError(msg)
     from ces.errors import CesError
 
+    cl = loaded.config_loc
+    for key, years in (("n", spec.n), ("rebate_year", spec.rebate_year),
+                       ("stages", max([st.year for st in spec.stages], default=0))):
+        limits.check("max_payment_years", years, f"payment.{key}", file=cl.file if cl else None,
+                     path=f"payment.{key}", line=cl.line(("payment", key)) if cl else None)
     if spec.strategy not in model.strategies:
         raise err(f"unknown strategy `{spec.strategy}` (strategies: {', '.join(model.strategies)})", "strategy")
     if spec.category not in model.cost_streams:
@@ -653,6 +673,11 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     chunks on a cluster with the same result.
     """
     loaded, model = build(path, overrides)
+    wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp, loaded.config_loc)
+    opts = psa_options(loaded, draws, seed, chunk) if psa else None
+    if opts is not None:
+        sizes.check_cells(loaded, model.n_cycles, len(model.expanded), min(opts.chunk, opts.draws),
+                          "--chunk or psa.chunk")
     base = run_base_case(model)
     names = list(model.strategies)
     tot = np.vstack([base.results[s].totals[0] for s in names])
@@ -670,7 +695,6 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     icers = icer_table(totals, effect)
     persps, base_key = model_perspectives(loaded, model)
     perspectives = {p.key: icer_table(totals, effect, p.cost_column) for p in persps if p.key != "payer"}
-    wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp)
     nmb = nmb_table(totals, effect, wtps)
     res = RunResult(loaded, model, base, totals, icers, nmb, wtps)
     res.payment = payment
@@ -690,9 +714,9 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         res.budget = budget_impact(res)
     if loaded.config.payers is not None:
         res.payers = payer_analysis(res)
-    opts = psa_options(loaded, draws, seed, chunk) if psa else None
     if opts is not None:
         res.psa = (psa_runner or run_psa)(model, opts.draws, opts.seed, opts.chunk, on_chunk)
+        sizes.check_psa_totals(loaded, res.psa)
         if payment is not None or (loaded.config.budget_impact is not None and loaded.config.budget_impact.psa):
             psa_draw_pass(res, opts)
         res.psa_tables = analyse_psa(res.psa, effect, wtps, opts)

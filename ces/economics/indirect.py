@@ -15,7 +15,7 @@ Per cycle of length Δ (years), for a person in state s at age a (INDIRECT.md §
   Conventions: the new absence lasts at least FP (exact for death; an upper bound when people return
   to work sooner); the whole FP is counted even when it runs past the horizon; absences present at
   the model start are taken to have begun before it and are not counted (add an initial cost if
-  they should be).  Elasticity default 1.0, the value issue 11 gives for the 2024 Dutch costing
+  they should be).  Elasticity default 1.0, the value attributed to the 2024 Dutch costing
   manual (INDIRECT.md lists the earlier 0.8 as unverified; the manual text is not re-checked here); FP default 17.24 weeks, the CBS 5-year average 2019–2023
   (``ces/data/nl_friction_period_cbs.csv``).  A partitioned-survival model has no transition flows,
   so the friction method needs a Markov model;

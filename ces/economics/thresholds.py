@@ -2,7 +2,8 @@
 
 Severity (NICE PMG36 / Zorginstituut): the general population's remaining quality-adjusted life
 expectancy QALE_gen from age a0 (shipped life table, model sex mix and a constant utility norm u,
-or the age- and sex-specific English norms of NICE's QALY Shortfall Calculator, ``qale_norms``;
+or age- and sex-specific EQ-5D norms chosen by name from ``QALE_NORMS``: the English norms of NICE's
+QALY Shortfall Calculator, or a country's age-band norms with its life table, ``qale_norms``;
 discounted like effects), and the patients' QALE under the comparator (its discounted QALYs):
 
     absolute shortfall AS = QALE_gen − QALE_comparator,  proportional shortfall PS = AS / QALE_gen.
@@ -32,14 +33,20 @@ def qale(life_table, age0: float, sex_weights: dict, utility_norm: float, rate: 
     return float(np.sum((f[1:] + f[:-1]) / 2) * step)
 
 
-#: age- and sex-specific EQ-5D norms shipped for the shortfall (column of the England reference table)
-QALE_NORMS = {
-    "uk_dsu_2014": "dsu_2014",  # Hernández Alava, Pudney & Wailoo 2022 (NICE DSU, HSE 2014, EQ-5D-3L): NICE's reference
-    "uk_hse_2017_cw": "cw",  # HSE 2017-18 EQ-5D-5L, van Hout 2012 crosswalk (McNamara et al. 2022 norms)
-    "uk_hse_2017_co": "co",  # HSE 2017-18, Hernández Alava et al. 2020 5L->3L mapping
-    "uk_mvh_tto": "tto",  # MVH value set, HSE 2012+14
-}
 QALE_REFERENCE = "uk_qale_reference_england_2017_2019.csv"
+
+#: the registry of age- and sex-specific EQ-5D population norms for the shortfall, by name:
+#: (CSV in ``ces/data`` with its source header, norm column, life table it is combined with).
+#: England (life table None): the calculator's own file, which carries the ONS 2017-19 l_x and d_x;
+#: other countries: a CSV of age bands (age_lower, age_upper, sex, eq5d) and a shipped life table.
+QALE_NORMS = {
+    "uk_dsu_2014": (QALE_REFERENCE, "dsu_2014", None),  # Hernández Alava, Pudney & Wailoo 2022 (NICE DSU, HSE 2014, EQ-5D-3L): NICE's reference
+    "uk_hse_2017_cw": (QALE_REFERENCE, "cw", None),  # HSE 2017-18 EQ-5D-5L, van Hout 2012 crosswalk (McNamara et al. 2022 norms)
+    "uk_hse_2017_co": (QALE_REFERENCE, "co", None),  # HSE 2017-18, Hernández Alava et al. 2020 5L->3L mapping
+    "uk_mvh_tto": (QALE_REFERENCE, "tto", None),  # MVH value set, HSE 2012+14
+    # Fryback et al., Med Care 2007;45:1162, Table 3 (NHMS 2005-06, EQ-5D-3L, ages 35-89), with the NCHS 2021 table
+    "us_nhms_2005": ("us_eq5d_norms_nhms_fryback_2007.csv", "eq5d", "us_2021"),
+}
 
 
 #: discount rate of effects a severity rule computes the shortfall at, when it fixes one: NICE's severity
@@ -61,6 +68,9 @@ def qale_norms(age0: float, female_share: float, rate: float, norm: str = "uk_ds
         l_x, d_x, u_x = the female-share-weighted mix of the two sexes (ages x = a0 … 100, a0 = ⌊age0⌋),
         L_x = l_{x+1} + d_x/2 (person-years in year x; at 100: l − d/2),
         QALE(a0) = Σ_x u_x · L_x · (1 + r)^−(x − a0) / l_{a0}.
+
+    Other countries' norms in the registry (age bands and a shipped life table) go to
+    :func:`_qale_banded_norms`.
     """
     from importlib import resources
     from pathlib import Path
@@ -69,9 +79,11 @@ def qale_norms(age0: float, female_share: float, rate: float, norm: str = "uk_ds
 
     if norm not in QALE_NORMS:
         raise ValueError(f"unknown utility norm `{norm}` (shipped: {', '.join(QALE_NORMS)}; or give a number)")
-    t = pd.read_csv(Path(str(resources.files("ces") / "data" / QALE_REFERENCE)), comment="#")
+    file, col, table = QALE_NORMS[norm]
+    if table is not None:
+        return _qale_banded_norms(norm, age0, female_share, rate)
+    t = pd.read_csv(Path(str(resources.files("ces") / "data" / file)), comment="#")
     a0 = int(np.floor(age0))
-    col = QALE_NORMS[norm]
     f = t[(t["sex"] == "female") & (t["age"] >= a0)].sort_values("age")
     m = t[(t["sex"] == "male") & (t["age"] >= a0)].sort_values("age")
     w = float(female_share)
@@ -83,6 +95,51 @@ def qale_norms(age0: float, female_share: float, rate: float, norm: str = "uk_ds
     person_years[-1] = lx[-1] - 0.5 * dx[-1]
     v = (1.0 + float(rate)) ** -np.arange(lx.size, dtype=float)
     return float(np.sum(u * person_years * v) / lx[0])
+
+
+def norm_bands(norm: str) -> "pd.DataFrame":
+    """The age bands of a banded norm (``age_lower``, ``age_upper`` inclusive, ``sex``, ``eq5d``) as shipped."""
+    from importlib import resources
+    from pathlib import Path
+
+    import pandas as pd
+
+    file, _, _ = QALE_NORMS[norm]
+    return pd.read_csv(Path(str(resources.files("ces") / "data" / file)), comment="#")
+
+
+def _qale_banded_norms(norm: str, age0: float, female_share: float, rate: float, horizon: float = 120.0) -> float:
+    """QALE of the general population from age-band norms and a shipped life table (Sullivan method):
+
+        QALE(a0) = Σ_s w_s Σ_b u_{s,b} ∫_{t ∈ band b} S_s(t) (1 + r)^−t dt,
+
+    with band b = [age_lower, age_upper + 1) in years since a0, S_s the life-table survival of sex s
+    (w_female = ``female_share``) and each integral a difference of :func:`qale` (u = 1) at the band edges.
+    Conventions (documented, no value is invented): the start age must lie in or above the youngest
+    published band (else ValueError: use a constant norm); ages past the oldest band keep its value."""
+    from ces.survival.lifetable import life_table
+
+    _, col, table = QALE_NORMS[norm]
+    bands = norm_bands(norm)
+    youngest = float(bands["age_lower"].min())
+    if age0 < youngest:
+        raise ValueError(f"utility norm `{norm}` is published from age {youngest:g} only (start age {age0:g}); "
+                         "give a constant utility norm instead")
+    lt = life_table(table)
+    total = 0.0
+    for sex, w in (("female", float(female_share)), ("male", 1.0 - float(female_share))):
+        if w == 0:
+            continue
+        b = bands[bands["sex"] == sex].sort_values("age_lower")
+        last = len(b) - 1
+        for k, (lo, hi, u) in enumerate(zip(b["age_lower"], b["age_upper"], b[col])):
+            t0 = max(float(lo) - age0, 0.0)
+            t1 = horizon if k == last else float(hi) + 1.0 - age0
+            if t1 <= t0:
+                continue
+            part = qale(lt, age0, {sex: 1.0}, 1.0, rate, t1) - (qale(lt, age0, {sex: 1.0}, 1.0, rate, t0) if t0 else 0.0)
+            total += w * float(u) * part
+    return total
 
 
 def severity(qale_gen: float, qale_comparator: float) -> dict:

@@ -29,6 +29,7 @@ from ces.params.tables import load_table, resolve_table_file
 from ces.spec.expr import compile_expr
 from ces.spec.loader import Loaded
 from ces.spec.units import parse_cycle, parse_horizon
+from ces.spec.sizes import check_cycles, check_model_sizes
 
 ROW_TOL = 1e-9
 
@@ -96,14 +97,19 @@ class CohortModel:
             m.cycle_years = parse_cycle(spec.cycle)
         except ValueError as exc:
             raise loaded.error(("cycle",), str(exc)) from None
+        check_model_sizes(loaded, m.cycle_years)
         try:
             m.n_cycles = parse_horizon(spec.horizon, m.cycle_years, spec.start_age, spec.max_age)
+        except OverflowError:
+            raise loaded.error(("horizon",), f"horizon `{spec.horizon}` is not a finite number of cycles") from None
         except ValueError as exc:
             raise loaded.error(("horizon",), str(exc)) from None
+        check_cycles(loaded, m.n_cycles)
         m.states = list(spec.states)
         for name, tspec in spec.tables.items():
             m.functions[name] = load_table(name, tspec, loaded.base_dir, spec.sex,
-                                           lambda key, msg, n=name: loaded.error(("tables", n, key), msg))
+                                           lambda key, msg, n=name: loaded.error(("tables", n, key), msg),
+                                           loaded.data_dirs or None)
             m.data_files.append(str(resolve_table_file(tspec.file, loaded.base_dir)))
         m.functions["mortality"] = m._mortality
         known = {"cycle", "time", "cycle_length", "residence"}
@@ -484,7 +490,7 @@ class CohortModel:
             if bg is not None:
                 from ces.survival.lifetable import LIFE_TABLES
 
-                if bg not in LIFE_TABLES:
+                if not isinstance(bg, str) or bg not in LIFE_TABLES:
                     raise L.error(path_of("background"), f"unknown life table `{bg}` (available: "
                                   f"{', '.join(sorted(LIFE_TABLES))})")
                 if spec.start_age is None:
@@ -518,9 +524,11 @@ class CohortModel:
                 raise CesError(msg, file=e.file, path=e.path, line=e.line)
 
     # -------------------------------------------------------------------- run
-    def env(self, cycles: np.ndarray, times: np.ndarray) -> dict:
+    def env(self, cycles: np.ndarray, times: np.ndarray, strategy: str | None = None) -> dict:
         spec = self.loaded.model
         env = {"cycle": cycles.reshape(1, -1), "time": times.reshape(1, -1), "cycle_length": self.cycle_years}
+        if strategy is not None:
+            env["_strategy"] = strategy  # for error messages only (expression names cannot start with _)
         if spec.start_age is not None:
             env["age"] = spec.start_age + env["time"]
         return env
@@ -557,13 +565,13 @@ class CohortModel:
         if shared is not None:
             if not shared:
                 shared.update(self.shared_values(dr, method))
-            tenv = cs.evaluator.evaluate(self.env(tcyc, ttime), dr, needed=cs.need_t, reuse=shared["t"],
+            tenv = cs.evaluator.evaluate(self.env(tcyc, ttime, sname), dr, needed=cs.need_t, reuse=shared["t"],
                                          recompute=cs.affected)
-            venv = cs.evaluator.evaluate(self.env(vcyc, vtime), dr, needed=cs.need_v, reuse=shared["v"],
+            venv = cs.evaluator.evaluate(self.env(vcyc, vtime, sname), dr, needed=cs.need_v, reuse=shared["v"],
                                          recompute=cs.affected)
         else:
-            tenv = cs.evaluator.evaluate(self.env(tcyc, ttime), dr, needed=cs.need_t)
-            venv = cs.evaluator.evaluate(self.env(vcyc, vtime), dr, needed=cs.need_v)
+            tenv = cs.evaluator.evaluate(self.env(tcyc, ttime, sname), dr, needed=cs.need_t)
+            venv = cs.evaluator.evaluate(self.env(vcyc, vtime, sname), dr, needed=cs.need_v)
         S = len(self.expanded)
         R = len(self.streams)
         V = self._values(cs, venv, D, n, dr)

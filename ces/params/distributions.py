@@ -250,15 +250,21 @@ def _empirical(p, base_dir: Path | None):
     path = Path(p["file"])
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
-    if not path.exists():
-        raise ValueError(f"draws file `{p['file']}` not found (resolved to {path})")
     import pandas as pd
 
-    df = pd.read_csv(path, comment="#")
+    from ces.params.tables import read_csv_bounded
+    from ces.spec.paths import check_data_path, data_dirs
+
+    allowed = [Path(base_dir).resolve()] if base_dir is not None else [path.parent]  # direct API use
+    ctx = data_dirs()  # the loaded model's folders (model, config, allow_paths)
+    if ctx and base_dir is not None and Path(base_dir).resolve() in ctx:
+        allowed = ctx
+    check_data_path(path, allowed, "draws file", str(p["file"]))
+    df = read_csv_bounded(path, "draws file", str(p["file"]))
     cols = [p["column"]] if "column" in p else list(p["columns"])
     for c in cols:
         if c not in df.columns:
-            raise ValueError(f"column `{c}` not in `{p['file']}` (columns: {', '.join(map(str, df.columns))})")
+            raise ValueError(f"column `{c}` not in draws file `{p['file']}` ({len(df.columns)} columns)")
     data = df[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     if len(data) == 0 or np.isnan(data).any():
         raise ValueError(f"`{p['file']}` has no rows or non-numeric values in {', '.join(cols)}")
@@ -333,6 +339,9 @@ def make_distribution(spec: dict, *, file=None, path=None, line=None, base_dir=N
         return _empirical(p, base_dir) if name == "empirical" else factory(p)
     except ValueError as exc:
         raise err(f"invalid {name} distribution: {exc}") from None
+    except (OverflowError, ZeroDivisionError):
+        raise err(f"invalid {name} distribution: its moments overflow the float range (±1.8e308) or divide "
+                  f"by zero; given {', '.join(f'{k}={v}' for k, v in p.items())}") from None
 
 
 def _numeric(v) -> bool:

@@ -118,6 +118,8 @@ def parse_parameter(name: str, raw: Any, where: tuple, extra_functions: frozense
             if k in META_KEYS:
                 continue
             dspec[k] = _constant(v, file, f"{path}.{k}", line) if k not in ("dist", "file", "column", "columns") else v
+        if dist_name == "fixed" and set(dspec) == {"dist"} and "value" in raw:
+            dspec["value"] = _constant(raw["value"], file, f"{path}.value", line)  # {value: 1000, dist: fixed}
         dist = make_distribution(dspec, file=file, path=path, line=line, base_dir=base_dir)
         if expr is None:
             mean = np.asarray(dist.mean, dtype=float)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ces.errors import CesError
+from ces.spec.paths import check_data_path
 
 BUILTIN = {
     "us_2015_mx": "lifetable_us_2015_mx_darth.csv",
@@ -73,20 +74,51 @@ class Table:
         return vals[np.clip(idx, 0, len(vals) - 1)]
 
 
-def load_table(name: str, spec, base_dir: Path, sex, raise_at) -> Table:
+def read_csv_bounded(path: Path, what: str, shown: str) -> pd.DataFrame:
+    """Read a CSV data file: a regular file no larger than ``max_file_mb``, with a header and at least one row.
+
+    Errors (ValueError) name the file but never echo its contents.
+    """
+    from ces.spec.yamlio import check_regular_file
+
+    try:
+        st = Path(path).stat()
+    except FileNotFoundError:
+        raise ValueError(f"{what} `{shown}` not found (resolved to {path})") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {what} `{shown}` ({exc.strerror or exc.__class__.__name__})") from None
+    try:
+        check_regular_file(Path(path), st, f"a CSV {what}")
+    except CesError as exc:
+        raise ValueError(f"{what} `{shown}` {exc.message}") from None
+    try:
+        df = pd.read_csv(path, comment="#")
+    except UnicodeDecodeError:
+        raise ValueError(f"cannot read CSV {what} `{shown}`: not UTF-8 text") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"CSV {what} `{shown}` is empty (no header line)") from None
+    except Exception as exc:  # pandas raises many types on malformed CSV; never show file content
+        raise ValueError(f"cannot read CSV {what} `{shown}` ({exc.__class__.__name__}): expected comma-separated "
+                         "columns with one header line") from None
+    if len(df) == 0:
+        raise ValueError(f"CSV {what} `{shown}` has a header but no data rows")
+    return df
+
+
+def load_table(name: str, spec, base_dir: Path, sex, raise_at, allowed: list | None = None) -> Table:
     """Read a table per its :class:`~ces.spec.schema.TableSpec`; ``raise_at(key, msg)`` builds errors."""
     try:
         path = resolve_table_file(spec.file, base_dir)
     except KeyError as exc:
         raise raise_at("file", str(exc.args[0])) from None
-    if not path.exists():
-        raise raise_at("file", f"table file `{spec.file}` not found (resolved to {path})")
     try:
-        df = pd.read_csv(path, comment="#")
-    except Exception as exc:  # pandas raises many types on malformed CSV
-        raise raise_at("file", f"cannot read CSV `{spec.file}`: {exc}".splitlines()[0]) from None
+        if not spec.file.startswith("builtin:"):
+            check_data_path(path, allowed if allowed is not None else [base_dir], "table file", spec.file)
+        df = read_csv_bounded(path, "table file", spec.file)
+    except ValueError as exc:
+        raise raise_at("file", str(exc)) from None
     if spec.key not in df.columns:
-        raise raise_at("key", f"column `{spec.key}` not in `{spec.file}` (columns: {', '.join(map(str, df.columns))})")
+        raise raise_at("key", f"column `{spec.key}` not in table file `{spec.file}` ({len(df.columns)} columns)")
     if (spec.value is None) == (spec.columns is None):
         raise raise_at("value", "give exactly one of `value` (one column) or `columns` (by sex)")
     wanted = {"value": spec.value} if spec.value is not None else dict(spec.columns)
@@ -101,7 +133,7 @@ def load_table(name: str, spec, base_dir: Path, sex, raise_at) -> Table:
     for label, col in wanted.items():
         if col not in df.columns:
             raise raise_at("columns" if spec.columns else "value",
-                           f"column `{col}` not in `{spec.file}` (columns: {', '.join(map(str, df.columns))})")
+                           f"column `{col}` not in table file `{spec.file}` ({len(df.columns)} columns)")
         vals = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
         if np.isnan(vals).any():
             raise raise_at("columns" if spec.columns else "value", f"column `{col}` of `{spec.file}` has "

@@ -1,24 +1,21 @@
 """The output directory (``--out DIR``): results.json, one CSV per table, an XLSX workbook, manifest.json.
 
-Atomic: every file is first written into a temporary folder next to DIR; only when all of
-them are complete are they moved into DIR (one ``os.replace`` each).  An error before that
-leaves DIR untouched and removes the temporary folder.
+Atomic as a whole: the directory is built in a temporary folder next to DIR, synced to disk
+and swapped with DIR in one step (see :mod:`ces.report.atomic`).  An error or a crash leaves
+DIR entirely as it was, or entirely this run's: never a mix, and no files of an earlier run.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
-import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
 from ces import __version__
+from ces.report.atomic import DirTransaction, pause
 from ces.report.results_json import dumps, results_document
 
 
@@ -95,12 +92,13 @@ def manifest(run, seconds: float) -> dict:
 
 def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", "csv", "xlsx"),
                      plots: bool = False) -> list:
-    """Write every requested format atomically into ``out_dir``; returns the file names written."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        names = []
+    """Write every requested format into ``out_dir`` as one transaction; returns the file names written.
+
+    The whole directory is built beside ``out_dir`` and swapped in at the end
+    (:class:`ces.report.atomic.DirTransaction`): ``out_dir`` holds exactly this run's files.
+    """
+    names = []
+    with DirTransaction(out_dir) as tmp:
         if "json" in formats:
             (tmp / "results.json").write_text(dumps(results_document(run)), encoding="utf-8")
             names.append("results.json")
@@ -109,6 +107,7 @@ def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", 
             for name, df in tabs.items():
                 df.to_csv(tmp / f"{name}.csv", index=False)
                 names.append(f"{name}.csv")
+        pause("files")
         if "xlsx" in formats:
             from ces.report.workbook import write_workbook
 
@@ -121,15 +120,8 @@ def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", 
             names += [f"plots/{n}" for n in plot_run(run, tmp / "plots")]
         (tmp / "manifest.json").write_text(json.dumps(manifest(run, seconds), indent=2) + "\n", encoding="utf-8")
         names.append("manifest.json")
-        from ces.report.html import write_report_files  # the one-file HTML report (issue 18)
+        from ces.report.html import write_report_files  # the one-file HTML report
 
         names += write_report_files(run, tmp, results_document(run), json.loads((tmp / "manifest.json").read_text()),
                                     getattr(run, "dsa", None))
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if plots:
-            (out_dir / "plots").mkdir(exist_ok=True)
-        for name in names:
-            os.replace(tmp / name, out_dir / name)
-        return names
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return names

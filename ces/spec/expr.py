@@ -32,7 +32,9 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from ces.errors import ExprError
+from ces.errors import CesError, ExprError
+from ces.spec.limits import current as current_limits
+from ces.spec.limits import how_to_raise
 
 MAX_LENGTH = 2000
 RESERVED = frozenset({"cycle", "time", "age", "cycle_length", "residence", "rest", "sex_male"})
@@ -127,7 +129,7 @@ def compile_expr(src, file=None, path=None, line=None, extra_functions: Iterable
     if isinstance(src, bool):
         raise err(f"expected a number or an expression, got {src!r}")
     if isinstance(src, (int, float)):
-        v = float(src)
+        v = _literal(src, err)
         return Expr(src, lambda env, fns: v, (), (), file, path, line)
     if not isinstance(src, str):
         raise err(f"expected a number or an expression, got {type(src).__name__}")
@@ -138,6 +140,8 @@ def compile_expr(src, file=None, path=None, line=None, extra_functions: Iterable
         raise err(f"expression longer than {MAX_LENGTH} characters")
     try:
         tree = ast.parse(text, mode="eval")
+    except (RecursionError, MemoryError):
+        raise err(f"expression nested too deeply: `{text[:60]}...`") from None
     except SyntaxError as exc:
         import keyword
         import re
@@ -145,6 +149,10 @@ def compile_expr(src, file=None, path=None, line=None, extra_functions: Iterable
         kw = [w for w in re.findall(r"[A-Za-z_]+", text) if keyword.iskeyword(w) and w not in ("and", "or", "not", "if", "else", "True", "False")]
         hint = f" (`{kw[0]}` is a reserved word and cannot be a name)" if kw else ""
         raise err(f"invalid expression syntax at column {exc.offset}: `{text}`{hint}") from None
+    max_depth = current_limits().max_expr_depth
+    if _depth(tree.body) > max_depth:
+        raise err(f"expression nested deeper than {max_depth} levels (`{text[:60]}`); "
+                  f"{how_to_raise('max_expr_depth')}")
     names: set = set()
     calls: set = set()
     extra = frozenset(extra_functions)
@@ -159,7 +167,7 @@ def compile_expr(src, file=None, path=None, line=None, extra_functions: Iterable
             if isinstance(v, bool):
                 return lambda env, fns, v=v: v
             if isinstance(v, (int, float)):
-                v = float(v)
+                v = _literal(v, err)
                 return lambda env, fns, v=v: v
             if isinstance(v, str) and in_call:
                 return lambda env, fns, v=v: v
@@ -259,10 +267,98 @@ def compile_expr(src, file=None, path=None, line=None, extra_functions: Iterable
 
     def safe(env, fns):
         try:
-            return fn(env, fns)
+            out = fn(env, fns)
         except TypeError as exc:
             raise ExprError(f"invalid call in `{text}`: {exc}", file=file, path=path, line=line) from None
+        except ZeroDivisionError:
+            raise ExprError(f"division or modulo by zero in `{text}`{_context(env)}", file=file, path=path,
+                            line=line) from None
+        except OverflowError:
+            raise ExprError(f"numeric overflow in `{text}` (a result beyond ±1.8e308){_context(env)}", file=file,
+                            path=path, line=line) from None
+        except RecursionError:
+            raise ExprError(f"expression nested too deeply: `{text[:60]}`", file=file, path=path, line=line) from None
+        except CesError as exc:
+            if exc.file is not None or file is None:
+                raise
+            raise ExprError(f"{exc.message} (in `{text}`)", file=file, path=path, line=line) from None
+        _check_finite(out, text, env, file, path, line)
+        return out
     return Expr(src, safe, names, calls, file, path, line)
+
+
+def _literal(v, err) -> float:
+    """A numeric literal as a float; integers beyond the float range are an error, not an OverflowError."""
+    try:
+        f = float(v)
+    except OverflowError:
+        raise err(f"number {str(v)[:20]}... is beyond the float range (±1.8e308)") from None
+    if isinstance(v, float) and math.isnan(f):
+        raise err("NaN (`.nan`) is not a number a model can use")
+    return f
+
+
+def _depth(node) -> int:
+    """Nesting depth of an AST (iterative: no recursion on deep trees)."""
+    best, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        best = max(best, d)
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n))
+    return best
+
+
+def _context(env, index=None) -> str:
+    """`` (strategy X, cycle k, age a)`` for an error at flat ``index`` of a (draws × periods) result."""
+    parts = []
+    if "_strategy" in env:
+        parts.append(f"strategy `{env['_strategy']}`")
+    if index is not None:
+        k = index[-1] if len(index) else 0
+        for var in ("cycle", "age"):
+            arr = env.get(var)
+            if isinstance(arr, np.ndarray) and arr.ndim == 2 and arr.shape[1] > k:
+                parts.append(f"{var} {float(arr[0, k]):g}")
+        if len(index) == 2 and index[0]:
+            parts.append(f"PSA draw {int(index[0]) + 1}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _check_finite(out, text, env, file, path, line) -> None:
+    """NaN, ±inf or a complex number as the value of an expression is a located error.
+
+    One pass (a sum) when all is well; the offending element is looked up only on failure.  Values
+    with a draws dimension (PSA chunks, shape (D > 1, K)) are not checked here, to keep the PSA fast:
+    the base case (D = 1) runs first and checks every expression on the whole time grid, and the PSA
+    checks its per-draw totals (see ces.pipeline).
+    """
+    if isinstance(out, (bool, np.bool_, str)):
+        return
+    if isinstance(out, complex):
+        raise ExprError(f"`{text}` has no real value (a negative number to a fractional power?){_context(env)}",
+                        file=file, path=path, line=line)
+    if isinstance(out, float):
+        if math.isfinite(out):
+            return
+        bad, index = out, None
+    elif isinstance(out, np.ndarray) and out.dtype.kind == "f":
+        if out.size == 0 or (out.ndim == 2 and out.shape[0] > 1) or math.isfinite(float(out.sum())):
+            return
+        mask = ~np.isfinite(out)
+        if not mask.any():  # the sum overflowed on finite values
+            flat = int(np.argmax(np.abs(out)))
+            mask = None
+        else:
+            flat = int(np.argmax(mask))
+        index = np.unravel_index(flat, out.shape)
+        bad = out.flat[flat]
+        if mask is None:
+            raise ExprError(f"values of `{text}` are too large to add up (e.g. {bad:g}){_context(env, index)}",
+                            file=file, path=path, line=line)
+    else:
+        return
+    what = "NaN (e.g. 0/0, log of a negative number)" if bad != bad else f"{bad} (division by zero or overflow)"
+    raise ExprError(f"`{text}` evaluates to {what}{_context(env, index)}", file=file, path=path, line=line)
 
 
 def dependency_order(exprs: Mapping[str, Expr], known: Iterable[str], where: Mapping[str, tuple]) -> list[str]:
@@ -279,22 +375,29 @@ def dependency_order(exprs: Mapping[str, Expr], known: Iterable[str], where: Map
                     hint = " (`age` needs the model's `start_age`)"
                 raise ExprError(f"unknown name `{m}` in expression `{exprs[n].source}`{hint}",
                                 file=file, path=path, line=line)
+    # iterative depth-first search: linear in parameters + references, no recursion limit
+    index = {k: i for i, k in enumerate(keys)}
+    deps = {n: sorted((m for m in exprs[n].names if m in exprs), key=index.__getitem__) for n in keys}
     order: list = []
     state: dict = {}  # 1 visiting, 2 done
-
-    def visit(n, stack):
-        if state.get(n) == 2:
-            return
-        if state.get(n) == 1:
-            cyc = stack[stack.index(n):] + [n]
-            file, path, line = where.get(cyc[0], (None, None, None))
-            raise ExprError(f"dependency cycle: {' -> '.join(cyc)}", file=file, path=path, line=line)
-        state[n] = 1
-        for m in [k for k in keys if k in exprs[n].names]:
-            visit(m, stack + [n])
-        state[n] = 2
-        order.append(n)
-
-    for n in keys:
-        visit(n, [])
+    for root in keys:
+        if state.get(root) == 2:
+            continue
+        state[root] = 1
+        stack = [(root, iter(deps[root]))]
+        while stack:
+            n, it = stack[-1]
+            m = next(it, None)
+            if m is None:
+                stack.pop()
+                state[n] = 2
+                order.append(n)
+            elif state.get(m) == 1:
+                path_ = [x for x, _ in stack]
+                cyc = path_[path_.index(m):] + [m]
+                file, path, line = where.get(cyc[0], (None, None, None))
+                raise ExprError(f"dependency cycle: {' -> '.join(cyc)}", file=file, path=path, line=line)
+            elif state.get(m) is None:
+                state[m] = 1
+                stack.append((m, iter(deps[m])))
     return order

@@ -17,6 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ces.errors import CesError
+from ces.spec import limits
+from ces.spec.paths import set_data_dirs
 from ces.spec.schema import SETTINGS_KEYS, ConfigSpec, ModelSpec
 from ces.spec.yamlio import Located, format_path, load_yaml
 
@@ -32,6 +34,8 @@ class Loaded:
     base_dir: Path
     # parameter name -> (file, yaml path, line) for error messages
     where: dict = field(default_factory=dict)
+    # folders data files (tables, empirical draws) may be read from
+    data_dirs: list = field(default_factory=list)
 
     def locate(self, path: tuple) -> tuple:
         """(file, path-string, line) of a model key path, honouring config overrides."""
@@ -187,6 +191,8 @@ def load(path: str | Path, overrides: dict | None = None) -> Loaded:
     ``overrides`` = {"parameters": {...}, "settings": {...}} is applied on top of the config
     (sensitivity analyses and scenarios use it).
     """
+    limits.set_config_limits(None, None, reset=True)
+    set_data_dirs(None)
     loc = load_yaml(path)
     data = loc.data
     if "model" in data and "states" not in data:
@@ -218,6 +224,8 @@ def _validate_model(loc: Located, data: dict, settings_loc: Located | None = Non
 
 
 def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path | None = None) -> Loaded:
+    limits.set_config_limits(cloc.data.get("limits"),
+                             lambda k, msg: cloc.error(("limits", k) if k else ("limits",), msg))
     try:
         cfg = ConfigSpec.model_validate(cloc.data)
     except ValidationError as exc:
@@ -256,8 +264,12 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
             raise cloc.error(("settings", key), f"unknown setting `{key}`{hint} (allowed: {', '.join(SETTINGS_KEYS)})")
     base = Path(cloc.file).resolve().parent
     mpath = model_path.resolve() if model_path is not None else (base / cfg.model)
+    if len(str(mpath)) > 4096 or any(len(part) > 255 for part in mpath.parts):
+        raise cloc.error(("model",), "model path is too long (more than 4096 characters, or a name over 255)")
     if not mpath.exists():
         raise cloc.error(("model",), f"model file `{cfg.model}` not found (resolved to {mpath})")
+    if mpath.is_dir():
+        raise cloc.error(("model",), f"`{cfg.model}` is a folder; give the model's YAML file")
     mloc = load_yaml(mpath)
     mloc.file = str(Path(cloc.file).parent / cfg.model) if not Path(cfg.model).is_absolute() else cfg.model
     _check_names(own, overrides, mloc, cloc)
@@ -291,6 +303,14 @@ def _check_names(own: ConfigSpec, overrides: dict | None, mloc: Located, cloc: L
 
 def _finish(model: ModelSpec, mloc: Located, cfg: ConfigSpec, cloc: Located | None, base_dir: Path) -> Loaded:
     loaded = Loaded(model=model, model_loc=mloc, config=cfg, config_loc=cloc, base_dir=base_dir)
+    loaded.data_dirs = [base_dir]
+    if cloc is not None:
+        cdir = Path(cloc.file).resolve().parent
+        loaded.data_dirs.append(cdir)
+        loaded.data_dirs += [(cdir / p).resolve() for p in cfg.allow_paths]
+    set_data_dirs(loaded.data_dirs)
+    limits.check("max_parameters", len(model.parameters), "the number of parameters", file=mloc.file,
+                 path="parameters", line=mloc.line(("parameters",)))
     for name in model.parameters:
         loaded.where[name] = loaded.locate(("parameters", name))
     return loaded

@@ -379,7 +379,9 @@ class SeveritySpec(Strict):
     utility_norm: Union[Number, StrictStr] = Field(0.85, description="General-population utility for the QALY "
                                                    "shortfall: a constant in (0, 1], or age- and sex-specific "
                                                    "English norms uk_dsu_2014 (NICE calculator reference), "
-                                                   "uk_hse_2017_cw, uk_hse_2017_co, uk_mvh_tto.")
+                                                   "uk_hse_2017_cw, uk_hse_2017_co, uk_mvh_tto, or US norms "
+                                                   "us_nhms_2005 (Fryback 2007, ages 35-89, NCHS 2021 life "
+                                                   "table).")
     comparator: Optional[StrictStr] = Field(None, description="Strategy whose QALYs define the patients' QALE "
                                             "(default: the first).")
     anticancer: StrictBool = Field(False, description="Japan: 1.5x C2H boundaries for anticancer products.")
@@ -484,3 +486,10 @@ class ConfigSpec(Strict):
                                            "in both the CEA and the BIA.")
     scenarios: dict[StrictStr, ScenarioSpec] = Field(default_factory=dict, description="Named scenarios: sets of "
                                                      "parameter and setting overrides (`ces dsa`).")
+    limits: Optional[dict[StrictStr, Number]] = Field(
+        None, description="Raise (or lower) the size limits checked before a run allocates memory: max_cycles, "
+        "max_cells, max_wtp_points, max_residence, max_states, max_parameters, max_file_mb, max_yaml_nodes, "
+        "max_yaml_depth, max_expr_depth, max_draws (see the README, Limits and bad input).")
+    allow_paths: list[StrictStr] = Field(
+        default_factory=list, description="Extra folders (relative to this config) from which tables and draws "
+        "files may be read; by default only the model's and the config's folders and the shipped data.")

@@ -153,8 +153,8 @@ def _psa(run) -> list:
         return out
     for s, c in (psa.crossing or {}).items():
         if c.draws > CAPPED_SHARE * psa.n_draws:
-            out.append(_w("psm_capped", f"strategy `{s}`: curves capped in {c.draws:,} of {psa.n_draws:,} PSA draws "
-                          f"({c.draws / psa.n_draws:.1%}; {c.points:,} points)", None))
+            out.append(_w("psm_capped", f"`{s}`: PSM curves capped in {c.draws:,} of {psa.n_draws:,} PSA draws "
+                          f"({c.draws / psa.n_draws:.1%}, {c.points:,} points)", None))
     conv = run.psa_tables.get("convergence")
     if conv is not None and run.loaded.config.psa is not None and run.loaded.config.psa.precision is not None:
         bad = conv[~conv["converged"].astype(bool)]

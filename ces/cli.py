@@ -625,6 +625,7 @@ def dsa(
                                               "societal_with_consumption or bearer_NAME (default: the base case)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the DSA tables as JSON."),
     quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
+    strict: bool = _flag("--strict", help="Treat sanity warnings as errors (exit 2, nothing written)."),
     max_cycles: Optional[int] = MAX_CYCLES_OPT,
     limit: Optional[list[str]] = LIMIT_OPT,
 ) -> None:
@@ -636,7 +637,7 @@ def dsa(
         _check_outputs(out=(out, "into"), json=(json_out, "file"))
         with _limits(max_cycles, limit):
             r = run_dsa(config, perspective)
-        _warn(r["warnings"])
+        _warn(r["warnings"], strict)
         _write_json(json_out, {k: v for k, v in r.items() if k != "loaded"})
     except CesError as exc:
         _fail(exc)
@@ -726,6 +727,7 @@ def bia(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the budget tables as CSV into this directory."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the budget tables as JSON."),
     quiet: bool = _flag("--quiet", "-q", help="Do not print tables."),
+    strict: bool = _flag("--strict", help="Treat sanity warnings as errors (exit 2, nothing written)."),
 ) -> None:
     """Budget impact only (base case per-patient costs, no PSA)."""
     from ces.pipeline import run as run_pipeline
@@ -737,7 +739,7 @@ def bia(
         res = run_pipeline(config, psa=False)
         if res.budget is None:
             raise CesError("the config has no `budget_impact:` block", file=str(config))
-        _warn(res.warnings)
+        _warn(res.warnings, strict)
         if not quiet:
             print_budget(res)
         _write_json(json_out, res.budget)

@@ -99,3 +99,24 @@ def test_examples_have_no_unexplained_base_case_warnings():
         name = f.rsplit("/", 1)[-1][:-5]
         for w in run(f, psa=False).warnings:
             assert (name, w["code"]) in EXPLAINED, (f, w)
+
+
+def test_strict_on_dsa_and_bia(runner, tmp_path):
+    """`--strict` turns the warnings of `ces dsa` and `ces bia` into exit 2 with nothing written."""
+    cfg = tmp_path / "dsa.yaml"
+    cfg.write_text((CONFIGS / "hiv_dsa.yaml").read_text()
+                   .replace("../models/", f"{CONFIGS.parent / 'models'}/")
+                   .replace("cost_zido: [1500, 3000]", "cost_zido: [2500, 3000]"))  # base 2278: not bracketed
+    r = runner.invoke(app, ["dsa", str(cfg), "-q"])
+    assert r.exit_code == 0 and "[dsa_bracket]" in r.stderr, r.output
+    out = tmp_path / "dsa.json"
+    r = runner.invoke(app, ["dsa", str(cfg), "-q", "--strict", "--json", str(out)])
+    assert r.exit_code == 2 and "--strict" in r.stderr and "dsa_bracket" in r.stderr and not out.exists()
+    bia = tmp_path / "bia.yaml"
+    bia.write_text((CONFIGS / "cart_lbcl_bia.yaml").read_text().replace("../models/", f"{CONFIGS.parent / 'models'}/")
+                   + "parameters: {u_pf: 1.2}\n")  # a utility above 1
+    r = runner.invoke(app, ["bia", str(bia), "-q"])
+    assert r.exit_code == 0 and "[utility_range]" in r.stderr, r.output
+    out = tmp_path / "bia.json"
+    r = runner.invoke(app, ["bia", str(bia), "-q", "--strict", "--json", str(out)])
+    assert r.exit_code == 2 and "utility_range" in r.stderr and not out.exists()

@@ -443,8 +443,8 @@ class CohortModel:
                 for i, c in enumerate(comps):
                     if not isinstance(c, dict) or set(c) != {"curve", "weight"}:
                         raise L.error(path_of("components") + (i,), "each component is {curve: NAME, weight: EXPR}")
-                    other = spec.curves.get(c["curve"])
-                    if other is None or other.get("dist") == "mixture":
+                    other = spec.curves.get(c["curve"]) if isinstance(c["curve"], str) else None
+                    if not isinstance(other, dict) or other.get("dist") == "mixture":
                         raise L.error(path_of("components") + (i,), f"`{c['curve']}` must be a (non-mixture) curve "
                                       f"of this model (curves: {', '.join(spec.curves)})")
                     parts.append((c["curve"], self._expr(c["weight"], path_of("components") + (i, "weight"))))

@@ -14,20 +14,12 @@ from typing import Callable
 import numpy as np
 
 from ces.engine.model import CohortModel
-from ces.engine.psa import distribution_keys, strategy_draws
-from ces.params.sampling import sample_draws
+from ces.engine.psa import chunk_results
 
 
 def for_each_chunk(model: CohortModel, n_draws: int, seed: int, chunk: int, reduce: Callable) -> None:
     """Call ``reduce(start, stop, {strategy: StrategyResult with trace and periods})`` per chunk."""
-    dists = distribution_keys(model)
-    for start in range(0, n_draws, chunk):
-        stop = min(n_draws, start + chunk)
-        samples = sample_draws(dists, seed, start, stop)
-        shared: dict = {}
-        res = {s: model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, keep=True,
-                                     draw_offset=start, shared=shared)
-               for s, cs in model.strategies.items()}
+    for start, stop, _, res in chunk_results(model, n_draws, seed, chunk, keep=True):
         reduce(start, stop, res)
 
 

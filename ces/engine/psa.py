@@ -72,6 +72,23 @@ def strategy_draws(cs, samples: dict) -> dict:
     return draws
 
 
+def chunk_results(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000, first: int = 0,
+                  keep: bool = False):
+    """Yield ``(start, stop, samples, {strategy: StrategyResult})`` for each chunk of draws
+    [first + start, first + stop): the one loop over PSA chunks (sampling, then every strategy with
+    the parameter values common to all strategies evaluated once per chunk).  ``keep``: also keep
+    each draw's trace and per-period values (for payments and the per-draw budget impact)."""
+    dists = distribution_keys(model)
+    for start in range(0, n_draws, chunk):
+        stop = min(n_draws, start + chunk)
+        samples = sample_draws(dists, seed, first + start, first + stop)
+        shared: dict = {}  # parameter values common to all strategies, evaluated once per chunk
+        res = {s: model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, keep=keep,
+                                     draw_offset=first + start, shared=shared)
+               for s, cs in model.strategies.items()}
+        yield start, stop, samples, res
+
+
 def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
             on_chunk: Callable[[int, int], None] | None = None, first: int = 0) -> PsaResult:
     """Run ``n_draws`` PSA draws of every strategy; ``on_chunk(done, total)`` reports progress.
@@ -80,26 +97,20 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
     run (one task of a PSA split over workers; :func:`merge_psa` joins the parts).
     """
     t0 = time.perf_counter()
-    dists = distribution_keys(model)
     R = len(model.streams)
     totals = {s: np.empty((n_draws, R)) for s in model.strategies}
     totals_u = {s: np.empty((n_draws, R)) for s in model.strategies}
     crossing = {}
     cols: list = []
     params = None
-    for start in range(0, n_draws, chunk):
-        stop = min(n_draws, start + chunk)
-        samples = sample_draws(dists, seed, first + start, first + stop)
+    for start, stop, samples, results in chunk_results(model, n_draws, seed, chunk, first):
         if params is None:  # the sampled-parameter matrix, one column per scalar draw (for EVPPI, regression)
             for name, a in samples.items():
                 cols += [name] if a.ndim == 1 else [f"{name}[{j}]" for j in range(a.shape[1])]
             params = np.empty((n_draws, len(cols)))
         if cols:
             params[start:stop] = np.hstack([a[:, None] if a.ndim == 1 else a for a in samples.values()])
-        shared: dict = {}  # parameter values common to all strategies, evaluated once per chunk
-        for s, cs in model.strategies.items():
-            res = model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, draw_offset=first + start,
-                                     shared=shared)
+        for s, res in results.items():
             totals[s][start:stop] = res.totals
             totals_u[s][start:stop] = res.totals_undisc
             if res.crossing is not None:

@@ -109,7 +109,7 @@ def _fail(exc: CesError) -> None:
 @contextmanager
 def _limits(max_cycles: Optional[int] = None, limit: Optional[list[str]] = None):
     """Command-line limits (``--max-cycles``, ``--limit NAME=VALUE``) for the duration of a command."""
-    from ces.spec import limits as lim
+    from ces.modelfile import limits as lim
 
     with lim.flags(lim.parse_flags(max_cycles, limit)):
         yield
@@ -209,7 +209,7 @@ def _parse_wtp_range(text: str) -> list[float]:
     """`FROM:TO:BY` → [FROM, FROM+BY, ..., ≤ TO]."""
     import math
 
-    from ces.spec import limits
+    from ces.modelfile import limits
 
     try:
         a, b, c = (float(x) for x in text.split(":"))
@@ -329,7 +329,7 @@ def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, 
         if draws_out is not None and draws_out.suffix.lower() not in (".csv", ".parquet"):
             raise CesError(f"--draws-out must end in .csv or .parquet, got `{draws_out.name}`")
         if wtp:
-            from ces.spec.sizes import check_wtp_values
+            from ces.modelfile.sizes import check_wtp_values
 
             check_wtp_values(list(wtp), where="--wtp")
         _check_outputs(json=(json_out, "file"), draws_out=(draws_out, "file"), out=(out, "dir"))
@@ -438,7 +438,7 @@ def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, json_out, quiet,
 
     try:
         _set_threads(threads)
-        from ces.spec.loader import load
+        from ces.modelfile.loader import load
 
         paths = []
         for c in configs:
@@ -456,7 +456,7 @@ def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, json_out, quiet,
                 grid_spec[name.strip()] = [float(v) for v in vals.split(",")]
             except ValueError:
                 raise CesError(f"--grid values must be numbers, got `{vals}`") from None
-        from ces.spec.names import check_input, model_parameter_names
+        from ces.modelfile.names import check_input, model_parameter_names
 
         mdata = loaded.model_loc.data
         for name in grid_spec:
@@ -540,7 +540,7 @@ def _write_json(path: Optional[Path], obj) -> None:
 def _load_results(path: Path) -> dict:
     from ces.report.results_json import SCHEMA, SCHEMA_VERSION
 
-    from ces.spec.yamlio import read_text_bounded
+    from ces.modelfile.yamlio import read_text_bounded
 
     text = read_text_bounded(path, "a results.json file")
     try:
@@ -600,7 +600,7 @@ def diff(
         if models:
             from rich.table import Table
 
-            from ces.spec.yamlio import load_yaml
+            from ces.modelfile.yamlio import load_yaml
 
             console = make_console()
             changes = diff_models(load_yaml(old).data, load_yaml(new).data)
@@ -816,8 +816,8 @@ def schema(
 ) -> None:
     """Print the JSON Schema of model files or config files (for editor autocompletion)."""
     from ces.report.atomic import write_text_atomic
-    from ces.spec.schema import ConfigSpec, ModelSpec
-    from ces.spec.schema_doc import schema_markdown
+    from ces.modelfile.schema import ConfigSpec, ModelSpec
+    from ces.modelfile.schema_doc import schema_markdown
 
     if kind not in ("model", "config"):
         _fail(CesError(f"unknown schema `{kind}` (allowed: model, config)"))
@@ -853,7 +853,7 @@ def evppi(
     from ces.engine.psa import sampled_parameters
     from ces.pipeline import psa_options
     from ces.pipeline import run as run_pipeline
-    from ces.spec.schema import EvppiSpec
+    from ces.modelfile.schema import EvppiSpec
 
     try:
         for name, v in (("--draws", draws), ("--bootstrap", bootstrap)):
@@ -870,7 +870,7 @@ def evppi(
             groups[name.strip()] = members
         _set_threads(threads)
         from ces.analysis.voi_tables import check_sizes
-        from ces.spec.loader import load
+        from ces.modelfile.loader import load
 
         pre = load(config)  # sizes bounded before the PSA runs
         pre_opts = psa_options(pre, draws, seed)

@@ -137,7 +137,7 @@ def warm_numba() -> None:
     from pathlib import Path
 
     from ces.engine.model import CohortModel
-    from ces.spec.loader import load
+    from ces.modelfile.loader import load
 
     with tempfile.TemporaryDirectory() as d:
         for i, text in enumerate(_WARM_MODELS):

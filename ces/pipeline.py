@@ -14,8 +14,8 @@ from ces.engine.deterministic import BaseCase, run_base_case
 from ces.engine.model import CohortModel
 from ces.engine.psa import PsaResult, run_psa
 from ces.errors import CesError
-from ces.spec import limits, sizes
-from ces.spec.loader import Loaded, load
+from ces.modelfile import limits, sizes
+from ces.modelfile.loader import Loaded, load
 
 
 @dataclass
@@ -114,7 +114,7 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
     spec = loaded.config.psa
     if spec is None and draws is None:
         return None
-    from ces.spec.schema import PsaSpec
+    from ces.modelfile.schema import PsaSpec
 
     spec = spec or PsaSpec()
     if seed is not None and seed < 0:
@@ -420,7 +420,7 @@ def _bia_inputs(b, names: list) -> tuple:
 
 def _bia_variant(b, population: dict | None = None, uptake: dict | None = None):
     """A copy of the budget spec with population / uptake fields replaced (validated again)."""
-    from ces.spec.schema import BudgetImpactSpec
+    from ces.modelfile.schema import BudgetImpactSpec
 
     data = b.model_dump(by_alias=True)
     if population:

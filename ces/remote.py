@@ -30,7 +30,7 @@ def built_model(bundle: Bundle, overrides: dict | None):
         _MODELS.move_to_end(key)
         return _MODELS[key]
     from ces.engine.model import CohortModel
-    from ces.spec.loader import load
+    from ces.modelfile.loader import load
 
     entry = materialise(bundle)
     try:

@@ -18,7 +18,7 @@ from scipy.optimize import brentq
 
 from ces.errors import CesError
 from ces.pipeline import run
-from ces.spec.schema import SETTINGS_KEYS
+from ces.modelfile.schema import SETTINGS_KEYS
 
 
 def override(name: str, value: float) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ces.cli import app
-from ces.spec.schema_doc import schema_markdown
+from ces.modelfile.schema_doc import schema_markdown
 from tests.conftest import CONFIGS, MODELS, ROOT
 
 

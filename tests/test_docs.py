@@ -9,8 +9,8 @@ import yaml
 
 from ces.cli import app
 from ces.pipeline import run
-from ces.spec import schema as S
-from ces.spec.schema_doc import blocks, schema_markdown, undocumented
+from ces.modelfile import schema as S
+from ces.modelfile.schema_doc import blocks, schema_markdown, undocumented
 from tests.conftest import MODELS, ROOT
 
 README = (ROOT / "README.md").read_text()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ces.errors import ExprError
-from ces.spec.expr import compile_expr, dependency_order
+from ces.modelfile.expr import compile_expr, dependency_order
 
 
 def ev(src, **env):

@@ -373,7 +373,7 @@ def test_output_files_are_0644(runner, tmp_path, small_model):
 
 def test_linear_dependency_order_long_chain():
     """A chain of 20,000 parameters sorts without recursion limits (the old sort was quadratic and recursive)."""
-    from ces.spec.expr import compile_expr, dependency_order
+    from ces.modelfile.expr import compile_expr, dependency_order
 
     n = 20_000
     exprs = {f"p{i}": compile_expr(f"p{i + 1} + 1" if i < n - 1 else "1") for i in range(n)}
@@ -383,7 +383,7 @@ def test_linear_dependency_order_long_chain():
 
 def test_dependency_order_keeps_yaml_order_and_finds_cycles():
     from ces.errors import ExprError
-    from ces.spec.expr import compile_expr, dependency_order
+    from ces.modelfile.expr import compile_expr, dependency_order
 
     exprs = {"a": compile_expr("c + b"), "b": compile_expr("1"), "c": compile_expr("b"), "d": compile_expr("2")}
     assert dependency_order(exprs, frozenset(), {}) == ["b", "c", "a", "d"]

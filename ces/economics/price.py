@@ -30,7 +30,7 @@ def price_line(base, path, parameter: str, cost_columns: list, strategy: str | N
     ``error(key, message)`` builds the exception for a bad strategy, comparator or parameter name
     (default: a CesError naming the command-line flag --key)."""
     from ces.pipeline import run
-    from ces.spec.names import unknown
+    from ces.modelfile.names import unknown
 
     names = list(base.model.strategies)
     s = strategy or names[-1]

@@ -11,7 +11,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ces.spec.expr import RESERVED, dependency_order
+from ces.modelfile.expr import RESERVED, dependency_order
 
 TIME_VARS = frozenset({"cycle", "time", "age"})
 

@@ -26,10 +26,10 @@ from ces.engine.kernels import accumulate_rewards, markov_trace
 from ces.errors import CesError, ModelCheckError
 from ces.params.parameters import parse_parameters
 from ces.params.tables import load_table, resolve_table_file
-from ces.spec.expr import compile_expr
-from ces.spec.loader import Loaded
-from ces.spec.units import parse_cycle, parse_horizon
-from ces.spec.sizes import check_cycles, check_model_sizes
+from ces.modelfile.expr import compile_expr
+from ces.modelfile.loader import Loaded
+from ces.modelfile.units import parse_cycle, parse_horizon
+from ces.modelfile.sizes import check_cycles, check_model_sizes
 
 ROW_TOL = 1e-9
 

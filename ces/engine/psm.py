@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ces.errors import CesError, ModelCheckError
-from ces.spec.units import YEARS_PER_UNIT
+from ces.modelfile.units import YEARS_PER_UNIT
 from ces.survival import effects
 
 CURVE_KEYS = ("dist", "hr", "hr_until", "af", "or", "cure", "cure_type", "background", "floor")

@@ -253,7 +253,7 @@ def _empirical(p, base_dir: Path | None):
     import pandas as pd
 
     from ces.params.tables import read_csv_bounded
-    from ces.spec.paths import check_data_path, data_dirs
+    from ces.modelfile.paths import check_data_path, data_dirs
 
     allowed = [Path(base_dir).resolve()] if base_dir is not None else [path.parent]  # direct API use
     ctx = data_dirs()  # the loaded model's folders (model, config, allow_paths)

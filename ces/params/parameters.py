@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ces.errors import CesError
-from ces.spec.expr import FUNCTIONS, RESERVED, Expr, compile_expr
+from ces.modelfile.expr import FUNCTIONS, RESERVED, Expr, compile_expr
 
 META_KEYS = ("value", "label", "unit", "source", "note", "description")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

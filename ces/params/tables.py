@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ces.errors import CesError
-from ces.spec.paths import check_data_path
+from ces.modelfile.paths import check_data_path
 
 BUILTIN = {
     "us_2015_mx": "lifetable_us_2015_mx_darth.csv",
@@ -79,7 +79,7 @@ def read_csv_bounded(path: Path, what: str, shown: str) -> pd.DataFrame:
 
     Errors (ValueError) name the file but never echo its contents.
     """
-    from ces.spec.yamlio import check_regular_file
+    from ces.modelfile.yamlio import check_regular_file
 
     try:
         st = Path(path).stat()
@@ -106,7 +106,7 @@ def read_csv_bounded(path: Path, what: str, shown: str) -> pd.DataFrame:
 
 
 def load_table(name: str, spec, base_dir: Path, sex, raise_at, allowed: list | None = None) -> Table:
-    """Read a table per its :class:`~ces.spec.schema.TableSpec`; ``raise_at(key, msg)`` builds errors."""
+    """Read a table per its :class:`~ces.modelfile.schema.TableSpec`; ``raise_at(key, msg)`` builds errors."""
     try:
         path = resolve_table_file(spec.file, base_dir)
     except KeyError as exc:

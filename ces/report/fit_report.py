@@ -147,7 +147,7 @@ def merged_model(model: Path, block_text: str, time_unit: str | None = None) -> 
     The model is re-serialised, so its comments are not kept: the file says where it came from."""
     import yaml
 
-    from ces.spec.yamlio import load_yaml
+    from ces.modelfile.yamlio import load_yaml
 
     data = load_yaml(model).data
     unit = data.get("time_unit", "year")

@@ -183,7 +183,7 @@ def plot_survival(run, folder: Path, plt=None) -> list:
 
 
 def _unit_years(model) -> float:
-    from ces.spec.units import YEARS_PER_UNIT
+    from ces.modelfile.units import YEARS_PER_UNIT
 
     return YEARS_PER_UNIT[model.loaded.model.time_unit]
 

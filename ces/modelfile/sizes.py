@@ -1,6 +1,6 @@
 """Size checks of a loaded model, made before the engine allocates anything.
 
-Each check compares a size with its limit in :mod:`ces.spec.limits` and raises a
+Each check compares a size with its limit in :mod:`ces.modelfile.limits` and raises a
 located :class:`~ces.errors.CesError` that names the limit and how to raise it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from ces.errors import CesError
-from ces.spec import limits
+from ces.modelfile import limits
 
 
 def check_model_sizes(loaded, cycle_years: float) -> None:

@@ -7,7 +7,7 @@ import typing
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from ces.spec import schema as S
+from ces.modelfile import schema as S
 
 
 def _type(ann) -> str:

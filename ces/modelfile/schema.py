@@ -4,7 +4,7 @@ The schema is the single definition of every key: its type, default and meaning
 (the ``description`` of each field, exported by ``ces schema`` as JSON Schema and
 listed in ``docs/schema.md``).  Expressions (parameters, probabilities, costs,
 utilities) are written as numbers or strings in the safe expression language of
-:mod:`ces.spec.expr`.
+:mod:`ces.modelfile.expr`.
 """
 
 from __future__ import annotations

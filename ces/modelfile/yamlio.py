@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from ces.errors import CesError
-from ces.spec.limits import current, how_to_raise
+from ces.modelfile.limits import current, how_to_raise
 
 KeyPath = tuple  # tuple[str | int, ...]
 

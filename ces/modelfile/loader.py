@@ -17,10 +17,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ces.errors import CesError
-from ces.spec import limits
-from ces.spec.paths import set_data_dirs
-from ces.spec.schema import SETTINGS_KEYS, ConfigSpec, ModelSpec
-from ces.spec.yamlio import Located, format_path, load_yaml
+from ces.modelfile import limits
+from ces.modelfile.paths import set_data_dirs
+from ces.modelfile.schema import SETTINGS_KEYS, ConfigSpec, ModelSpec
+from ces.modelfile.yamlio import Located, format_path, load_yaml
 
 
 @dataclass
@@ -201,7 +201,7 @@ def load(path: str | Path, overrides: dict | None = None) -> Loaded:
         p = Path(path)
         cfg = Located(data={"ces": 1, "model": p.name}, file=str(p))
         return _load_config(cfg, overrides, model_path=p)
-    from ces.spec.names import check_model
+    from ces.modelfile.names import check_model
 
     check_model(loc.data, loc.error)
     model = _validate_model(loc, loc.data)
@@ -288,7 +288,7 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
 
 def _check_names(own: ConfigSpec, overrides: dict | None, mloc: Located, cloc: Located) -> None:
     """No silent ignores: every name the config (and any override) uses must be defined by the model."""
-    from ces.spec import names
+    from ces.modelfile import names
 
     model_data = mloc.data
     names.check_model(model_data, mloc.error)

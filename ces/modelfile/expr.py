@@ -33,8 +33,8 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from ces.errors import CesError, ExprError
-from ces.spec.limits import current as current_limits
-from ces.spec.limits import how_to_raise
+from ces.modelfile.limits import current as current_limits
+from ces.modelfile.limits import how_to_raise
 
 MAX_LENGTH = 2000
 RESERVED = frozenset({"cycle", "time", "age", "cycle_length", "residence", "rest", "sex_male"})

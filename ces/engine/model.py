@@ -90,7 +90,13 @@ class CohortModel:
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def from_loaded(cls, loaded: Loaded) -> "CohortModel":
+    def from_loaded(cls, loaded: Loaded, front_end: bool = True) -> "CohortModel":
+        if front_end:  # the model-kind checks; a decision tree in front of the model (ces.engine.tree)
+            from ces.engine.tree import front_end_model
+
+            tree_model = front_end_model(loaded)
+            if tree_model is not None:
+                return tree_model
         m = cls(loaded)
         spec = loaded.model
         try:

@@ -90,6 +90,9 @@ class EntryReward(Strict):
     qaly: Optional[Expression] = Field(None, description="One-off QALY change per person entering (e.g. -0.01).")
 
 
+from ces.modelfile.tree_schema import TreeSpec  # noqa: E402  (after Strict, Expression, StatePatch)
+
+
 class StrategySpec(Strict):
     label: Optional[StrictStr] = Field(None, description="Display name used in tables, legends, CSV and xlsx "
                                        "(default: the strategy's key).")
@@ -103,6 +106,8 @@ class StrategySpec(Strict):
     initial_costs: Optional[dict[StrictStr, Expression]] = Field(None, description="One-off costs at time 0.")
     initial: Optional[dict[StrictStr, Expression]] = Field(None, description="Occupancy at time 0 in this "
                                                            "strategy (replaces the model's `initial`).")
+    tree: Optional[TreeSpec] = Field(None, description="This strategy's decision tree (replaces the model's "
+                                     "`tree`); see docs/tree.md.")
 
 
 class ProductivitySpec(Strict):
@@ -161,11 +166,13 @@ class ModelSpec(Strict):
     ces: Literal[1] = Field(description="Schema version; must be 1.")
     title: StrictStr = Field("untitled model", description="Title shown above the results.")
     description: Optional[StrictStr] = Field(None, description="Free text (sources, scope); not used in the run.")
-    kind: Literal["markov", "psm"] = Field("markov", description="Model type: Markov cohort or partitioned "
-                                           "survival.")
+    kind: Literal["markov", "psm", "tree"] = Field("markov", description="Model type: Markov cohort, "
+                                                   "partitioned survival, or a pure decision tree (no states; "
+                                                   "docs/tree.md).")
     cycle: Union[StrictStr, Number] = Field("1 year", description="Cycle length: `1 year`, `1 month`, `4 weeks`, "
                                             "`28 days` (1 year = 365.25 days, 1 month = 1/12 year).")
-    horizon: Union[StrictInt, StrictStr] = Field(description="`N cycles`, `N years` or `lifetime` (to max_age).")
+    horizon: Optional[Union[StrictInt, StrictStr]] = Field(
+        None, description="`N cycles`, `N years` or `lifetime` (to max_age); required except for `kind: tree`.")
     start_age: Optional[Number] = Field(None, ge=0, description="Cohort age (years) at time 0; enables `age`.")
     max_age: Number = Field(100, gt=0, description="Age at which a `lifetime` horizon ends.")
     sex: Optional[Union[Literal["male", "female"], dict[Literal["male", "female"], Number]]] = Field(
@@ -179,7 +186,8 @@ class ModelSpec(Strict):
                                                "expressions as NAME(x) or NAME(x, \"male\").")
     parameters: dict[StrictStr, Any] = Field(
         default_factory=dict, description="NAME: number | expression | {value, dist, ..., label, unit, source}.")
-    states: dict[StrictStr, StateSpec] = Field(min_length=2, description="Health states, in order.")
+    states: dict[StrictStr, StateSpec] = Field(default_factory=dict, description="Health states, in order (at "
+                                               "least 2; none for `kind: tree`).")
     initial: Optional[dict[StrictStr, Expression]] = Field(
         None, description="Occupancy at time 0 (normalised to 1); default: everyone in the first state.")
     transitions: dict[StrictStr, dict[StrictStr, Expression]] = Field(
@@ -210,6 +218,8 @@ class ModelSpec(Strict):
     initial_costs: dict[StrictStr, Expression] = Field(
         default_factory=dict, description="One-off costs at time 0 by category (undiscounted), e.g. acquisition.")
     strategies: dict[StrictStr, Optional[StrategySpec]] = Field(min_length=1, description="Strategies compared.")
+    tree: Optional[TreeSpec] = Field(None, description="Decision tree in front of the model, for every strategy "
+                                     "without its own `tree` (docs/tree.md).")
     indirect: Optional[IndirectSpec] = Field(None, description="Societal-perspective cost terms (productivity, "
                                              "informal care, patient time and travel, consumption).")
     cost_bearers: dict[StrictStr, StrictStr] = Field(

@@ -74,8 +74,8 @@ def plot_run(run, folder: Path) -> list:
         ax.set_xlabel("Time (years)")
         ax.set_ylabel("Proportion of cohort")
         ax.set_ylim(0, 1)
-        ax.legend(fontsize=9)
-    names += _save(fig, folder, "trace")
+        ax.legend(fontsize=9) if run.model.states else None  # a pure decision tree has no states
+    names += _save(fig, folder, "trace") if run.model.states else (plt.close(fig) or [])
     if spec.kind == "psm":
         names += plot_survival(run, folder, plt)
     if getattr(run, "budget", None) is not None:

@@ -14,7 +14,8 @@ def test_schema_exports_json_schema(runner):
     assert r.exit_code == 0
     s = json.loads(r.stdout)
     assert {"ces", "states", "transitions", "strategies", "discount"} <= set(s["properties"])
-    assert "horizon" in s["required"]
+    # horizon and states are required unless `kind: tree` (a pure decision tree, docs/tree.md)
+    assert s["else"]["required"] == ["horizon", "states"] and s["if"]["properties"]["kind"] == {"const": "tree"}
     c = json.loads(runner.invoke(app, ["schema", "config"]).stdout)
     assert {"model", "settings", "parameters", "psa", "wtp"} <= set(c["properties"])
     assert runner.invoke(app, ["schema", "nope"]).exit_code == 2

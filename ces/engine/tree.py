@@ -31,6 +31,7 @@ from ces.engine import conventions as cv
 from ces.engine.evaluate import as_array
 from ces.engine.model import CohortModel, StrategyResult
 from ces.engine.tree_compile import ROW_TOL, TreeCompiler, check_names
+from ces.engine.tree_variants import TreeLoaded, overridden, plain, variant_spec
 from ces.errors import ModelCheckError
 from ces.modelfile.loader import Loaded
 
@@ -48,24 +49,6 @@ def front_end_model(loaded: Loaded):
     if spec.kind == "tree" or trees:
         return TreeModel.from_loaded(loaded)
     return None
-
-
-@dataclass
-class _TreeLoaded(Loaded):
-    """The Loaded of the inner model: a branch's strategy reports its keys at their place in the tree."""
-
-    origins: dict = field(default_factory=dict)  # variant -> (strategy, {key path in the variant: real path})
-
-    def locate(self, path: tuple) -> tuple:
-        path = tuple(path)
-        if len(path) >= 2 and path[0] == "strategies" and path[1] in self.origins:
-            real, keys = self.origins[path[1]]
-            rest = path[2:]
-            for n in range(len(rest), 0, -1):
-                if rest[:n] in keys:
-                    return super().locate(keys[rest[:n]] + rest[n:])
-            return super().locate(("strategies", real) + rest)
-        return super().locate(path)
 
 
 @dataclass
@@ -151,13 +134,13 @@ class TreeModel:
                         tree_cats.append(c)
                 if node.enter is None:
                     continue
-                key = (node.enter, json.dumps({k: _plain(v) for k, v in node.overrides.items()}, sort_keys=True))
+                key = (node.enter, json.dumps({k: plain(v) for k, v in node.overrides.items()}, sort_keys=True))
                 if key in seen:
                     node.variant = seen[key]
                     continue
                 vname = f"{s} [tree: {node.name}]"
                 base = spec.strategies[s] or StrategySpec()
-                strategies[vname], keys = _variant_spec(base, node, spec.kind)
+                strategies[vname], keys = variant_spec(base, node, spec.kind)
                 origins[vname] = (s, keys)
                 seen[key] = node.variant = vname
                 inner_selected.append(vname)
@@ -169,7 +152,7 @@ class TreeModel:
                                              "initial_costs": {**spec.initial_costs, **extra}})
         base_fields = {f.name: getattr(L, f.name) for f in fields(Loaded)}
         base_fields.update(model=inner_spec, config=L.config.model_copy(update={"strategies": inner_selected}))
-        self.inner = CohortModel.from_loaded(_TreeLoaded(**base_fields, origins=origins), front_end=False)
+        self.inner = CohortModel.from_loaded(TreeLoaded(**base_fields, origins=origins), front_end=False)
         inner = self.inner
         for name in ("n_cycles", "cycle_years", "states", "expanded", "streams", "cost_streams", "payer_streams",
                      "functions", "known", "model_defs", "data_files", "indirect", "friction", "spillover"):
@@ -223,7 +206,7 @@ class TreeModel:
         vals = cs.evaluator.evaluate(self.env(np.zeros(1), np.zeros(1), sname), dr, needed=self.needed[sname])
         runs = {}
         for v in self.variants.get(sname, []):
-            over = _overridden(root, v)
+            over = overridden(root, v)
             vd = None if draws is None else {k: a for k, a in draws.items() if k not in over}
             runs[v] = self.inner.run_strategy(v, vd, n_draws, keep, draw_offset, shared)
         return _fold(self, sname, root, vals, runs, D, keep, draw_offset)
@@ -348,60 +331,3 @@ def _fail(e, sname, D, draw_offset, d, msg, values) -> None:
 def _fail_at(m, path, sname, D, draw_offset, d, msg) -> None:
     file, p, line = m.loaded.locate(path)
     raise ModelCheckError(f"{_where(sname, D, draw_offset, d)}: {msg}", file=file, path=p, line=line)
-
-
-def _overridden(root, variant) -> set:
-    """Parameters a terminal overrides for the model it enters (their PSA draws do not apply there)."""
-    for node in root.walk():
-        if node.variant == variant:
-            return set(node.overrides.get("parameters", {}))
-    return set()
-
-
-def _plain(v):
-    """Overrides as plain data (pydantic patches dumped) for the key of a variant."""
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if hasattr(v, "model_dump"):
-        return v.model_dump(exclude_none=True)
-    return v
-
-
-def _variant_spec(base, node, kind: str) -> tuple:
-    """The strategy run from a terminal: the strategy's own spec with the branch's overrides and entry state,
-    and {key path in the variant: the key's real path} for error messages."""
-    from ces.modelfile.schema import StatePatch
-
-    over = node.overrides
-    keys: dict = {}
-    params = dict(base.parameters)
-    for p in over.get("parameters", {}):
-        keys[("parameters", p)] = node.path + ("parameters", p)
-    params.update(over.get("parameters", {}))
-    states = dict(base.states)
-    for st, patch in over.get("states", {}).items():
-        own = patch.model_dump(exclude_none=True)
-        old = states[st].model_dump(exclude_none=True) if st in states else {}
-        if "costs" in own and "costs" in old:
-            own["costs"] = {**old["costs"], **own["costs"]}
-            for c in patch.costs:
-                keys[("states", st, "costs", c)] = node.path + ("states", st, "costs", c)
-        else:
-            for k in own:
-                keys[("states", st, k)] = node.path + ("states", st, k)
-        if st not in base.states:
-            keys[("states", st)] = node.path + ("states", st)
-        states[st] = StatePatch(**{**old, **own})
-    curves = {c: dict(v) for c, v in base.curves.items()}
-    for c, patch in over.get("curves", {}).items():
-        curves[c] = {**curves.get(c, {}), **patch}
-        for k in patch:
-            keys[("curves", c, k)] = node.path + ("curves", c, k)
-        if c not in base.curves:
-            keys[("curves", c)] = node.path + ("curves", c)
-    update = {"parameters": params, "states": states, "curves": curves, "tree": None}
-    if kind == "markov":
-        update["initial"] = {node.enter: 1}
-        keys[("initial",)] = node.path + ("enter",)
-    return base.model_copy(update=update), keys
-

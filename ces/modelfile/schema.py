@@ -163,6 +163,10 @@ class IndirectSpec(Strict):
 
 
 class ModelSpec(Strict):
+    # `horizon` and `states` are required except in a pure decision tree (`kind: tree`)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"properties": {"kind": {"const": "tree"}}, "required": ["kind"]},
+        "else": {"required": ["horizon", "states"]}})
     ces: Literal[1] = Field(description="Schema version; must be 1.")
     title: StrictStr = Field("untitled model", description="Title shown above the results.")
     description: Optional[StrictStr] = Field(None, description="Free text (sources, scope); not used in the run.")

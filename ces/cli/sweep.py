@@ -1,6 +1,5 @@
 """``ces sweep``: a WTP sweep from one PSA, or a parallel batch over configs × parameter grid × WTP."""
 
-from pathlib import Path
 from typing import Optional
 
 import typer

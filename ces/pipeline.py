@@ -172,7 +172,8 @@ def headline_prices(res: "RunResult", path, overrides: dict | None) -> pd.DataFr
 
 def appraisal(res: "RunResult") -> dict:
     """Severity, the setting's threshold and a verdict for every frontier ICER under each perspective."""
-    from ces.economics.settings import load_setting, threshold_rule
+    from ces.economics.thresholds import threshold_rule
+    from ces.modelfile.presets import load_setting
     from ces.economics.thresholds import c2h_band, qale, severity, shortfall_rate, threshold
     from ces.errors import CesError
     from ces.survival.lifetable import life_table, sex_weights
@@ -436,7 +437,7 @@ def budget_impact(res: "RunResult") -> dict:
     """Budget impact tables from the config's `budget_impact:` block and the model's own cost streams."""
     from ces.analysis.budget import annual_streams, budget_tables
     from ces.analysis.pricing import ceiling_flag
-    from ces.economics.settings import load_setting
+    from ces.modelfile.presets import load_setting
     from ces.engine import conventions as cv
     from ces.errors import CesError
 
@@ -651,7 +652,7 @@ def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions, persp
 def model_perspectives(loaded: Loaded, model: CohortModel) -> tuple:
     """(perspectives with the base-case one first, base-case key) for a loaded model and config."""
     from ces.economics.perspectives import base_perspective, ordered, perspectives
-    from ces.economics.settings import load_setting
+    from ces.modelfile.presets import load_setting
 
     persps = perspectives(model.cost_streams, model.payer_streams, loaded.model.cost_bearers)
     default = load_setting(loaded.config.setting).get("base_perspective") if loaded.config.setting else None

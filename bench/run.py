@@ -132,7 +132,8 @@ def perspective_overhead(n: int = int(os.environ.get("BENCH_PERSPECTIVE_DRAWS", 
     Perspectives are sums of the same per-draw category totals, so the simulation runs once either way;
     the extra time is the analysis (summary, ICERs, CEAC/CEAF, EVPI, convergence) of the other
     perspectives.  Median of REPS repetitions in this process (warm numba cache)."""
-    from ces.pipeline import analyse_psa, build, model_perspectives, psa_options, wtp_values
+    from ces.economics.perspectives import model_perspectives
+    from ces.pipeline import analyse_psa, build, psa_options, wtp_values
     from ces.engine.psa import run_psa
 
     loaded, model = build(ROOT / "configs" / "cart_lbcl_sweden.yaml")

@@ -387,7 +387,7 @@ def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, 
             from ces.report.outputs import write_output_dir
 
             if res.loaded.config.dsa is not None:  # the tornado goes into the workbook and the report
-                from ces.sensitivity import run_dsa
+                from ces.studies.dsa import run_dsa
 
                 res.dsa = run_dsa(config)
             if out is not None:
@@ -476,7 +476,7 @@ def _sweep(configs, wtp, grid, draws, seed, jobs, threads, out, json_out, quiet,
             from rich.markup import escape
 
             from ces.executors import make_executor
-            from ces.sweep import sweep as batch
+            from ces.studies.sweep import sweep as batch
 
             with make_executor(executor, scheduler, jobs) as ex, _progress_tasks(not quiet) as on_done:
                 table = batch(paths, grid_spec, grid_, ex, draws=draws, seed=seed, on_done=on_done,
@@ -631,7 +631,7 @@ def dsa(
 ) -> None:
     """Deterministic sensitivity analysis: tornado, two-way grid, threshold, scenarios."""
 
-    from ces.sensitivity import run_dsa
+    from ces.studies.dsa import run_dsa
 
     try:
         _check_outputs(out=(out, "into"), json=(json_out, "file"))
@@ -762,7 +762,7 @@ def price(
     quiet: bool = _flag("--quiet", "-q", help="Do not print the result."),
 ) -> None:
     """Threshold price: the value of a price parameter at which the ICER equals the WTP (exact, linear)."""
-    from ces.economics.price import threshold_price
+    from ces.studies.price import threshold_price
 
     cols = {"payer": "cost", "societal": "cost_societal", "societal_with_consumption": "cost_societal_consumption"}
     try:
@@ -961,13 +961,13 @@ def fit(
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for the tables (CSV) and plots (PNG, SVG)."),
 ) -> None:
     """Fit parametric survival models to patient-level data or a digitised KM curve (Guyot)."""
-    from ces.report import fit_report
+    from ces.studies import fit as fit_study
     from ces.executors import LocalExecutor
 
     try:
         if jobs < 1:
             raise CesError(f"--jobs must be at least 1, got {jobs}")
-        fit_report.main(data=data, time_col=time_col, event_col=event_col, name=name, arm=arm, joint=joint,
+        fit_study.main(data=data, time_col=time_col, event_col=event_col, name=name, arm=arm, joint=joint,
                      weight=weight, km=km, at_risk=at_risk, events=events, ipd_out=ipd_out, families=families,
                      knots=knots, cure=cure, time_unit=time_unit, at=at, horizon=horizon, choose=choose,
                      yaml_out=yaml_out, merge=merge, bootstrap_b=bootstrap_b, seed=seed, background=background, age=age,

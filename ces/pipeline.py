@@ -131,8 +131,9 @@ def headline_prices(res: "RunResult", path, overrides: dict | None) -> pd.DataFr
     persps = [p for p in res.perspective_list if p.cost_column in res.totals]
     cl = res.loaded.config_loc  # not None: `price:` is a config key
     try:
-        line = price_line(res, path, spec.parameter, [p.cost_column for p in persps], spec.strategy,
-                          spec.comparator, overrides, error=lambda key, msg: cl.error(("price", key), msg))
+        line = price_line(res, lambda over: run(path, psa=False, overrides=over, checks=False), spec.parameter,
+                          [p.cost_column for p in persps], spec.strategy, spec.comparator, overrides,
+                          error=lambda key, msg: cl.error(("price", key), msg))
     except CesError as exc:
         raise (exc if exc.path else cl.error(("price",), exc.message)) from None
     rows = [{"perspective": p.key, "wtp": w, **at_wtp(line, p.cost_column, w)} for p in persps for w in wtps]

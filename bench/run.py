@@ -97,11 +97,11 @@ def main() -> None:
 EVPPI_CODE = """
 import json, sys, time
 from ces.analysis.voi_tables import evppi_items, evppi_tables
-from ces.engine.psa import run_psa, sampled_parameters
+from ces.engine.psa import run_psa
 from ces.pipeline import build
 _, model = build(sys.argv[1])
 psa = run_psa(model, 10_000, 2026)
-s = sampled_parameters(model, 10_000, 2026)
+s = psa.parameter_draws()
 singles = ["r_HS1", "r_S1H", "r_S1S2", "hr_S1", "hr_S2", "c_trtA", "c_trtB", "u_S1", "u_S2", "u_trtA"]
 items = evppi_items(s, singles, {"utilities": ["u_S1", "u_trtA"], "progression": ["r_S1S2", "hr_S1S2_trtB", "c_trtB"]})
 wtp = [float(w) for w in range(0, 200_001, 25_000)]

@@ -151,7 +151,6 @@ def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions, persp
     return tables
 
 
-
 def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int | None = None,
         seed: int | None = None, chunk: int | None = None, on_chunk=None, overrides: dict | None = None,
         checks: bool = True, psa_runner=None) -> RunResult:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ces.engine import conventions as cv
-from ces.engine.psa import run_psa, sampled_parameters
+from ces.engine.psa import parameter_columns, run_psa
 from ces.errors import CesError, ModelCheckError
 from ces.pipeline import build, run
 from tests.conftest import CONFIGS, MODELS
@@ -163,7 +163,7 @@ def test_tree_into_markov_psa_equals_weighted_separate_psa_runs(tree_and_separat
     tree, sep = tree_and_separate
     n, seed = 64, 99
     pt, ps = run_psa(tree, n, seed, chunk=25), run_psa(sep, n, seed, chunk=64)
-    v = sampled_parameters(tree, n, seed)
+    v = {"p_resp": pt.samples[:, parameter_columns(tree, pt.sample_names)["p_resp"]]}
     assert np.std(v["p_resp"]) > 0  # the tree's probability is drawn
     want = _hand_fold(tree, sep, ps.totals["treated"], ps.totals["alive"], v)
     assert np.allclose(pt.totals["new"], want, rtol=1e-12, atol=0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ces.engine.model import ROW_TOL  # the tolerance of the Markov rows, for the tree's nodes too
+from ces.engine.checks import ROW_TOL  # the tolerance of the Markov rows, for the tree's nodes too
 from ces.errors import CesError
 from ces.modelfile.expr import compile_expr
 from ces.modelfile.units import YEARS_PER_UNIT

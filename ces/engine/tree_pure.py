@@ -1,21 +1,16 @@
 """A pure decision-tree model (`kind: tree`): strategies, parameters and streams without a cohort model.
 
 The streams are the tree's cost categories (in order of appearance), then ``qaly`` and ``ly``; a
-category is the healthcare payer's unless it is societal (ces.economics.indirect.INDIRECT) or
+category is the healthcare payer's unless it is societal (ces.engine.indirect.INDIRECT) or
 `cost_bearers` names another bearer, as in a model with states.  Parameters and the strategies'
-parameter overrides are read as in ces.engine.model (same sampling keys: a strategy override with a
-distribution is sampled as ``STRATEGY/NAME``).
+overrides: ces.engine.strategy.strategy_parameters, as for a model with states.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ces.engine.evaluate import ParamEvaluator
-from ces.engine.model import CompiledStrategy
-from ces.errors import CesError
+from ces.engine.strategy import CompiledStrategy, strategy_parameters
 from ces.modelfile.units import parse_cycle
-from ces.params.parameters import parse_parameters
 from ces.params.tables import load_table, resolve_table_file
 
 MODEL_KEYS = ("transitions", "curves", "partition", "transition_rewards", "entry_rewards", "curve_costs",
@@ -25,7 +20,7 @@ STRATEGY_KEYS = ("transitions", "states", "curves", "initial", "initial_costs")
 
 def build_pure(m, selected) -> None:
     """Fill the TreeModel ``m`` for a model without states (``kind: tree``)."""
-    from ces.economics.indirect import INDIRECT
+    from ces.engine.indirect import INDIRECT
 
     L, spec = m.loaded, m.loaded.model
     if spec.states:
@@ -52,13 +47,6 @@ def build_pure(m, selected) -> None:
     known = {"cycle", "time", "cycle_length"} | ({"age"} if spec.start_age is not None else set())
     m.known = frozenset(known)
     m.trees = m._trees(selected, set(m.functions))
-    fns = frozenset(m.functions)
-    defs = parse_parameters(spec.parameters, L.locate, fns, L.base_dir)
-    m.model_defs = dict(defs)
-    for d in defs.values():
-        if d.dist is not None and d.dist.name == "empirical":
-            f = Path(d.dist.params["file"])
-            m.data_files.append(str(f if f.is_absolute() else (L.base_dir / f).resolve()))
     cats: list = []
     for root in m.trees.values():
         for node in root.walk():
@@ -73,15 +61,7 @@ def build_pure(m, selected) -> None:
     m.streams = cats + ["qaly", "ly"]
     for s in selected:
         strat = spec.strategies[s]
-        sdefs = dict(defs)
-        spath = ("strategies", s)
-        if strat is not None:
-            for name, d in parse_parameters(strat.parameters, L.locate, fns, L.base_dir, prefix=spath).items():
-                if name not in sdefs:
-                    raise CesError(f"strategy overrides unknown parameter `{name}` (declare it in the model's "
-                                   "`parameters` first)", file=d.where[0], path=d.where[1], line=d.where[2])
-                d.group = f"{s}/{d.group or name}" if d.dist is not None else None
-                sdefs[name] = d
+        sdefs = strategy_parameters(m, s)
         cs = CompiledStrategy(s, (strat.label if strat is not None and strat.label else s), sdefs, {}, {}, {}, [],
                               {}, {})
         cs.evaluator = ParamEvaluator(sdefs, m.functions, m.known)

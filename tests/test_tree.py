@@ -300,3 +300,20 @@ def test_pure_tree_refuses_states_and_enter(tmp_path):
     p.write_text(text.replace("kind: tree", "kind: markov"))
     with pytest.raises(CesError, match="at least 2 `states`"):
         build(p)
+
+
+def test_validate_prints_each_tree_and_run_names_the_structure(runner, tree_and_separate, tmp_path):
+    from ces.cli import app
+
+    r = runner.invoke(app, ["validate", str(CONFIGS / "tree_sumatriptan.yaml")])
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.stdout.split())  # rich may wrap long lines
+    assert "Decision tree `tree` (strategies: sumatriptan, caffeine)" in out
+    assert "emergency (Emergency department) · p = p_ed · cost: c_ed" in out
+    assert "utility u_admitted × 48 hours · ends" in out and "States" not in out
+    t = tmp_path / "tree.yaml"
+    t.write_text(MARKOV + TREE_STRATEGIES)
+    out = " ".join(runner.invoke(app, ["validate", str(t)]).stdout.split())
+    assert "treated · p = p_resp · drug: c_drug · → enter Well (parameters: rr_sick)" in out
+    assert "markov + decision tree · 3 states" in runner.invoke(app, ["run", str(t)]).stdout
+    assert "decision tree · discount" in runner.invoke(app, ["run", str(CONFIGS / "tree_sumatriptan.yaml")]).stdout

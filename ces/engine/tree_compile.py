@@ -37,6 +37,7 @@ class Node:
     utility: object = None
     qaly: object = None
     duration: object = None  # Expr in years (a unit such as `48 hours` is converted) or None
+    duration_text: str = ""  # the duration as written
     children: list = field(default_factory=list)
     enter: str | None = None
     overrides: dict = field(default_factory=dict)  # parameters / states / curves of a terminal that enters
@@ -114,6 +115,7 @@ class TreeCompiler:
         if spec.duration is not None:
             years = duration_years(spec.duration)
             node.duration = self._expr(years if years is not None else spec.duration, path + ("duration",))
+            node.duration_text = str(spec.duration) if years is not None else f"{spec.duration} y"
         if spec.utility is not None and spec.duration is None:
             raise L.error(path + ("utility",), "a utility needs a `duration` (QALYs = utility × duration); for a "
                           "one-off QALY payoff write `qaly:`")

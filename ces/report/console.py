@@ -9,6 +9,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from ces.report.tree_view import model_shape, print_trees
+
 
 def _num(x, digits=0) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
@@ -53,7 +55,7 @@ def print_run(run, console: Console | None = None) -> None:
     eff = "QALYs" if spec.effect == "qaly" else "LYs"
     m = run.model
     console.print(f"[bold]{spec.title}[/bold]")
-    console.print(f"{spec.kind} · {len(m.states)} states · {m.n_cycles} cycles of {m.cycle_years:g} y · "
+    console.print(f"{model_shape(spec, m, f'{m.cycle_years:g}')} · "
                   f"correction {spec.correction} · discount costs {spec.discount.costs:g}, effects "
                   f"{spec.discount.effects:g} ({spec.discount.method}, timing {spec.discount.timing})")
     t = Table(title="Base case: totals per strategy (discounted)", title_justify="left")
@@ -143,6 +145,10 @@ def print_structure(loaded, model, console: Console | None = None) -> None:
     console.print(f"[bold]{spec.title}[/bold]  ({loaded.model_loc.file})  ✓ valid")
     console.print(f"{spec.kind}; cycle {model.cycle_years:g} years; {model.n_cycles} cycles; correction "
                   f"{spec.correction}; strategies: {', '.join(model.strategies)}")
+    print_trees(model, console)  # decision trees (docs/tree.md)
+    if spec.kind == "tree":  # a pure decision tree: no states, transitions or curves
+        console.print(_parameter_table(spec))
+        return
     t = Table(title="States", title_justify="left")
     for c in ("State", "Costs", "Utility", "Dead", "Max residence"):
         t.add_column(c)
@@ -169,6 +175,10 @@ def print_structure(loaded, model, console: Console | None = None) -> None:
             for to, e in row.items():
                 t.add_row(frm, to, str(e))
     console.print(t)
+    console.print(_parameter_table(spec))
+
+
+def _parameter_table(spec) -> Table:
     t = Table(title="Parameters", title_justify="left")
     t.add_column("Name")
     t.add_column("Value / expression")
@@ -179,7 +189,7 @@ def print_structure(loaded, model, console: Console | None = None) -> None:
             t.add_row(name, str(raw.get("value", "")), dist)
         else:
             t.add_row(name, str(raw), "")
-    console.print(t)
+    return t
 
 
 BLOCKS = " ▁▂▃▄▅▆▇█"

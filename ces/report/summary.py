@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ces.report.console import _num, ceac_sparkline, strategy_label
+from ces.report.tree_view import model_shape
 
 WIDTH = 100
 
@@ -71,7 +72,7 @@ def print_summary(run, console: Console | None = None) -> None:
     persp = {p.key: p for p in run.perspective_list}
     setting = f" · setting {run.loaded.config.setting}" if run.loaded.config.setting else ""
     console.print(f"[bold]{spec.title}[/bold]")
-    console.print(f"{spec.kind} · {len(m.states)} states · {m.n_cycles} cycles of {m.cycle_years:.4g} y · "
+    console.print(f"{model_shape(spec, m, f'{m.cycle_years:.4g}')} · "
                   f"discount {spec.discount.costs:g}/{spec.discount.effects:g}{setting}"
                   + (f" · {cur}" if cur else ""), highlight=False)
 

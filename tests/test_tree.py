@@ -317,3 +317,17 @@ def test_validate_prints_each_tree_and_run_names_the_structure(runner, tree_and_
     assert "treated · p = p_resp · drug: c_drug · → enter Well (parameters: rr_sick)" in out
     assert "markov + decision tree · 3 states" in runner.invoke(app, ["run", str(t)]).stdout
     assert "decision tree · discount" in runner.invoke(app, ["run", str(CONFIGS / "tree_sumatriptan.yaml")]).stdout
+
+
+def test_subtree_bomb_stops_at_the_node_limit(tmp_path):
+    """20 nested subtrees, each used twice by the one before: 2^20 branches; refused at max_tree_nodes."""
+    subs = "".join(f"    s{i}: {{branches: {{a: {{p: 0.5, subtree: s{i + 1}}}, b: {{p: rest, subtree: s{i + 1}}}}}}}\n"
+                   for i in range(20))
+    p = tmp_path / "bomb.yaml"
+    p.write_text(BAD + "  subtree: s0\n  subtrees:\n" + subs + "    s20: {branches: {x: {p: 1, enter: Well}}}\n")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("ces: 1\nmodel: bomb.yaml\nlimits: {max_tree_nodes: 2000}\n")  # the default is 100,000
+    with pytest.raises(CesError) as e:
+        build(cfg)
+    msg = str(e.value)
+    assert "above the limit max_tree_nodes = 2,000" in msg and "bomb.yaml" in msg and "subtrees.s" in msg, msg

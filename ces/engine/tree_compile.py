@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from ces.engine.checks import ROW_TOL  # the tolerance of the Markov rows, for the tree's nodes too
 from ces.errors import CesError
+from ces.modelfile import limits
 from ces.modelfile.expr import compile_expr
 from ces.modelfile.units import YEARS_PER_UNIT
 
@@ -77,10 +78,16 @@ class TreeCompiler:
         self.tree_path = tree_path
         self.model_subtrees = model_subtrees  # the model tree's subtrees, visible from strategy trees
         self.model_path = model_path
+        self.count = 0  # nodes expanded so far
+        self._compiled: dict = {}
+        self.max_nodes = limits.current().max_tree_nodes
 
     def _expr(self, value, path: tuple):
-        file, p, line = self.L.locate(path)
-        return compile_expr(value, file=file, path=p, line=line, extra_functions=self.functions)
+        key = (path, repr(value))  # a subtree used many times is compiled once
+        if key not in self._compiled:
+            file, p, line = self.L.locate(path)
+            self._compiled[key] = compile_expr(value, file=file, path=p, line=line, extra_functions=self.functions)
+        return self._compiled[key]
 
     def compile(self, spec) -> Node:
         if spec.p is not None:
@@ -101,6 +108,11 @@ class TreeCompiler:
 
     def _node(self, spec, key: str, name: str, path: tuple, own_subtrees: dict, stack: tuple) -> Node:
         L = self.L
+        self.count += 1
+        if self.count > self.max_nodes:
+            file, p, line = L.locate(path)
+            limits.check("max_tree_nodes", self.count, "the number of branches of the tree (subtrees expanded)",
+                         file=file, path=p, line=line)
         node = Node(key, name or "root", path, spec.label or key)
         if spec.cost is not None:
             node.costs["cost"] = self._expr(spec.cost, path + ("cost",))

@@ -35,6 +35,7 @@ class Limits:
     max_expr_depth: int = 100          # nesting depth of one expression
     max_draws: int = 100_000_000       # PSA draws (the per-draw totals are kept in memory)
     max_payment_years: int = 1_000     # years of a payment schedule (instalments n, rebate and stage years)
+    max_tree_nodes: int = 100_000      # branches of one strategy's decision tree, subtrees expanded
 
     @classmethod
     def names(cls) -> list[str]:

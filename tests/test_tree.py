@@ -331,3 +331,20 @@ def test_subtree_bomb_stops_at_the_node_limit(tmp_path):
         build(cfg)
     msg = str(e.value)
     assert "above the limit max_tree_nodes = 2,000" in msg and "bomb.yaml" in msg and "subtrees.s" in msg, msg
+
+
+def test_pure_tree_psa_draws_probabilities_per_draw(tmp_path):
+    """`kind: tree` under PSA: the expected cost of each draw is the fold-back with that draw's p_ed; any chunk
+    size gives the same draws."""
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(f"ces: 1\nmodel: {MODELS / 'tree_sumatriptan.yaml'}\n"
+                   "parameters: {p_ed: {value: 0.08, dist: beta, alpha: 8, beta: 92}}\n")
+    _, model = build(cfg)
+    a, b = run_psa(model, 40, 3, chunk=40), run_psa(model, 40, 3, chunk=7)
+    assert all(np.array_equal(a.totals[s], b.totals[s]) for s in a.strategies)
+    p_ed = a.samples[:, parameter_columns(model, a.sample_names)["p_ed"]]
+    assert np.std(p_ed) > 0
+    for s, (c_drug, p_relief, p_rec) in {"sumatriptan": (16.10, 0.558, 0.406), "caffeine": (1.32, 0.379, 0.297)}.items():
+        want = c_drug * (1 + p_relief * p_rec) + (1 - p_relief) * p_ed * (63.16 + 0.002 * 1093)
+        got = a.totals[s][:, model.streams.index("cost")]
+        assert np.allclose(got, want, rtol=1e-12, atol=0), s

@@ -266,7 +266,7 @@ class CohortModel:
         if not self.model_defs:
             self.model_defs = dict(defs)
         for d in list(defs.values()):
-            if d.dist is not None and d.dist.name == "empirical":
+            if d.dist is not None and d.dist.name in ("empirical", "bootstrap"):
                 f = Path(d.dist.params["file"])
                 self.data_files.append(str(f if f.is_absolute() else (L.base_dir / f).resolve()))
         if strat is not None:

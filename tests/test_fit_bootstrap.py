@@ -157,7 +157,9 @@ def test_same_result_for_any_worker_count_and_chunk(runner, tmp_path):
     from ces.pipeline import run
 
     m = _model(tmp_path, tmp_path / "j1.yaml", "m.yaml")
-    a = run(m, draws=300, seed=5, chunk=300).psa
+    res = run(m, draws=300, seed=5, chunk=300)
+    a = res.psa
+    assert str((tmp_path / "j1_bootstrap.csv").resolve()) in res.model.data_files  # hashed in the provenance
     b = run(m, draws=300, seed=5, chunk=70).psa
     for s in a.totals:
         np.testing.assert_array_equal(a.totals[s], b.totals[s])

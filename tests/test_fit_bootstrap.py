@@ -188,12 +188,16 @@ def test_fit_bad_options_exit_2_before_reading(runner, tmp_path, args, fragment)
 
 
 def test_fit_bad_data_exit_2(runner, tmp_path):
+    y = ["--yaml", str(tmp_path / "c.yaml")]
     r = runner.invoke(app, ["fit", str(tmp_path / "absent.csv"), *ENDPOINTS, "--bootstrap", "10"])
+    assert r.exit_code == 2 and "--bootstrap needs --yaml" in r.output
+    r = runner.invoke(app, ["fit", str(tmp_path / "absent.csv"), *ENDPOINTS, "--bootstrap", "10", *y])
     assert r.exit_code == 2 and "absent.csv" in r.output and "not found" in r.output
     _trial(tmp_path / "t.csv", 1, 50, 20.0)
     r = runner.invoke(app, ["fit", str(tmp_path / "t.csv"), "--time", "pfs", "--event", "pfs_e", "--time", "os_t",
-                            "--event", "os_e", "--bootstrap", "10"])
+                            "--event", "os_e", "--bootstrap", "10", *y])
     assert r.exit_code == 2 and "column `os_t` not found" in r.output
+    assert not (tmp_path / "c.yaml").exists()
 
 
 @pytest.fixture

@@ -146,6 +146,8 @@ def check_psa_option(psa: str | None, B: int, yaml_out) -> None:
     """``ces fit --psa``: hessian | bootstrap | mvn; the last two need ``--bootstrap B`` (bounded here)."""
     if B:
         check_replicates(B)
+        if yaml_out is None:
+            raise CesError("--bootstrap needs --yaml (the replicates file is written beside the curves block)")
     if psa is None:
         return
     if psa not in PSA_CHOICES:

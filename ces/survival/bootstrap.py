@@ -171,6 +171,9 @@ def yaml_block(res: dict, yaml_out: Path, *, psa: str | None, source: str, input
     rep: Replicates | None = res["boot"]
     if rep is None:
         return curves_yaml(entries, time_unit=time_unit, source=source, background=background), []
+    if len(rep.draws) < 2:
+        raise CesError(f"only {len(rep.draws)} of {rep.B} bootstrap replicates could be fitted (resamples without "
+                       "events?): too few for a PSA")
     path = yaml_out.with_name(yaml_out.stem + "_bootstrap.csv")
     csv = rows_csv(rep, source=source, data_sha256=file_sha256([p for p in inputs if p is not None]), seed=seed,
                    models=res["endpoints"])

@@ -90,7 +90,7 @@ def test_listed_in_results_json_printed_once_and_strict(runner, tmp_path):
     assert r.exit_code == 2 and "--strict" in r.stderr and "negative_cost" in r.stderr and not out2.exists()
 
 
-# Base-case warnings that remain on the shipped examples, each explained in the README (Sanity warnings).
+# Base-case warnings that remain on the shipped examples, each explained in docs/checks.md (Sanity warnings).
 EXPLAINED = {("sick_sicker", "base_vs_dist")}
 
 

@@ -127,15 +127,17 @@ def test_other_configs_summary_fits_100_columns(runner, name):
     assert "--full" in r.stdout.splitlines()[-1]
 
 
-def test_readme_opening_shows_the_flagship_output(flagship_output):
-    """The README's first text block is the `make run` output, trimmed (`…` marks cut rows), in order."""
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+@pytest.mark.parametrize("doc, min_lines", [("docs/outputs.md", 40), ("README.md", 15)])
+def test_docs_first_screen_is_the_flagship_output(flagship_output, doc, min_lines):
+    """The first text block of docs/outputs.md (the whole screen) and of the README (an excerpt) is the `make run`
+    output, trimmed (`…` marks cut rows), in order."""
+    text = (ROOT / doc).read_text()
+    block = text.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
     out = [ln.rstrip() for ln in flagship_output.splitlines()]
     shown = [ln.rstrip() for ln in block if ln.strip() != "…"]
-    assert len(shown) >= 40
+    assert len(shown) >= min_lines
     pos = 0
-    for ln in shown:  # each README line appears in the output, after the previous one
+    for ln in shown:  # each shown line appears in the output, after the previous one
         pos = out.index(ln, pos) + 1
 
 

@@ -15,7 +15,7 @@ from ces.economics.indirect import CAREGIVER_QALY
 from ces.analysis.psa import ceac, ceaf, convergence_check, evpi, expected_nmb, population_evpi, summarise_draws
 
 #: Default precision of the convergence check: 1 % of |expected NMB| of the optimal strategy,
-#: floored at one currency unit (documented in the README).
+#: floored at one currency unit (documented in docs/psa.md, Convergence).
 DEFAULT_RELATIVE_PRECISION = 0.01
 
 

@@ -2,7 +2,7 @@
 
 A typo (``horizon: 1000000000 cycles``, ``wtp: {to: 3e11, by: 25000}``) must give a clean
 error in a second, not a hang or an out-of-memory crash.  Every limit has a default that
-is far above what a real HTA model needs (the reasons are in the README section "Limits
+is far above what a real HTA model needs (the reasons are in docs/limits.md, "Limits
 and bad input") and can be raised in a config's ``limits:`` block or on the command line
 (``--max-cycles N``, ``--limit NAME=VALUE``).
 

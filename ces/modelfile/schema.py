@@ -190,7 +190,7 @@ class ModelSpec(Strict):
         "year", description="Partitioned survival: time unit of the curves' parameters (as fitted, e.g. month).")
     curves: dict[StrictStr, dict[StrictStr, Any]] = Field(
         default_factory=dict, description="Partitioned survival: NAME: {dist: FAMILY, <family parameters>, hr, "
-        "hr_until, af, or, cure, cure_type, background, floor} (see the README, Partitioned survival).")
+        "hr_until, af, or, cure, cure_type, background, floor} (see docs/survival.md, Partitioned survival).")
     partition: list[StrictStr] = Field(
         default_factory=list, description="Partitioned survival: curve names, one per state except the last "
         "(dead): occupancy of state 1 = S_1, state j = S_j − S_(j−1), dead = 1 − S_last (e.g. [pfs, os]).")
@@ -489,7 +489,7 @@ class ConfigSpec(Strict):
     limits: Optional[dict[StrictStr, Number]] = Field(
         None, description="Raise (or lower) the size limits checked before a run allocates memory: max_cycles, "
         "max_cells, max_wtp_points, max_residence, max_states, max_parameters, max_file_mb, max_yaml_nodes, "
-        "max_yaml_depth, max_expr_depth, max_draws (see the README, Limits and bad input).")
+        "max_yaml_depth, max_expr_depth, max_draws (see docs/limits.md).")
     allow_paths: list[StrictStr] = Field(
         default_factory=list, description="Extra folders (relative to this config) from which tables and draws "
         "files may be read; by default only the model's and the config's folders and the shipped data.")

@@ -1,0 +1,21 @@
+"""``ces validate``: check a model (schema, names, structure) and print its structure without running it."""
+
+from pathlib import Path
+
+import typer
+
+from ces.cli.common import limits
+from ces.cli.core import app
+from ces.cli.options import Limit, MaxCycles
+
+
+@app.command()
+def validate(model: Path = typer.Argument(..., help="Model or config file to check."),
+             max_cycles: MaxCycles() = None, limit: Limit() = None) -> None:
+    """Check a model (schema, names, structure) and print its structure without running it."""
+    from ces.pipeline import build
+    from ces.report.console import print_structure
+
+    with limits(max_cycles, limit):
+        loaded, m = build(model)
+    print_structure(loaded, m)

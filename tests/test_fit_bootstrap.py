@@ -223,3 +223,21 @@ def test_bootstrap_block_errors(runner, rows_model, old, new, fragment):
     r = runner.invoke(app, ["validate", str(rows_model)])
     assert r.exit_code == 2 and fragment in r.output, r.output
     assert "m.yaml" in r.output and "parameters.fit_coef" in r.output and "Traceback" not in r.output
+
+
+def test_docs_workflow_runs(runner, tmp_path):
+    """docs/survival.md's joint-bootstrap commands, with fewer replicates: the merged model validates and runs."""
+    from tests.conftest import ROOT
+
+    r = runner.invoke(app, ["fit", str(ROOT / "tests/data/pfs_os_example.csv"), "--time", "pfs_years", "--event",
+                            "pfs_event", "--name", "pfs", "--time", "os_years", "--event", "os_event", "--name", "os",
+                            "--time-unit", "year", "--families", "weibull_ph", "--no-cure", "--bootstrap", "20",
+                            "--yaml", str(tmp_path / "curves.yaml"), "--merge",
+                            str(ROOT / "models/trastuzumab_psm.yaml")])
+    assert r.exit_code == 0, r.output
+    model = tmp_path / "curves_model.yaml"
+    assert yaml.safe_load(model.read_text())["parameters"]["fit_coef"]["dist"] == "bootstrap"
+    assert runner.invoke(app, ["validate", str(model)]).exit_code == 0
+    from ces.pipeline import run
+
+    assert run(model, draws=100, seed=1).psa.n_draws == 100

@@ -37,7 +37,7 @@ def main() -> None:
     from ces.executors import SerialExecutor, make_executor
     from ces.pipeline import build
     from ces.remote import ChunkedPsa
-    from ces.sweep import sweep
+    from ces.studies.sweep import sweep
 
     cfgs = [str(ROOT / "configs" / c) for c in ("hiv_dsa.yaml", "sick_sicker.yaml", "cart_lbcl.yaml")]
     grid = {"discount.costs": [0.0, 0.01, 0.015, 0.02, 0.03, 0.035, 0.04, 0.05]}

@@ -97,11 +97,11 @@ def main() -> None:
 EVPPI_CODE = """
 import json, sys, time
 from ces.analysis.voi_tables import evppi_items, evppi_tables
-from ces.engine.psa import run_psa, sampled_parameters
+from ces.engine.psa import run_psa
 from ces.pipeline import build
 _, model = build(sys.argv[1])
 psa = run_psa(model, 10_000, 2026)
-s = sampled_parameters(model, 10_000, 2026)
+s = psa.parameter_draws()
 singles = ["r_HS1", "r_S1H", "r_S1S2", "hr_S1", "hr_S2", "c_trtA", "c_trtB", "u_S1", "u_S2", "u_trtA"]
 items = evppi_items(s, singles, {"utilities": ["u_S1", "u_trtA"], "progression": ["r_S1S2", "hr_S1S2_trtB", "c_trtB"]})
 wtp = [float(w) for w in range(0, 200_001, 25_000)]
@@ -132,7 +132,8 @@ def perspective_overhead(n: int = int(os.environ.get("BENCH_PERSPECTIVE_DRAWS", 
     Perspectives are sums of the same per-draw category totals, so the simulation runs once either way;
     the extra time is the analysis (summary, ICERs, CEAC/CEAF, EVPI, convergence) of the other
     perspectives.  Median of REPS repetitions in this process (warm numba cache)."""
-    from ces.pipeline import analyse_psa, build, model_perspectives, psa_options, wtp_values
+    from ces.economics.perspectives import model_perspectives
+    from ces.pipeline import analyse_psa, build, psa_options, wtp_values
     from ces.engine.psa import run_psa
 
     loaded, model = build(ROOT / "configs" / "cart_lbcl_sweden.yaml")

@@ -160,7 +160,7 @@ def test_japan_repricing_fires_in_the_right_year_and_cuts_later_prices(tmp_path)
 
 def test_market_expansion_repricing_formula_and_tiers_by_hand():
     from ces.economics.repricing import repriced_price, repricing
-    from ces.economics.settings import load_setting
+    from ces.modelfile.presets import load_setting
 
     assert repriced_price(100, 2, 0, 0.75) == pytest.approx(90)          # X = 2: 0.9^1 (-10 %)
     assert repriced_price(100, 4, 0, 0.75) == pytest.approx(81)          # X = 4: 0.9^2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ces.economics.c2h import adjusted_price, band_index, band_table, cut_cap, weighted_price
-from ces.economics.settings import load_setting
+from ces.modelfile.presets import load_setting
 from ces.pipeline import run
 from tests.conftest import CONFIGS
 

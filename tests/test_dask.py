@@ -23,7 +23,7 @@ from ces.errors import CesError  # noqa: E402
 from ces.executors import DaskExecutor, SerialExecutor  # noqa: E402
 from ces.pipeline import run  # noqa: E402
 from ces.remote import ChunkedPsa  # noqa: E402
-from ces.sweep import Task, run_task, sweep  # noqa: E402
+from ces.studies.sweep import Task, run_task, sweep  # noqa: E402
 from tests.conftest import CONFIGS, MODELS  # noqa: E402
 
 CFGS = [str(CONFIGS / "hiv_dsa.yaml"), str(CONFIGS / "sick_sicker.yaml"), str(CONFIGS / "cart_lbcl.yaml")]

@@ -6,7 +6,7 @@ import pytest
 
 from ces.cli import app
 from ces.pipeline import run
-from ces.sensitivity import run_dsa
+from ces.studies.dsa import run_dsa
 from tests.conftest import CONFIGS, MODELS
 
 

@@ -260,18 +260,45 @@ strategies:
 
 
 def test_sampled_parameters_are_the_draws_the_psa_used(tmp_path):
-    from ces.engine.psa import run_psa, sampled_parameters
+    from ces.engine.psa import run_psa
     from ces.pipeline import build
 
     p = tmp_path / "tiny.yaml"
     p.write_text(TINY)
     _, model = build(p)
     psa = run_psa(model, 5000, 11, chunk=777)
-    s = sampled_parameters(model, 5000, 11)
+    s = psa.parameter_draws()
     assert set(s) == {"c_well", "c_trt", "u_well"}
     c = psa.matrix("cost")
     np.testing.assert_allclose(c[:, 0], s["c_well"], rtol=1e-12)
     np.testing.assert_allclose(c[:, 1] - c[:, 0], s["c_trt"], rtol=1e-9)
+
+
+def test_parameter_draws_read_joint_entries_and_survive_a_merge(tmp_path):
+    """Each parameter name reads its own column of the kept sample matrix: a joint entry's members their
+    columns KEY[i], a scalar its key; equal to the draws regenerated from (seed, key, draw), for any chunk
+    size, and after a merge of draw ranges (remote chunks)."""
+    from ces.engine.psa import distribution_keys, merge_psa, run_psa
+    from ces.params.sampling import sample_draws
+    from ces.pipeline import build
+
+    p = tmp_path / "joint.yaml"
+    p.write_text(TINY.replace("  on_trt: 0\n", "  on_trt: 0\n  mix: {names: [p_a, p_b, p_c], dist: dirichlet, "
+                              "counts: [50, 30, 20]}\n")
+                 .replace("u_well + on_trt * 0.001", "u_well + on_trt * 0.001 + 0.01 * p_b - 0.02 * p_c"))
+    _, model = build(p)
+    psa = run_psa(model, 1500, 4, chunk=400)
+    got = psa.parameter_draws()
+    assert set(got) == {"c_well", "c_trt", "u_well", "p_a", "p_b", "p_c"}
+    ref = sample_draws(distribution_keys(model), 4, 0, 1500)
+    for i, name in enumerate(("p_a", "p_b", "p_c")):
+        assert np.array_equal(got[name], ref["mix"][:, i])
+    for name in ("c_well", "c_trt", "u_well"):
+        assert np.array_equal(got[name], ref[name])
+    assert not np.array_equal(got["p_a"], got["p_b"])
+    parts = [(a, run_psa(model, min(1500, a + 600) - a, 4, chunk=250, first=a)) for a in (600, 0, 1200)]
+    merged = merge_psa(parts, 1500).parameter_draws()
+    assert all(np.array_equal(merged[k], got[k]) for k in got)
 
 
 def test_cli_evppi_tables_outputs_and_errors(runner, tmp_path):
@@ -363,7 +390,6 @@ def test_evppi_per_perspective_uses_each_perspectives_costs():
     (a sum of its categories), base-case perspective first; effects are shared."""
     from ces.analysis.evppi import evppi_regression, incremental
     from ces.analysis.voi_tables import evppi_tables, perspective_costs
-    from ces.engine.psa import sampled_parameters
     from ces.pipeline import run
 
     res = run(CONFIGS / "cart_lbcl_sweden.yaml", draws=400, seed=11)
@@ -373,7 +399,7 @@ def test_evppi_per_perspective_uses_each_perspectives_costs():
     assert list(costs) == keys
     np.testing.assert_array_equal(costs["payer"], res.psa.matrix("cost"))
     assert not np.array_equal(costs["societal"], costs["payer"])
-    samples = sampled_parameters(res.model, res.psa.n_draws, res.psa.seed)
+    samples = res.psa.parameter_draws()
     p = sorted(samples)[0]
     w = [float(res.wtps[-1])]
     tabs = evppi_tables(res.psa, samples, "qaly", w, {p: ("parameter", [p])}, w[0], 0,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ces.economics.japan_hcb import monthly_oop, oop_stream
-from ces.economics.settings import load_setting
+from ces.modelfile.presets import load_setting
 from ces.pipeline import run
 from tests.conftest import CONFIGS
 

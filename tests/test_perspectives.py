@@ -161,7 +161,7 @@ def test_draws_out_has_cost_per_perspective_and_the_sampled_parameters(runner, t
 
 
 def test_tornado_per_perspective(tmp_path):
-    from ces.sensitivity import Dsa, run_dsa
+    from ces.studies.dsa import Dsa, run_dsa
 
     (tmp_path / "m.yaml").write_text(LINEAR)
     (tmp_path / "c.yaml").write_text("ces: 1\nmodel: m.yaml\ndsa: {strategy: b, comparator: a, outcome: nmb, wtp: 0, "
@@ -190,7 +190,7 @@ def test_dsa_cli_names_its_perspective(runner, tmp_path):
 
 
 def test_sweep_gives_one_row_per_perspective(tmp_path):
-    from ces.sweep import sweep
+    from ces.studies.sweep import sweep
 
     (tmp_path / "m.yaml").write_text(LINEAR)
     (tmp_path / "c.yaml").write_text(CONFIG)

@@ -6,7 +6,7 @@ import pytest
 from scipy.optimize import brentq
 
 from ces.cli import app
-from ces.economics.price import threshold_price
+from ces.studies.price import threshold_price
 from ces.pipeline import run
 from tests.conftest import CONFIGS, MODELS
 

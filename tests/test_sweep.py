@@ -8,7 +8,7 @@ import pytest
 from ces.cli import app
 from ces.pipeline import run
 from ces.executors import LocalExecutor
-from ces.sweep import sweep
+from ces.studies.sweep import sweep
 from tests.conftest import CONFIGS
 
 CFGS = [str(CONFIGS / "hiv_dsa.yaml"), str(CONFIGS / "sick_sicker.yaml"), str(CONFIGS / "cart_lbcl.yaml")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ces.economics.settings import available, load_setting
+from ces.modelfile.presets import available, load_setting
 from ces.economics.thresholds import c2h_band, qale, severity, threshold
 from ces.pipeline import run
 from ces.survival.lifetable import life_table
@@ -102,8 +102,7 @@ def test_nice_shortfall_example():
     QALE 15.54 (published), absolute shortfall 14.54, proportional 0.936 → QALY weight 1.2 (PS 0.85–0.95 or
     AS 12–18, NICE PMG36 §6.2); with 0.5 remaining QALYs at age 30 (QALE at 3.5 % from the same table),
     AS ≥ 18 → weight 1.7."""
-    from ces.economics.settings import load_setting, threshold_rule
-    from ces.economics.thresholds import qale_norms, severity, threshold
+    from ces.economics.thresholds import qale_norms, severity, threshold, threshold_rule
 
     rule = threshold_rule(load_setting("uk"))
     sev = severity(qale_norms(50, 1, 0.035, "uk_hse_2017_cw"), 1.0)
@@ -134,7 +133,7 @@ def test_nice_shortfall_uses_3_5_percent_whatever_the_model_rate(tmp_path):
 
 
 def test_uk_threshold_from_april_2026_and_the_dated_2022_option():
-    from ces.economics.settings import threshold_rule
+    from ces.economics.thresholds import threshold_rule
 
     uk = load_setting("uk")
     now = threshold_rule(uk)

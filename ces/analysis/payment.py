@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ces.errors import CesError
+from ces.modelfile import limits
+
 
 def annuity_due(price: float, rate: float, n: int) -> float:
     """Equal payment at years 0..n−1 whose present value at ``rate`` is ``price``:
@@ -99,3 +102,50 @@ def occupancy_reader(trace: np.ndarray, states: list, dead: list, cycle_years: f
         k = point(year)
         return value(sum(trace[..., k, states.index(s)] for s in sts))
     return alive_at, occupancy_at
+
+
+def payment_model(loaded, model, base) -> dict:
+    """Schedules of the configured payment model (and upfront / instalments for comparison) and the CEA adjustment.
+
+    ``loaded``: the loaded config and model (:func:`ces.modelfile.loader.load`); ``model`` its built
+    :class:`ces.engine.model.CohortModel`; ``base`` the deterministic results (:func:`ces.engine.deterministic.run_base_case`).
+    The schedule a_j comes from the paid strategy's base-case trace (:func:`occupancy_reader`, :func:`schedule`);
+    CEA adjustment = Σ_j a_j·d(j) − P (:func:`discounted_total`), undiscounted Σ_j a_j − P."""
+    spec = loaded.config.payment
+
+    def err(msg, key=None):
+        path = ("payment", key) if key else ("payment",)
+        return loaded.config_loc.error(path, msg) if loaded.config_loc else CesError(msg)
+    cl = loaded.config_loc
+    for key, years in (("n", spec.n), ("rebate_year", spec.rebate_year),
+                       ("stages", max([st.year for st in spec.stages], default=0))):
+        limits.check("max_payment_years", years, f"payment.{key}", file=cl.file if cl else None,
+                     path=f"payment.{key}", line=cl.line(("payment", key)) if cl else None)
+    if spec.strategy not in model.strategies:
+        raise err(f"unknown strategy `{spec.strategy}` (strategies: {', '.join(model.strategies)})", "strategy")
+    if spec.category not in model.cost_streams:
+        raise err(f"unknown cost category `{spec.category}` (model has: {', '.join(model.cost_streams)})", "category")
+    r = base.results[spec.strategy]
+    c = model.streams.index(spec.category)
+    if r.initial[0, c] + 1e-9 < spec.price:
+        raise err(f"price {spec.price:g} exceeds the strategy's one-off `{spec.category}` cost at time 0 "
+                  f"({r.initial[0, c]:g})", "price")
+    for st in spec.stages:
+        for name in st.condition or []:
+            if name != "alive" and name not in model.states:
+                raise err(f"unknown state `{name}` in a stage condition (states: {', '.join(model.states)}, or alive)",
+                          "stages")
+    for name in spec.response_states:
+        if name not in model.states:
+            raise err(f"unknown state `{name}` in response_states (states: {', '.join(model.states)})",
+                      "response_states")
+    dead = [i for i, s in enumerate(model.states) if loaded.model.states[s].dead]
+    alive_at, occ_at = occupancy_reader(r.trace[0], model.states, dead, model.cycle_years)
+    sched = schedule(spec, spec.price, alive_at, occ_at)
+    rate = float(loaded.model.discount.costs)
+    years = max([y for y, _ in sched] + [spec.n - 1, 4]) + 1
+    compare = {"upfront": [(0, spec.price)], spec.model: sched}
+    return {"strategy": spec.strategy, "category": spec.category, "price": spec.price, "model": spec.model,
+            "schedule": sched, "cea_adjustment": discounted_total(sched, rate) - spec.price,
+            "cea_adjustment_undiscounted": float(sum(a for _, a in sched)) - spec.price,
+            "cash_flow": cash_flow_table(compare, years)}

@@ -22,7 +22,7 @@ def dsa(
     limit: Limit() = None,
 ) -> None:
     """Deterministic sensitivity analysis: tornado, two-way grid, threshold, scenarios."""
-    from ces.sensitivity import run_dsa
+    from ces.studies.dsa import run_dsa
 
     check_outputs(out=(out, "into"), json=(json_out, "file"))
     with limits(max_cycles, limit):

@@ -33,7 +33,6 @@ def evppi(
     """Value of information from one PSA run: EVPPI per parameter and group (regression method), expected loss."""
     from ces.analysis.voi_tables import check_sizes, decision_tables, evppi_items, evppi_tables, sort_wtp
     from ces.cli.progress import psa_progress
-    from ces.engine.psa import sampled_parameters
     from ces.modelfile.loader import load
     from ces.modelfile.schema import EvppiSpec
     from ces.pipeline import psa_options
@@ -59,7 +58,7 @@ def evppi(
         raise CesError(f"evppi.reference: unknown strategy `{spec.reference}` (strategies: {', '.join(names)})",
                        file=str(config))
     ref = names.index(spec.reference) if spec.reference else 0
-    samples = sampled_parameters(res.model, res.psa.n_draws, res.psa.seed)
+    samples = res.psa.parameter_draws()
     from_cli = bool(param or group)
     try:
         items = evppi_items(samples, list(param or []) if from_cli else spec.parameters,

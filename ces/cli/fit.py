@@ -50,11 +50,11 @@ def fit(
 ) -> None:
     """Fit parametric survival models to patient-level data or a digitised KM curve (Guyot)."""
     from ces.executors import LocalExecutor
-    from ces.report import fit_report
+    from ces.studies import fit as fit_study
 
     if jobs < 1:
         raise CesError(f"--jobs must be at least 1, got {jobs}")
-    fit_report.main(data=data, time_col=time_col, event_col=event_col, name=name, arm=arm, joint=joint,
+    fit_study.main(data=data, time_col=time_col, event_col=event_col, name=name, arm=arm, joint=joint,
                     weight=weight, km=km, at_risk=at_risk, events=events, ipd_out=ipd_out, families=families,
                     knots=knots, cure=cure, time_unit=time_unit, at=at, horizon=horizon, choose=choose,
                     yaml_out=yaml_out, merge=merge, bootstrap_b=bootstrap_b, seed=seed, background=background,

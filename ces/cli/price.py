@@ -25,7 +25,7 @@ def price(
     quiet: Quiet("Do not print the result.") = False,
 ) -> None:
     """Threshold price: the value of a price parameter at which the ICER equals the WTP (exact, linear)."""
-    from ces.economics.price import threshold_price
+    from ces.studies.price import threshold_price
 
     if perspective not in COST_COLUMNS:
         raise CesError(f"--perspective must be one of {', '.join(COST_COLUMNS)}, got `{perspective}`")

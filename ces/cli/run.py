@@ -98,7 +98,7 @@ def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, 
         from ces.report.outputs import write_output_dir
 
         if res.loaded.config.dsa is not None:  # the tornado goes into the workbook and the report
-            from ces.sensitivity import run_dsa
+            from ces.studies.dsa import run_dsa
 
             res.dsa = run_dsa(config)
         if out is not None:

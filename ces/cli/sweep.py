@@ -112,7 +112,7 @@ def _batch(paths, grid_spec, grid_, loaded, draws, seed, jobs, quiet, executor, 
     from ces.cli.progress import task_progress
     from ces.cli.runners import note_retried
     from ces.executors import make_executor
-    from ces.sweep import sweep as batch
+    from ces.studies.sweep import sweep as batch
 
     with make_executor(executor, scheduler, jobs) as ex, task_progress(not quiet) as on_done:
         table = batch(paths, grid_spec, grid_, ex, draws=draws, seed=seed, on_done=on_done, fail_fast=fail_fast)

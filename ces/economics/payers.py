@@ -64,3 +64,30 @@ def payer_budget(detail: pd.DataFrame, categories: list, payers: list, W: np.nda
         out[f"net_impact.{p}"] = net @ W[i]
         out[f"new_total.{p}"] = np.column_stack([new[f"cost.{k}"] for k in categories]) @ W[i]
     return out
+
+
+def payer_analysis(res) -> dict:
+    """The CEA and, with a budget impact, the BIA per payer, from a run result (ces.analysis.results.RunResult):
+    the config's ``payers:`` shares split the payer's cost categories (:func:`share_matrix`), then
+    :func:`payer_cea` and :func:`payer_budget` (on the run's budget-impact detail, if any)."""
+
+    loaded = res.loaded
+    spec = loaded.config.payers
+    cl = loaded.config_loc
+    names = list(res.model.strategies)
+    comp = spec.comparator or names[0]
+    for key, x in (("strategy", spec.strategy), ("comparator", comp)):
+        if x not in names:
+            raise (cl.error(("payers", key), f"unknown strategy `{x}` (strategies: {', '.join(names)})") if cl
+                   else CesError(f"unknown strategy `{x}`"))
+    cats = list(res.model.payer_streams)  # healthcare cost categories (indirect costs have no payer)
+    try:
+        payers, W = share_matrix(spec.shares, cats)
+    except CesError as exc:
+        raise (cl.error(("payers", "shares"), exc.message) if cl else exc) from None
+    out = {"shares": pd.DataFrame(W, index=payers, columns=cats).reset_index(names="payer"),
+           "cea": payer_cea(res.totals, cats, loaded.model.effect, payers, W, spec.strategy, comp), "bia": None}
+    if res.budget is not None:
+        bcats = [c for c in cats if f"cost.{c}" in res.budget["detail"].columns]
+        out["bia"] = payer_budget(res.budget["detail"], bcats, payers, W[:, [cats.index(c) for c in bcats]])
+    return out

@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ces.economics.indirect import CONSUMPTION, INDIRECT
+from ces.errors import CesError
+from ces.modelfile.presets import load_setting
 
 PAYER, SOCIETAL, SOCIETAL_CONSUMPTION = "payer", "societal", "societal_with_consumption"
 #: the perspectives a verdict against a country threshold is given for (not single cost bearers)
@@ -84,3 +86,17 @@ def base_perspective(persps: list, setting_default: str | None = None, override:
 def ordered(persps: list, base: str) -> list:
     """The base-case perspective first, then the others in their usual order."""
     return [p for p in persps if p.key == base] + [p for p in persps if p.key != base]
+
+
+def model_perspectives(loaded, model) -> tuple:
+    """(perspectives with the base-case one first, base-case key) for a loaded model and config
+    (:func:`ces.modelfile.loader.load`) and its built model: the config's ``perspective:``, else the
+    setting's ``base_perspective`` (its preset, :mod:`ces.modelfile.presets`), else the payer."""
+
+    persps = perspectives(model.cost_streams, model.payer_streams, loaded.model.cost_bearers)
+    default = load_setting(loaded.config.setting).get("base_perspective") if loaded.config.setting else None
+    try:
+        base = base_perspective(persps, default, loaded.config.perspective)
+    except ValueError as exc:
+        raise loaded.config_loc.error(("perspective",), str(exc)) if loaded.config_loc else CesError(str(exc)) from None
+    return ordered(persps, base), base

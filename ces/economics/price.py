@@ -6,7 +6,8 @@ b = ΔC(p0 + 1) − ΔC(p0), and ICER = λ  ⇔  ΔC(p*) = λ·ΔE:
 
     p* = p0 + (λ·ΔE − ΔC(p0)) / b
 
-Two model runs, no search.  (ΔE does not depend on p; this is checked.)
+Two model runs, no search (the caller runs the model: this module only asks for the run at
+p0 + 1).  (ΔE does not depend on p; this is checked.)
 """
 
 from __future__ import annotations
@@ -14,22 +15,15 @@ from __future__ import annotations
 from ces.errors import CesError
 
 
-def threshold_price(path, parameter: str, wtp: float, strategy: str | None = None, comparator: str | None = None,
-                    cost_column: str = "cost") -> dict:
-    from ces.pipeline import run
-
-    line = price_line(run(path, psa=False), path, parameter, [cost_column], strategy, comparator)
-    return at_wtp(line, cost_column, wtp)
-
-
-def price_line(base, path, parameter: str, cost_columns: list, strategy: str | None = None,
+def price_line(base, rerun, parameter: str, cost_columns: list, strategy: str | None = None,
                comparator: str | None = None, overrides: dict | None = None, error=None) -> dict:
-    """ΔC(p0), ΔE and the slope b = ΔC(p0 + 1) − ΔC(p0) for each cost column, from ``base`` (a run of
-    ``path`` with ``overrides``) and one more run with the parameter raised by 1.
+    """ΔC(p0), ΔE and the slope b = ΔC(p0 + 1) − ΔC(p0) for each cost column, from ``base`` (a run
+    result with ``overrides``) and one more run, ``rerun(overrides with the parameter at p0 + 1)``
+    (the caller's deterministic run of the same config: :func:`ces.pipeline.run` for the headline
+    prices of a run, :func:`ces.studies.price.threshold_price` for ``ces price``).
 
     ``error(key, message)`` builds the exception for a bad strategy, comparator or parameter name
     (default: a CesError naming the command-line flag --key)."""
-    from ces.pipeline import run
     from ces.modelfile.names import unknown
 
     names = list(base.model.strategies)
@@ -48,7 +42,7 @@ def price_line(base, path, parameter: str, cost_columns: list, strategy: str | N
                                                                           base.model.functions)).ravel()[0])
     over = dict(overrides or {})
     over["parameters"] = {**over.get("parameters", {}), parameter: p0 + 1.0}
-    shifted = run(path, psa=False, overrides=over, checks=False)
+    shifted = rerun(over)
 
     def deltas(res, col):
         t = res.totals.set_index("strategy")

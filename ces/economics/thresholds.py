@@ -24,6 +24,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ces.errors import CesError
+
+
+def threshold_rule(preset: dict, option: str | None = None) -> dict:
+    """The preset's threshold rule, or a dated option of it (``threshold.options``) merged over it."""
+    rule = dict(preset["threshold"])
+    options = rule.pop("options", {})
+    if option is None:
+        return rule
+    if option not in options:
+        raise CesError(f"setting `{preset['name']}` has no threshold option `{option}` (available: "
+                       f"{', '.join(options) or 'none'})")
+    return {**rule, **options[option], "option": option}
+
 
 def qale(life_table, age0: float, sex_weights: dict, utility_norm: float, rate: float, horizon: float = 120.0,
          step: float = 0.01) -> float:

@@ -94,3 +94,8 @@ def uses_any(expr, evaluator: ParamEvaluator, var: str) -> bool:
     if var in expr.names:
         return True
     return any(var in evaluator.uses.get(n, ()) for n in expr.names)
+
+
+def expr_array(model, expr, env: Mapping) -> np.ndarray:
+    """Value of one compiled expression over ``env`` with the model's functions, as a 2-D array (D, K)."""
+    return as_array(expr.evaluate(env, model.functions))

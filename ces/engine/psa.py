@@ -5,8 +5,8 @@ The draw matrix is defined by (seed, parameter, draw index) only (see
 kernel arithmetic is sequential, so any thread count gives the same per-draw
 results.  Memory is bounded by ``chunk`` (arrays are draws × cycles per chunk);
 only the per-draw totals (draws × streams per strategy) and the sampled parameter values (draws ×
-sampled scalars, ``PsaResult.samples`` with ``sample_names``; for regression metamodels and EVPPI) are
-kept.  Every perspective's cost is a sum of stream columns (``PsaResult.costs``), so no perspective
+sampled scalars, ``PsaResult.samples`` with ``sample_names``, and ``PsaResult.parameter_draws()`` by
+parameter name; for regression metamodels and EVPPI) are kept.  Every perspective's cost is a sum of stream columns (``PsaResult.costs``), so no perspective
 needs a simulation of its own.
 """
 
@@ -37,6 +37,7 @@ class PsaResult:
     crossing: dict = field(default_factory=dict)  # PSM: strategy -> CrossingInfo summed over draws
     sample_names: list = field(default_factory=list)  # one name per sampled parameter column
     samples: np.ndarray | None = None  # (n_draws, n_sampled): the sampled parameter values per draw
+    parameter_columns: dict = field(default_factory=dict)  # parameter name -> its column of ``samples``
 
     def matrix(self, stream: str) -> np.ndarray:
         """(n_draws, n_strategies) of one stream, or of the payer's total cost for ``cost``."""
@@ -49,6 +50,16 @@ class PsaResult:
         """(n_draws, n_strategies): the sum of the given cost categories per draw (a perspective's cost)."""
         idx = [self.streams.index(c) for c in categories]
         return np.column_stack([self.totals[s][:, idx].sum(axis=1) for s in self.strategies])
+
+    def parameter_draws(self) -> dict:
+        """Parameter name → its (n_draws,) PSA draws: the columns of ``samples`` that the run used.
+
+        ``samples`` holds one column per sampling key (a joint entry ``KEY: {names: [a, b], ...}`` has
+        columns ``KEY[0]``, ``KEY[1]``); ``parameter_columns`` says which column each parameter
+        name reads (``a`` → ``KEY[0]``).  Nothing is sampled again.  Used by EVPPI."""
+        if self.samples is None:
+            return {}
+        return {name: np.ascontiguousarray(self.samples[:, j]) for name, j in self.parameter_columns.items()}
 
 
 def distribution_keys(model: CohortModel) -> dict:
@@ -70,6 +81,22 @@ def strategy_draws(cs, samples: dict) -> dict:
         arr = samples[d.group or d.name]
         draws[d.name] = arr[:, d.column] if d.column is not None else arr
     return draws
+
+
+def parameter_columns(model: CohortModel, sample_names: list) -> dict:
+    """Parameter name → index into ``sample_names`` (the columns of ``PsaResult.samples``): a scalar
+    parameter reads its own key's column, a member of a joint entry its column ``KEY[i]`` (as
+    :func:`strategy_draws`); the first strategy that samples a name decides (all strategies share
+    the sampling key of a name, :func:`distribution_keys`)."""
+    index = {n: j for j, n in enumerate(sample_names)}
+    out: dict = {}
+    for cs in model.strategies.values():
+        for d in cs.params.values():
+            if d.dist is None or d.name in out:
+                continue
+            key = d.group or d.name
+            out[d.name] = index[key if d.column is None else f"{key}[{d.column}]"]
+    return out
 
 
 def chunk_results(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000, first: int = 0,
@@ -121,21 +148,9 @@ def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
             on_chunk(stop, n_draws)
     return PsaResult(list(model.strategies), list(model.streams), list(model.payer_streams), totals, totals_u,
                      n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing, sample_names=cols,
-                     samples=params if params is not None else np.empty((n_draws, 0)))
+                     samples=params if params is not None else np.empty((n_draws, 0)),
+                     parameter_columns=parameter_columns(model, cols))
 
-
-def sampled_parameters(model: CohortModel, n_draws: int, seed: int) -> dict:
-    """Parameter name → its (n_draws,) PSA draws, exactly those :func:`run_psa` used with this seed.
-
-    The draw matrix depends only on (seed, parameter, draw index) (:mod:`ces.params.sampling`),
-    so it is regenerated here instead of being kept by the run; no model is evaluated.
-    """
-    samples = sample_draws(distribution_keys(model), seed, 0, n_draws)
-    out: dict = {}
-    for cs in model.strategies.values():
-        for name, arr in strategy_draws(cs, samples).items():
-            out.setdefault(name, np.asarray(arr, dtype=float))
-    return out
 
 def merge_psa(parts: Iterable, n_draws: int) -> PsaResult:
     """Join the PSA results of draw ranges into one result of ``n_draws`` draws.

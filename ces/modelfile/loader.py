@@ -232,7 +232,7 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
         raise validation_error(exc, ConfigSpec, cloc, cloc.data) from None
     own = cfg.model_copy(deep=True)  # the config as written, before presets and overrides
     if cfg.setting is not None:
-        from ces.economics.settings import available, load_setting
+        from ces.modelfile.presets import available, load_setting
 
         if cfg.setting not in available():
             raise cloc.error(("setting",), f"unknown setting `{cfg.setting}` (available: {', '.join(available())})")
@@ -240,7 +240,7 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
         defaults: dict = {}
         if "currency" in preset:
             defaults["currency"] = preset["currency"]
-        from ces.economics.settings import preset_values
+        from ces.modelfile.presets import preset_values
 
         ap = cfg.appraisal
         try:

@@ -6,7 +6,7 @@ import math
 
 
 def print_dsa(r: dict) -> None:
-    """Print the result of :func:`ces.sensitivity.run_dsa` (the tornado's bar length is range / largest range)."""
+    """Print the result of :func:`ces.studies.dsa.run_dsa` (the tornado's bar length is range / largest range)."""
     from rich.table import Table
 
     from ces.report.console import make_console

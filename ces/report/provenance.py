@@ -45,7 +45,7 @@ def input_files(run) -> list:
     setting = loaded.config.setting
     if setting is not None:
         out.append(("setting", str(Path(str(resources.files("ces") / "settings")) / f"{setting}.yaml")))
-        from ces.economics.settings import load_setting
+        from ces.modelfile.presets import load_setting
         from ces.survival.lifetable import LIFE_TABLES
 
         lt = load_setting(setting).get("life_table")

@@ -18,29 +18,7 @@ from scipy.optimize import brentq
 
 from ces.errors import CesError
 from ces.pipeline import run
-from ces.modelfile.schema import SETTINGS_KEYS
-
-
-def override(name: str, value: float) -> dict:
-    """A parameter override, or a setting override for dotted names / setting keys (e.g. discount.costs)."""
-    head = name.split(".")[0]
-    if "." in name or head in SETTINGS_KEYS:
-        node: dict = {}
-        cur = node
-        parts = name.split(".")
-        for p in parts[:-1]:
-            cur[p] = {}
-            cur = cur[p]
-        cur[parts[-1]] = value
-        return {"settings": node}
-    return {"parameters": {name: value}}
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = {"parameters": {**a.get("parameters", {}), **b.get("parameters", {})}, "settings": dict(a.get("settings", {}))}
-    for k, v in b.get("settings", {}).items():
-        out["settings"][k] = {**out["settings"].get(k, {}), **v} if isinstance(v, dict) else v
-    return out
+from ces.studies.overrides import merge, override
 
 
 class Dsa:
@@ -121,7 +99,7 @@ class Dsa:
         rows = []
         for x in tw.x_values:
             for y in tw.y_values:
-                res = self.run_with(_merge(override(tw.x, x), override(tw.y, y)))
+                res = self.run_with(merge(override(tw.x, x), override(tw.y, y)))
                 rows.append({tw.x: x, tw.y: y, self.outcome: self.value(res)})
         return pd.DataFrame(rows)
 

@@ -1,4 +1,11 @@
-"""Country presets shipped with ces (``ces/settings/*.yaml``), each value with its source."""
+"""Country presets shipped with ces (``ces/settings/*.yaml``), each value with its source: reading them.
+
+A preset is input data, like a config: ``setting: NAME`` in a config expands to the preset's
+default settings (discounting, currency, …) under the config's own ``settings:`` (see
+:func:`ces.modelfile.loader.load`), so the input language owns reading the files and the
+scenario overlay below.  What the presets' rules *mean* (thresholds, severity, price rules) is
+economics: :mod:`ces.economics.thresholds` and :mod:`ces.economics.appraisal`.
+"""
 
 from __future__ import annotations
 
@@ -37,15 +44,3 @@ def preset_values(preset: dict, scenario: str | None = None, conditions_met: boo
                        + "; ".join(scen[scenario].get("conditions", [])) + ". Confirm with `conditions_met: true`")
     over = {v["key"]: v for v in scen[scenario]["values"]}
     return [over.pop(v["key"], v) for v in values] + list(over.values())
-
-
-def threshold_rule(preset: dict, option: str | None = None) -> dict:
-    """The preset's threshold rule, or a dated option of it (``threshold.options``) merged over it."""
-    rule = dict(preset["threshold"])
-    options = rule.pop("options", {})
-    if option is None:
-        return rule
-    if option not in options:
-        raise CesError(f"setting `{preset['name']}` has no threshold option `{option}` (available: "
-                       f"{', '.join(options) or 'none'})")
-    return {**rule, **options[option], "option": option}

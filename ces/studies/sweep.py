@@ -26,7 +26,7 @@ import pandas as pd
 from ces.bundle import Bundle, make_bundle
 from ces.errors import CesError
 from ces.executors import Executor, SerialExecutor
-from ces.sensitivity import _merge, override
+from ces.studies.overrides import merge, override
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def run_task(task: Task) -> list | TaskError:
 
     ov: dict = {}
     for name, value in task.point:
-        ov = _merge(ov, override(name, value))
+        ov = merge(ov, override(name, value))
     path = task.config
     if task.bundle is not None:
         from ces.bundle import localise, materialise

@@ -1,0 +1,141 @@
+"""The Markov path: transition entries over the kernel states, transition rewards, the trace kernel.
+
+One job: evaluate a compiled strategy's transition rows into entries (i, j, p) over the expanded states
+(tunnel state X#r moves to X#(r+1) while staying, to the first residence of another state), the
+transition rewards, and the initial occupancy; pack them for
+:func:`ces.engine.kernels.markov_trace`, which computes the trace m_(k) = m_(k−1)·P_k (a `rest`
+entry is 1 − the others of its row) and the flows × transition rewards, and checks rows and mass
+(:mod:`ces.engine.checks`).  The rewards are then accumulated as for a PSM (:mod:`ces.engine.rewards`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ces.engine.checks import ROW_TOL, check_initial, raise_check
+from ces.engine.evaluate import expr_array
+from ces.engine.kernels import markov_trace
+from ces.engine.strategy import is_rest
+
+
+def residence_envs(m, cs, base_env: dict, dr) -> dict:
+    """Parameter values per residence r for tunnel states (only residence-dependent ones recomputed)."""
+    out = {}
+    Lmax = max((r for _, r in m.expanded), default=0)
+    for r in range(1, Lmax + 1):
+        env = dict(base_env)
+        env["residence"] = float(r)
+        out[r] = cs.evaluator.evaluate(env, dr, reuse=base_env,
+                                       recompute={n for n, u in cs.evaluator.uses.items() if "residence" in u})
+    return out
+
+
+def transition_entries(m, cs, tenv, dr) -> list:
+    """Transition entries (i, j, probabilities (Dp, Kp) or REST, label) over the expanded states.
+
+    Within each row the `rest` entry comes last: the kernel computes it as 1 − the others.
+    """
+    renvs = residence_envs(m, cs, tenv, dr) if any(r for _, r in m.expanded) else {}
+    idx: dict = {}
+    for k, (s, r) in enumerate(m.expanded):
+        idx.setdefault(s, []).append(k)
+    entries = []
+    for i, (s, r) in enumerate(m.expanded):
+        if s not in cs.rows:  # dead state without a row: absorbing
+            entries.append((i, i, np.ones((1, 1)), (s, r, s)))
+            continue
+        env = renvs[r] if r else tenv
+        row = cs.rows[s]
+        ordered = [to for to, e in row.items() if not is_rest(e)] + [to for to, e in row.items() if is_rest(e)]
+        for to in ordered:
+            e = row[to]
+            if to == s and r:  # staying in a tunnel state: one more cycle of residence
+                j = idx[s][min(r, len(idx[s]) - 1)]
+            else:
+                j = idx[to][0]
+            v = REST if is_rest(e) else np.ascontiguousarray(expr_array(m, e, env), dtype=np.float64)
+            entries.append((i, j, v, (s, r, to)))
+    return entries
+
+
+def transition_rewards(m, cs, tenv, D, n, dr) -> np.ndarray:
+    """Transition rewards TR (Dt, R, Kt, S, S): a one-off per person moving i → j (into the first
+    residence of a tunnel), per stream; none → shape (1, 0, 1, S, S)."""
+    S = len(m.expanded)
+    R = len(m.streams)
+    if not cs.trans_rewards:
+        return np.zeros((1, 0, 1, S, S))
+    arrays = []
+    for frm, to, rewards, where in cs.trans_rewards:
+        for stream, e in rewards.items():
+            a = expr_array(m, e, tenv)
+            for i, (s, r) in enumerate(m.expanded):
+                if s != frm:
+                    continue
+                for j, (s2, r2) in enumerate(m.expanded):
+                    if s2 == to and r2 <= 1 and (s2 != s):
+                        arrays.append((m.streams.index(stream), i, j, a))
+    Dt = max(a.shape[0] for *_, a in arrays)
+    Kt = max(a.shape[1] for *_, a in arrays)
+    TR = np.zeros((Dt, R, Kt, S, S))
+    for ri, i, j, a in arrays:
+        TR[:, ri, :, i, j] += np.broadcast_to(a, (Dt, Kt))
+    return TR
+
+
+def initial_occupancy(m, cs, venv, D) -> np.ndarray:
+    """Initial occupancy (Di, S_expanded) at period 0, normalised to total 1 (checked first)."""
+    S = len(m.expanded)
+    env0 = {k: (v[:, :1] if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[1] > 1 else v)
+            for k, v in venv.items()}
+    vals = {s: expr_array(m, e, env0)[:, 0] for s, e in cs.initial.items()}
+    Di = max(v.shape[0] for v in vals.values())
+    init = np.zeros((Di, S))
+    for s, v in vals.items():
+        k = next(i for i, (st, r) in enumerate(m.expanded) if st == s)
+        init[:, k] = v
+    check_initial(m, cs, init)
+    tot = init.sum(axis=1)
+    return init / tot[:, None]
+
+
+def markov_path(m, cs, tenv, venv, D, dr, draw_offset) -> tuple:
+    """The Markov trace (D, n+1, S) and transition-reward values per period (D, R_tr, n+1), checked.
+
+    A curve named in a transition row is its per-cycle probability
+    (:func:`ces.engine.partitioned.curve_probabilities`).
+    """
+    n, S = m.n_cycles, len(m.expanded)
+    init = initial_occupancy(m, cs, venv, D)
+    if cs.curves:
+        from ces.engine.partitioned import curve_probabilities
+
+        tenv = {**tenv, **curve_probabilities(m, cs, venv, D)}
+    entries = transition_entries(m, cs, tenv, dr)
+    TR = transition_rewards(m, cs, tenv, D, n, dr)
+    trace = np.empty((D, n + 1, S))
+    tr_vals = np.zeros((D, TR.shape[1], n + 1))
+    frm, to, rest, buf, off, sd, sk = pack_entries(entries)
+    err = np.zeros((D, 4), dtype=np.int64)
+    markov_trace(frm, to, rest, buf, off, sd, sk, S, init, TR, ROW_TOL, trace, tr_vals, err)
+    if err[:, 0].any():
+        raise_check(m, cs, err, entries, trace, draw_offset, D)
+    extra = tr_vals if TR.shape[1] > 0 else np.zeros((1, 0, 1))
+    return trace, extra
+
+
+REST = np.zeros((1, 1))  # placeholder value of a `rest` entry (computed in the kernel)
+
+
+def pack_entries(entries: list) -> tuple:
+    """Flatten transition entries into one buffer with per-entry offsets and draw/cycle strides."""
+    frm = np.array([e[0] for e in entries], dtype=np.int64)
+    to = np.array([e[1] for e in entries], dtype=np.int64)
+    rest = np.array([1 if e[2] is REST else 0 for e in entries], dtype=np.int64)
+    arrays = [e[2] for e in entries]
+    sizes = np.array([a.size for a in arrays], dtype=np.int64)
+    off = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    sd = np.array([a.shape[1] if a.shape[0] > 1 else 0 for a in arrays], dtype=np.int64)
+    sk = np.array([1 if a.shape[1] > 1 else 0 for a in arrays], dtype=np.int64)
+    buf = np.concatenate([a.ravel() for a in arrays])
+    return frm, to, rest, buf, off, sd, sk

@@ -1,0 +1,171 @@
+"""``ces fit``: read the inputs, run the fits, print the model-choice tables, write CSV/YAML/plots.
+
+All numbers come from :mod:`ces.survival.fit` (likelihood, MLE, Hessian), :mod:`ces.survival.km`
+and :mod:`ces.survival.guyot` (run by :func:`ces.survival.fit_output.run_fit`); the tables and the
+merged model are rendered by :mod:`ces.report.fit_report`.  This module reads the inputs, runs the
+fits and writes.  Nothing is written until every fit has succeeded (no partial output).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ces.errors import CesError
+
+
+def _floats(text: str, what: str) -> tuple:
+    try:
+        vals = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise CesError(f"{what} must be a comma list of numbers, got `{text}`") from None
+    return vals
+
+
+def read_km(km: Path, at_risk: Path):
+    """Two-column CSVs: (time, survival) and (time, n_risk); the first two columns are used."""
+    import pandas as pd
+
+    out = []
+    for path, cols in ((km, ("time", "survival")), (at_risk, ("time", "n_risk"))):
+        try:
+            df = pd.read_csv(path, comment="#")
+        except FileNotFoundError:
+            raise CesError(f"file `{path}` not found") from None
+        except Exception as exc:  # malformed CSV
+            raise CesError(f"cannot read CSV: {exc}".splitlines()[0], file=str(path)) from None
+        if df.shape[1] < 2 or len(df) > 100_000:
+            raise CesError(f"expected 2 columns ({', '.join(cols)}) and at most 100000 rows", file=str(path))
+        out.append([pd.to_numeric(df.iloc[:, j], errors="coerce").to_numpy(dtype=float) for j in (0, 1)])
+    return out
+
+
+def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, events, ipd_out, families,
+         knots, cure, time_unit, at, horizon, choose, yaml_out, merge, bootstrap_b, seed, background, age=None, sex="0.5", psa=None,
+         out=None, executor=None, blocks=1) -> None:
+    import pandas as pd
+    from rich.console import Console
+
+    from ces.report.atomic import write_bytes_atomic, write_text_atomic
+    from ces.report.fit_report import merged_model, print_tables
+    from ces.survival import fit_output as fo
+    from ces.survival.guyot import reconstruct
+
+    console = Console()
+    writes: list = []  # (path, text) written at the end
+    from ces.survival.bootstrap import check_psa_option
+
+    check_psa_option(psa, bootstrap_b, yaml_out)  # before any data is read
+    if km is not None or at_risk is not None:
+        if km is None or at_risk is None:
+            raise CesError("the digitised path needs both --km KM.csv and --at-risk RISK.csv")
+        if data is not None:
+            raise CesError("give either DATA.csv or --km/--at-risk, not both")
+        (t, s), (rt, rn) = read_km(km, at_risk)
+        if s.size and np.nanmax(s) > 1.0 + 1e-9 and np.nanmax(s) <= 100:
+            raise CesError("survival values above 1: give proportions (0–1), not percentages", file=str(km))
+        time, event = reconstruct(t, s, rt, rn, events, km_file=str(km), risk_file=str(at_risk))
+        df = pd.DataFrame({"time": time, "event": event})
+        df = df[df.time > 0].reset_index(drop=True)  # events at t = 0 carry no likelihood information here
+        ipd_path = ipd_out or km.with_name(km.stem + "_ipd.csv")
+        writes.append((ipd_path, f"# reconstructed from {km.name} and {at_risk.name} (Guyot et al. 2012)\n"
+                       + df.to_csv(index=False)))
+        console.print(f"reconstructed {len(df)} patients, {int(df.event.sum())} events -> {ipd_path}")
+        from ces.survival.km import number_at_risk
+
+        rec = number_at_risk(time, rt[rt <= time.max()])
+        console.print("numbers at risk, published vs reconstructed: " + ", ".join(
+            f"t={a:g}: {n:.0f}/{r:.0f}" for a, n, r in zip(rt, rn, rec)))
+        time_col, event_col, source = ["time"], ["event"], f"{km.name} + {at_risk.name} (Guyot reconstruction)"
+    else:
+        if data is None:
+            raise CesError("give DATA.csv with --time and --event, or --km KM.csv --at-risk RISK.csv")
+        if not time_col or not event_col or len(time_col) != len(event_col):
+            raise CesError("give one --event for each --time (e.g. --time os_months --event os_event)")
+        source = data.name
+        df = None
+    names = list(name or [])
+    if names and len(names) != len(time_col):
+        raise CesError(f"--name given {len(names)} times for {len(time_col)} endpoints")
+    if not names:
+        names = ["os"] if len(time_col) == 1 else [f"endpoint{i + 1}" for i in range(len(time_col))]
+    if df is None:
+        df = fo.read_ipd(data, time_col[0], event_col[0], arm, weight)
+        for t, e in zip(time_col[1:], event_col[1:]):
+            df = _check_more(df, data, t, e)
+    fams = [f.strip() for f in families.split(",")] if families else None
+    knot_list = tuple(int(k) for k in _floats(knots, "--knots"))
+    if any(k < 1 or k > 5 for k in knot_list):
+        raise CesError("--knots: internal knots must be between 1 and 5")
+    if joint and arm is None:
+        raise CesError("--joint needs --arm")
+    floor = _floor_inputs(background, age, sex)
+    res = fo.run_fit(df, source, list(zip(names, time_col, event_col)), arm=arm, weight=weight, joint=joint,
+                     families=fams, knots=knot_list, cure=cure, time_unit=time_unit,
+                     at_years=_floats(at, "--at"), horizon_years=horizon, choose=choose,
+                     bootstrap_b=bootstrap_b, seed=seed, background=background, mortality=floor,
+                     map_fn=executor.map if executor is not None else map, blocks=blocks)
+    print_tables(console, res)
+    if yaml_out is not None:
+        from ces.survival.bootstrap import yaml_block
+
+        text, more = yaml_block(res, yaml_out, psa=psa, source=source, inputs=[data] if data is not None else
+                                [km, at_risk], seed=seed, time_unit=time_unit, background=background)
+        writes.extend(more)
+        if floor is not None and any(f.model.cure for _, f, _, _ in res["chosen"]):
+            text = (f"# Cure curves fitted with the background hazard of {floor[0].name} from age {floor[1]:g}, "
+                    f"sex weights {floor[2]}: set the model's start_age and sex to match.\n") + text
+        writes.append((yaml_out, text))
+        if merge is not None:
+            writes.append((yaml_out.with_name(yaml_out.stem + "_model.yaml"), merged_model(merge, text, time_unit)))
+    elif merge is not None:
+        raise CesError("--merge needs --yaml (the curves block to merge)")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        for title, rows, _ in res["tables"]:
+            label = title.split(":")[0]
+            writes.append((out / f"fit_{label}.csv", pd.DataFrame(rows).to_csv(index=False)))
+    for path, text in writes:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, text)
+        console.print(f"wrote {path}")
+    if out is not None:
+        from ces.report.fit_plots import fit_plots
+
+        for label, f, _, d in res["chosen"]:
+            fits = next(fs for title, _, fs in res["tables"] if title.split(":")[0] == label)
+            for path, data_bytes in fit_plots(label, fits, d, time_unit, floor=floor):
+                write_bytes_atomic(out / path, data_bytes)
+                console.print(f"wrote {out / path}")
+
+
+def _floor_inputs(background, age, sex):
+    """(life table, age, sex weights) for the extrapolation plot's floor, or None without --age."""
+    if age is None:
+        return None
+    if background is None:
+        raise CesError("--age needs --background LIFE_TABLE (e.g. us_2021)")
+    from ces.survival.lifetable import life_table
+
+    if not 0 <= age <= 110:
+        raise CesError(f"--age must be between 0 and 110, got {age:g}")
+    if sex in ("male", "female"):
+        weights = {sex: 1.0}
+    else:
+        try:
+            m = float(sex)
+        except ValueError:
+            raise CesError(f"--sex must be male, female or the male share (0-1), got `{sex}`") from None
+        if not 0 <= m <= 1:
+            raise CesError(f"--sex male share must be in [0, 1], got {m:g}")
+        weights = {"male": m, "female": 1 - m}
+    return life_table(background), float(age), weights
+
+
+def _check_more(df, data, t, e):
+    from ces.survival import fit_output as fo
+
+    more = fo.read_ipd(data, t, e)
+    df[t], df[e] = more[t], more[e]
+    return df

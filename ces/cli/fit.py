@@ -36,6 +36,10 @@ def fit(
     merge: Optional[Path] = typer.Option(None, "--merge", help="With --yaml: also write MODEL with the block merged "
                                          "in, as <yaml name>_model.yaml (same-named entries replaced)."),
     bootstrap_b: int = typer.Option(0, "--bootstrap", help="Refit on B resamples of the patients (joint PSA)."),
+    psa_form: Optional[str] = typer.Option(None, "--psa", help="PSA of the --yaml block: hessian (one mvnormal "
+                                           "per curve; default without --bootstrap), bootstrap (draws take whole "
+                                           "replicates; default with it) or mvn (one mvnormal over all curves, "
+                                           "bootstrap covariance)."),
     seed: int = typer.Option(2026, "--seed", help="Bootstrap seed."),
     jobs: int = typer.Option(1, "--jobs", help="Worker processes for --bootstrap (same result for any number)."),
     background: Optional[str] = typer.Option(None, "--background", help="Life table for cure curves (e.g. us_2021)."),
@@ -54,5 +58,5 @@ def fit(
                     weight=weight, km=km, at_risk=at_risk, events=events, ipd_out=ipd_out, families=families,
                     knots=knots, cure=cure, time_unit=time_unit, at=at, horizon=horizon, choose=choose,
                     yaml_out=yaml_out, merge=merge, bootstrap_b=bootstrap_b, seed=seed, background=background,
-                    age=age, sex=sex, out=out,
+                    age=age, sex=sex, out=out, psa=psa_form,
                     executor=LocalExecutor(jobs) if jobs > 1 else None, blocks=4 * jobs if jobs > 1 else 1)

@@ -54,7 +54,7 @@ def strategy_parameters(m, sname: str) -> dict:
     if not m.model_defs:
         m.model_defs = dict(defs)
     for d in list(defs.values()):
-        if d.dist is not None and d.dist.name == "empirical":
+        if d.dist is not None and d.dist.name in ("empirical", "bootstrap"):
             f = Path(d.dist.params["file"])
             m.data_files.append(str(f if f.is_absolute() else (L.base_dir / f).resolve()))
     if strat is not None:

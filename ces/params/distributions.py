@@ -18,7 +18,9 @@ Parameterisations and method-of-moments formulas (Briggs, Claxton & Sculpher,
   on [min, max] (Vose, *Risk Analysis*, 2008)
 - ``dirichlet``: {counts} | {mean, concentration}: α = mean·concentration
 - ``mvnormal``: {mean, cov} | {mean, sd, corr}: cov = diag(sd)·corr·diag(sd)
-- ``empirical`` (alias ``bootstrap``): {file, column} | {file, columns}: rows resampled with replacement
+- ``empirical``: {file, column} | {file, columns}: rows resampled with replacement
+- ``bootstrap``: {file, column | columns, B?}: as empirical, over the replicates of ``ces fit --bootstrap``
+  (replicates 0..B−1 with ``B``); see :mod:`ces.params.bootstrap_rows`
 """
 
 from __future__ import annotations
@@ -246,36 +248,6 @@ def _mvnormal(p):
     return Distribution("mvnormal", k, mean, np.sqrt(np.diag(cov)), sample, None, {**p, "cov": cov})
 
 
-def _empirical(p, base_dir: Path | None):
-    path = Path(p["file"])
-    if not path.is_absolute() and base_dir is not None:
-        path = Path(base_dir) / path
-    import pandas as pd
-
-    from ces.params.tables import read_csv_bounded
-    from ces.modelfile.paths import check_data_path, data_dirs
-
-    allowed = [Path(base_dir).resolve()] if base_dir is not None else [path.parent]  # direct API use
-    ctx = data_dirs()  # the loaded model's folders (model, config, allow_paths)
-    if ctx and base_dir is not None and Path(base_dir).resolve() in ctx:
-        allowed = ctx
-    check_data_path(path, allowed, "draws file", str(p["file"]))
-    df = read_csv_bounded(path, "draws file", str(p["file"]))
-    cols = [p["column"]] if "column" in p else list(p["columns"])
-    for c in cols:
-        if c not in df.columns:
-            raise ValueError(f"column `{c}` not in draws file `{p['file']}` ({len(df.columns)} columns)")
-    data = df[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    if len(data) == 0 or np.isnan(data).any():
-        raise ValueError(f"`{p['file']}` has no rows or non-numeric values in {', '.join(cols)}")
-    if "column" in p:
-        x = data[:, 0]
-        return Distribution("empirical", 1, float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else 0.0,
-                            lambda rng, n: x[rng.integers(0, len(x), n)], lambda q: np.quantile(x, q), p)
-    return Distribution("empirical", len(cols), data.mean(axis=0), data.std(axis=0, ddof=1),
-                        lambda rng, n: data[rng.integers(0, len(data), n)], None, p)
-
-
 def _pos(x, name):
     if not (isinstance(x, (int, float)) and math.isfinite(x) and x > 0):
         raise ValueError(f"`{name}` must be a finite number > 0, got {x}")
@@ -296,8 +268,10 @@ DISTRIBUTIONS: dict[str, tuple] = {
     "dirichlet": (_dirichlet, [{"counts"}, {"mean", "concentration"}], set()),
     "mvnormal": (_mvnormal, [{"mean", "cov"}, {"mean", "sd", "corr"}], set()),
     "empirical": (None, [{"file", "column"}, {"file", "columns"}], set()),
+    "bootstrap": (None, [{"file", "column"}, {"file", "columns"}], {"B"}),
 }
-ALIASES = {"multivariate_normal": "mvnormal", "bootstrap": "empirical", "truncated_normal": "truncnormal",
+FILE_DISTRIBUTIONS = ("empirical", "bootstrap")  # read rows of a file (ces.params.bootstrap_rows)
+ALIASES = {"multivariate_normal": "mvnormal", "truncated_normal": "truncnormal",
            "log-normal": "lognormal"}
 MULTI_KEYS = {"counts", "mean", "cov", "sd", "corr", "columns"}
 
@@ -336,7 +310,11 @@ def make_distribution(spec: dict, *, file=None, path=None, line=None, base_dir=N
             raise err(f"`{k}` must be a finite number, got {v!r}", k)
         p[k] = float(v)
     try:
-        return _empirical(p, base_dir) if name == "empirical" else factory(p)
+        if name in FILE_DISTRIBUTIONS:
+            from ces.params import bootstrap_rows
+
+            return getattr(bootstrap_rows, name)(p, base_dir)
+        return factory(p)
     except ValueError as exc:
         raise err(f"invalid {name} distribution: {exc}") from None
     except (OverflowError, ZeroDivisionError):

@@ -57,9 +57,12 @@ def parse_joint(key: str, raw: dict, where: tuple, extra_functions: frozenset, b
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise CesError("`names` must be a list of parameter names", file=file, path=f"{path}.names", line=line)
     if "dist" not in raw:
-        raise CesError("an entry with `names` needs a multivariate `dist` (mvnormal, dirichlet or empirical)",
+        raise CesError("an entry with `names` needs a multivariate `dist` (mvnormal, dirichlet, empirical or "
+                       "bootstrap)",
                        file=file, path=path, line=line)
     inner = {k: v for k, v in raw.items() if k not in ("names", "value")}
+    if inner.get("dist") == "bootstrap" and "column" not in inner and "columns" not in inner:
+        inner["columns"] = names  # the replicates file of `ces fit` names its columns after the parameters
     proto = parse_parameter(key, {**inner, "value": 0}, where, extra_functions, base_dir)
     dist = proto.dist
     if int(getattr(dist, "dim", 1)) != len(names):

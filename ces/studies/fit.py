@@ -42,7 +42,7 @@ def read_km(km: Path, at_risk: Path):
 
 
 def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, events, ipd_out, families,
-         knots, cure, time_unit, at, horizon, choose, yaml_out, merge, bootstrap_b, seed, background, age=None, sex="0.5",
+         knots, cure, time_unit, at, horizon, choose, yaml_out, merge, bootstrap_b, seed, background, age=None, sex="0.5", psa=None,
          out=None, executor=None, blocks=1) -> None:
     import pandas as pd
     from rich.console import Console
@@ -54,6 +54,9 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
 
     console = Console()
     writes: list = []  # (path, text) written at the end
+    from ces.survival.bootstrap import check_psa_option
+
+    check_psa_option(psa, bootstrap_b, yaml_out)  # before any data is read
     if km is not None or at_risk is not None:
         if km is None or at_risk is None:
             raise CesError("the digitised path needs both --km KM.csv and --at-risk RISK.csv")
@@ -105,16 +108,11 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
                      map_fn=executor.map if executor is not None else map, blocks=blocks)
     print_tables(console, res)
     if yaml_out is not None:
-        boot_file = boot_cols = None
-        if res["boot"] is not None:
-            cols, draws = res["boot"]
-            boot_path = yaml_out.with_name(yaml_out.stem + "_bootstrap.csv")
-            boot_file, boot_cols = boot_path.name, cols
-            writes.append((boot_path, f"# {len(draws)} bootstrap refits of {source} (seed {seed})\n"
-                           + pd.DataFrame(draws, columns=cols).to_csv(index=False)))
-        text = fo.curves_yaml([(n, f, lv) for n, f, lv, _ in res["chosen"]], bootstrap_file=boot_file,
-                              bootstrap_columns=boot_cols, time_unit=time_unit, source=source,
-                              background=background)
+        from ces.survival.bootstrap import yaml_block
+
+        text, more = yaml_block(res, yaml_out, psa=psa, source=source, inputs=[data] if data is not None else
+                                [km, at_risk], seed=seed, time_unit=time_unit, background=background)
+        writes.extend(more)
         if floor is not None and any(f.model.cure for _, f, _, _ in res["chosen"]):
             text = (f"# Cure curves fitted with the background hazard of {floor[0].name} from age {floor[1]:g}, "
                     f"sex weights {floor[2]}: set the model's start_age and sex to match.\n") + text

@@ -14,7 +14,9 @@ covariate effects on the location) and one derived parameter per natural-scale p
 The mean is the MLE and the covariance the inverse Hessian (asymptotic normality of the MLE), so the
 coefficients of one curve are drawn jointly.  With ``--bootstrap B`` the coefficients of ALL endpoints
 (e.g. PFS and OS fitted on the same patients) are refitted on B resamples of the patients and written
-as a draws file, used as ``dist: empirical`` (rows resampled jointly), which keeps the PFS–OS correlation.
+as a replicates file (:mod:`ces.survival.bootstrap`); the block then uses ``dist: bootstrap`` (each PSA
+draw takes one whole replicate) or, with ``--psa mvn``, one mvnormal over all coefficients with the
+bootstrap covariance.  Both keep the PFS–OS correlation.
 Model choice follows NICE DSU TSD 14 (Latimer 2011, updated 2013): AIC/BIC for statistical fit, with
 visual fit and the plausibility of the extrapolation judged beside it (TSD 21, Rutherford et al. 2020,
 for the flexible models: splines and cure).
@@ -142,20 +144,35 @@ def _curve_entry(fit: Fit, name: str, level: int | None, background: str | None)
 
 
 def curves_yaml(entries: list, *, bootstrap_file: str | None = None, bootstrap_columns: list | None = None,
-                time_unit: str = "", source: str = "", background: str | None = None) -> str:
-    """YAML text of ``parameters:`` and ``curves:`` for fitted curves ``entries`` = [(name, Fit, levels)]."""
+                time_unit: str = "", source: str = "", background: str | None = None, psa: str | None = None,
+                replicates: int | None = None, joint_cov=None) -> str:
+    """YAML text of ``parameters:`` and ``curves:`` for fitted curves ``entries`` = [(name, Fit, levels)].
+
+    ``psa``: ``hessian`` (one mvnormal per curve, cov = inverse Hessian; the default without a
+    bootstrap), ``bootstrap`` (one ``dist: bootstrap`` entry over all coefficients reading the
+    replicate rows of ``bootstrap_file``, ``B: replicates``; the default with one) or ``mvn`` (one
+    mvnormal over all coefficients, mean = MLE, cov = ``joint_cov``, the bootstrap covariance).
+    """
     import yaml
 
+    psa = psa or ("bootstrap" if bootstrap_file else "hessian")
     params: dict = {}
     curves: dict = {}
-    if bootstrap_file:
-        all_names = [f"{n}_{_py(c)}" for n, f, _ in entries for c in f.coef_names]
-        params["fit_coef"] = {"names": all_names, "dist": "empirical", "file": bootstrap_file,
-                              "columns": bootstrap_columns or all_names,
-                              "value": [float(v) for _, f, _ in entries for v in f.coef]}
+    all_names = [f"{n}_{_py(c)}" for n, f, _ in entries for c in f.coef_names]
+    mle = [float(v) for _, f, _ in entries for v in f.coef]
+    if psa == "bootstrap":
+        params["fit_coef"] = {"names": all_names, "dist": "bootstrap", "file": bootstrap_file}
+        if bootstrap_columns is not None and list(bootstrap_columns) != all_names:
+            params["fit_coef"]["columns"] = list(bootstrap_columns)
+        if replicates is not None:
+            params["fit_coef"]["B"] = int(replicates)
+        params["fit_coef"]["value"] = mle
+    elif psa == "mvn":
+        params["fit_coef"] = {"names": all_names, "dist": "mvnormal", "mean": mle,
+                              "cov": [[float(v) for v in row] for row in np.atleast_2d(joint_cov)]}
     for name, fit, levels in entries:
         names = [f"{name}_{_py(c)}" for c in fit.coef_names]
-        if not bootstrap_file:
+        if psa == "hessian":
             params[f"{name}_coef"] = {"names": names, "dist": "mvnormal",
                                       "mean": [float(v) for v in fit.coef],
                                       "cov": [[float(v) for v in row] for row in fit.cov]}
@@ -166,7 +183,12 @@ def curves_yaml(entries: list, *, bootstrap_file: str | None = None, bootstrap_c
             lines, curve = _curve_entry(fit, name, i, background)
             params.update(lines)
             curves[f"{name}_{_py(lv)}"] = curve
-    head = ["# Fitted by `ces fit` (maximum likelihood, flexsurv parameterisation; covariance = inverse Hessian).",
+    cov_text = {"hessian": "PSA: one mvnormal per curve, covariance = inverse Hessian",
+                "bootstrap": f"PSA: each draw takes one whole bootstrap replicate of {bootstrap_file} (all curves "
+                             "refitted on the same resampled patients)",
+                "mvn": "PSA: one mvnormal over all curves' coefficients, covariance = bootstrap covariance "
+                       "of the joint refits"}[psa]
+    head = ["# Fitted by `ces fit` (maximum likelihood, flexsurv parameterisation).", f"# {cov_text}.",
             f"# Data: {source}" if source else "",
             f"# Time unit of the data: {time_unit} (set the model's `time_unit` to match)." if time_unit else
             "# Time unit: that of the data's time column (set the model's `time_unit` to match).",
@@ -179,50 +201,11 @@ def curves_yaml(entries: list, *, bootstrap_file: str | None = None, bootstrap_c
 
 def bootstrap(df, endpoints: list, B: int, seed: int, weight: str | None = None, arm: str | None = None,
               map_fn=map, blocks: int = 1):
-    """Refit every endpoint's chosen model on B resamples of the patients (rows), the same rows for all.
+    """(column names, converged replicate rows) of :func:`ces.survival.bootstrap.bootstrap_replicates`."""
+    from ces.survival.bootstrap import bootstrap_replicates
 
-    endpoints: [(name, time col, event col, Fit, levels)]; each refit starts from the full-data MLE.
-    Replicate b resamples with ``np.random.default_rng([seed, b])``: it depends only on (seed, b), so the
-    result is the same however the B replicates are split into ``blocks`` and mapped (``map_fn``: the
-    builtin map, or an executor's map, e.g. :class:`ces.executors.LocalExecutor`).
-    Returns (column names, array of the replicates that converged to finite values).
-    """
-    from functools import partial
-
-    cols = [f"{n}_{_py(c)}" for n, _, _, f, _ in endpoints for c in f.coef_names]
-    blocks = max(1, min(int(blocks), B))
-    reps = [range(B * j // blocks, B * (j + 1) // blocks) for j in range(blocks)]
-    fn = partial(_boot_block, df=df, endpoints=endpoints, seed=seed, weight=weight, arm=arm)
-    out = np.vstack(list(map_fn(fn, reps)))
-    ok = np.all(np.isfinite(out), axis=1)
-    return cols, out[ok]
-
-
-def _boot_block(reps, *, df, endpoints, seed, weight, arm) -> np.ndarray:
-    """Replicates ``reps`` of :func:`bootstrap` (one row each; NaN where a resample cannot be fitted)."""
-    import numba
-
-    from ces.survival.fit import fit_model
-
-    out = np.full((len(reps), sum(f.k for _, _, _, f, _ in endpoints)), np.nan)
-    n = len(df)
-    threads = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        for i, b in enumerate(reps):
-            rng = np.random.default_rng([seed, b])
-            boot = df.iloc[rng.integers(0, n, n)]
-            row = []
-            try:
-                for _, t, e, f, lv in endpoints:
-                    d = make_data(boot, t, e, weight, arm, lv, f.background)
-                    row.extend(fit_model(f.model, d, starts=[f.coef], covariance=False).coef)
-            except CesError:  # a resample without events
-                continue
-            out[i] = row
-    finally:
-        numba.set_num_threads(threads)
-    return out
+    rep = bootstrap_replicates(df, endpoints, B, seed, weight, arm, map_fn, blocks)
+    return rep.columns, rep.draws
 
 
 UNITS_PER_YEAR = {"day": 365.25, "week": 365.25 / 7, "month": 12.0, "year": 1.0}
@@ -241,14 +224,20 @@ def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=Fa
 
     ``mortality`` = (life table, age, sex weights): cure models are then fitted with the background
     hazard, as the engine evaluates them (see :class:`ces.survival.fit.Data`).
-    Returns {"tables": [(title, rows, fits)], "boot": (cols, draws) or None,
-    "chosen": [(name, Fit, levels, data)], "time_unit": unit}.
+    Returns {"tables": [(title, rows, fits)], "boot": :class:`ces.survival.bootstrap.Replicates` or None,
+    "chosen": [(name, Fit, levels, data)], "time_unit": unit, "endpoints": [(name, model, time, event)]}.
     """
     from ces.survival.fit import Background
 
     from ces.survival.fit import candidates, fit_all
     from ces.survival.km import kaplan_meier
 
+    if bootstrap_b:
+        from ces.survival.bootstrap import check_replicates
+
+        check_replicates(bootstrap_b, len(df))  # before any fit
+        if arm is not None and not joint:
+            raise CesError("--bootstrap with --arm needs --joint (one resample of the trial for all arms)")
     if time_unit not in UNITS_PER_YEAR:
         raise CesError(f"--time-unit must be one of {', '.join(UNITS_PER_YEAR)}, got `{time_unit}`")
     upy = UNITS_PER_YEAR[time_unit]
@@ -286,10 +275,9 @@ def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=Fa
             boot_eps.append((label, tcol, ecol, pick, levels if joint else None, lv))
     boot = None
     if bootstrap_b:
-        if bootstrap_b < 2 or bootstrap_b > 100_000:
-            raise CesError(f"--bootstrap must be between 2 and 100000, got {bootstrap_b}")
-        if arm is not None and not joint:
-            raise CesError("--bootstrap with --arm needs --joint (one resample of the trial for all arms)")
-        boot = bootstrap(df, [(n, t, e, f, lv) for n, t, e, f, lv, _ in boot_eps], bootstrap_b, seed,
-                         weight, arm if joint else None, map_fn, blocks)
-    return {"tables": tables, "chosen": chosen, "boot": boot, "time_unit": time_unit}
+        from ces.survival.bootstrap import bootstrap_replicates
+
+        boot = bootstrap_replicates(df, [(n, t, e, f, lv) for n, t, e, f, lv, _ in boot_eps], bootstrap_b, seed,
+                                    weight, arm if joint else None, map_fn, blocks)
+    endpoints_used = [(n, f.model.label, t, e) for n, t, e, f, _, _ in boot_eps]
+    return {"tables": tables, "chosen": chosen, "boot": boot, "time_unit": time_unit, "endpoints": endpoints_used}

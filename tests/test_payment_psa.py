@@ -104,7 +104,7 @@ def test_betibeglogene_refund_config():
     assert p["model"] == "outcome" and p["schedule"][1][0] == 2
     # 80 % of the price back for patients not transfusion-independent at 2 years (1 - TI occupancy in the trace)
     tr = res.base.results["gene"].trace[0]
-    ti = tr[2, res.model.states.index("TI")]
+    ti = sum(tr[2, res.model.states.index(s)] for s in ("TIiron", "TI"))  # both transfusion-independent states
     assert p["schedule"][1][1] == pytest.approx(-0.8 * 2_800_000 * (1 - ti))
 
 

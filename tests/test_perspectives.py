@@ -109,16 +109,18 @@ def test_cost_bearer_categories_add_to_societal_and_not_to_payer():
     res = run(CONFIGS / "cart_lbcl_oos.yaml", psa=False)
     t = res.totals.set_index("strategy")
     for s in t.index:
-        other = t.loc[s, "cost.apheresis_repeat"] + t.loc[s, "cost.oos_product"]
+        other = t.loc[s, "cost.apheresis_repeat"] + t.loc[s, "cost.oos_product"] + t.loc[s, "cost.failed_manufacture"]
         payer = sum(t.loc[s, f"cost.{c}"] for c in res.model.payer_streams)
         assert t.loc[s, "cost"] == pytest.approx(payer, rel=1e-12)
         assert t.loc[s, "cost_societal"] == pytest.approx(payer + other, rel=1e-12)
         assert t.loc[s, "cost_bearer_hospital"] == t.loc[s, "cost.apheresis_repeat"]
-        assert t.loc[s, "cost_bearer_manufacturer"] == t.loc[s, "cost.oos_product"]
-    assert "apheresis_repeat" not in res.model.payer_streams and "oos_product" not in res.model.payer_streams
-    assert t.loc["cart_oos", "cost.oos_product"] > 0
+        assert t.loc[s, "cost_bearer_manufacturer"] == pytest.approx(
+            t.loc[s, "cost.oos_product"] + t.loc[s, "cost.failed_manufacture"], rel=1e-12)
+    for c in ("apheresis_repeat", "oos_product", "failed_manufacture"):
+        assert c not in res.model.payer_streams
+        assert t.loc["cart", f"cost.{c}"] > 0  # borne on the CAR-T arm (manufacturing failure is a scenario there)
     inv = res.inventory.set_index(["component", "strategy"])
-    assert inv.loc[("oos_product", "cart_oos"), "perspective"] == "societal (borne by manufacturer)"
+    assert inv.loc[("oos_product", "cart"), "perspective"] == "societal (borne by manufacturer)"
 
 
 def test_perspective_definitions_and_base_case():

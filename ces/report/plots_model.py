@@ -17,7 +17,8 @@ def trace_figure(run, lab):
     k = len(run.base.results)
     ncol = min(k, 2)
     nrow = (k + 1) // 2
-    fig, axes = plt.subplots(nrow, ncol, figsize=(5.4 * ncol, 3.4 * nrow + 0.6), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.4 * ncol, 3.4 * nrow + 0.6), squeeze=False, sharey=True,
+                             layout="constrained")
     for ax in axes.ravel()[k:]:
         ax.set_visible(False)
     handles = None
@@ -32,9 +33,7 @@ def trace_figure(run, lab):
     for ax in axes[:, 0]:
         ax.set_ylabel("Proportion of cohort")
     fig.suptitle("State occupancy (base-case cohort trace)", x=0.01, ha="left", fontsize=11)
-    fig.legend(*handles, loc="lower center", ncol=min(len(run.model.states), 6), bbox_to_anchor=(0.5, 0.0),
-               title="Health state")
-    fig.tight_layout(rect=(0, 0.12 if nrow == 1 else 0.07, 1, 0.97))
+    fig.legend(*handles, loc="outside lower center", ncol=min(len(run.model.states), 6), title="Health state")
     return fig
 
 
@@ -107,7 +106,7 @@ def budget_figure(run, lab):
     div, word = scaled(np.concatenate([np.asarray(v, dtype=float) for v in vals]))
     unit = f"{lab.currency} {word}".strip() if lab.currency else word
     ylabel = f"Budget{f' ({unit})' if unit else ''}"
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.6))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")
     x = sm["year"].to_numpy()
     strategies = [s for s in lab.strategy_labels if det is not None and f"cost.{s}" in det]
     for off, world, hatch in ((-0.2, "current", None), (0.2, "new", "//")):
@@ -151,5 +150,4 @@ def budget_figure(run, lab):
     fig.suptitle(f"Budget impact, {whose}{money(lab.currency)}, "
                  f"{'discounted at ' + format(disc, 'g') + ' per year' if disc else 'undiscounted'}",
                  x=0.01, ha="left", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig

@@ -48,7 +48,7 @@ def ce_plane_figure(c, e, strategies, ref_name, lab, tag: str, n_draws: int, wtp
     wtp = lab.wtp if wtp is None else wtp
     strategies = list(strategies)
     ref = strategies.index(ref_name)
-    fig, ax = plt.subplots(figsize=(7.2, 5.4))
+    fig, ax = plt.subplots(figsize=(7.2, 5.4 + 0.25 * ((len(strategies) - 1) * 3 + 1) / (2 if len(strategies) > 2 else 1)))
     for j, s in enumerate(strategies):
         if j == ref:
             continue
@@ -73,7 +73,7 @@ def ce_plane_figure(c, e, strategies, ref_name, lab, tag: str, n_draws: int, wtp
     ax.set_ylabel(f"Incremental cost{money(lab.currency)}")
     title(ax, f"Cost-effectiveness plane vs {lab.label(ref_name)}", f"{tag}; {n_draws:,} PSA draws")
     thousands(ax)
-    ax.legend(loc="best", fontsize=8, markerscale=1.0)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2 if len(strategies) > 2 else 1, fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -91,14 +91,15 @@ def ceac_figure(w, strategies, lab, tag: str):
             label="CEAF (frontier: optimal strategy)")
     if lab.wtp is not None and x[0] <= lab.wtp <= x[-1]:
         ax.axvline(lab.wtp, color="grey", lw=1, ls=":")
-        ax.annotate(f"WTP {lab.wtp:,.0f}", (lab.wtp, 1.02), ha="center", va="bottom", fontsize=8, color="dimgrey")
+        ax.annotate(f"WTP {lab.wtp:,.0f}", (lab.wtp, 1.02), ha="center", va="bottom", fontsize=8, color="dimgrey",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"})
     ax.set_xlabel(f"Willingness to pay{lab.per_unit()}")
     ax.set_ylabel("Probability cost-effective")
     ax.set_ylim(-0.02, 1.08)
     ax.set_xlim(x[0], x[-1])
     title(ax, "Cost-effectiveness acceptability curves and frontier (CEAF)", tag)
     thousands(ax, "x")
-    ax.legend(loc="center right", fontsize=8)
+    ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     return fig
 

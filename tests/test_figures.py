@@ -231,3 +231,24 @@ def test_tornado_heading_helpers():
     assert plots_dsa.dsa_title(d, lab)[0] == "One-way sensitivity: CAR-T vs Salvage chemotherapy"
     assert plots_dsa.dsa_title(d, lab)[1].startswith("societal perspective")
     assert plots_dsa.dsa_axis_label(d, lab) == "Incremental NMB (USD) at WTP 100,000"
+
+
+def test_ces_dsa_tornado_names_strategies_and_perspective(tmp_path):
+    from ces.report.plots_dsa import dsa_heading, tornado_figure
+    from ces.sensitivity import run_dsa
+
+    r = run_dsa(CONFIGS / "hiv_dsa.yaml")
+    head = dsa_heading(r)
+    assert head[0] == f"One-way sensitivity: {r['strategy']} vs {r['comparator']}"
+    assert head[1].startswith(f"{r['perspective_label']} perspective")
+    fig = tornado_figure(r["one_way"], r["base"], "ICER", None, head)
+    assert _title(fig.axes[0]) == "\n".join(head)
+
+
+def test_report_captions_name_the_perspective():
+    from ces.report.html import caption
+
+    assert caption("ce_plane").endswith("healthcare payer perspective")
+    assert caption("ceac_societal").endswith("— societal perspective")
+    assert caption("ce_plane_societal").startswith("Cost-effectiveness plane")
+    assert caption("budget_impact") == "Budget impact by year"

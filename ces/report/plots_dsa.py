@@ -40,6 +40,14 @@ def dsa_title(dsa: dict, lab) -> tuple:
             f"{per} perspective; bars: outcome at the low / high input value")
 
 
+def dsa_heading(r: dict) -> tuple:
+    """(title, subtitle) of the tornado of a ``run_dsa`` result (strategy labels from its model file)."""
+    from types import SimpleNamespace
+
+    labels = {s: st.label for s, st in r["loaded"].model.strategies.items() if st.label}
+    return dsa_title(r, SimpleNamespace(label=lambda s: labels.get(s) or str(s)))
+
+
 def tornado_figure(one_way, base: float, label: str, labels: dict | None = None, heading=None):
     """Tornado: one row per parameter (widest range on top), bars from the base value to the outcome at
     the low and at the high input value, a labelled base-value line; ``labels``: parameter → label;

@@ -109,20 +109,21 @@ def budget_figure(run, lab):
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")
     x = sm["year"].to_numpy()
     strategies = [s for s in lab.strategy_labels if det is not None and f"cost.{s}" in det]
-    for off, world, hatch in ((-0.2, "current", None), (0.2, "new", "//")):
+    hatches = ("", "//", "..", "xx", "\\\\", "++")  # one per strategy: the stack reads in greyscale too
+    for off, world, alpha in ((-0.2, "current", 0.65), (0.2, "new", 1.0)):
         if strategies:
             d = det[det["world"] == world].set_index("year").loc[x]
             bottom = np.zeros(len(x))
             for s in strategies:
                 v = d[f"cost.{s}"].to_numpy(dtype=float) / div
-                a1.bar(x + off, v, width=0.38, bottom=bottom, color=lab.styles.color(s), hatch=hatch,
-                       edgecolor="white" if hatch is None else "black", lw=0.4,
-                       label=lab.label(s) if hatch is None else None)
+                a1.bar(x + off, v, width=0.38, bottom=bottom, color=lab.styles.color(s), alpha=alpha,
+                       hatch=hatches[strategies.index(s) % len(hatches)], edgecolor="black", lw=0.4,
+                       label=lab.label(s) if world == "new" else None)
                 bottom += v
         else:
-            a1.bar(x + off, sm[f"{world}_total"] / div, width=0.38, hatch=hatch, label=f"{world} world")
+            a1.bar(x + off, sm[f"{world}_total"] / div, width=0.38, alpha=alpha, label=f"{world} world")
     a1.set_xticks(x)
-    a1.set_xlabel("Year (left bar: current world; right, hatched: new world)")
+    a1.set_xlabel("Year (left bar, lighter: current world; right bar: new world)")
     a1.set_ylabel(ylabel)
     title(a1, "Budget by year and strategy", "current world vs new world (with the new strategy's uptake)")
     a1.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(len(strategies) or 2, 4), fontsize=8,

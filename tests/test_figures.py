@@ -211,7 +211,7 @@ def test_figures_are_drawn_once_and_the_report_embeds_the_written_svg(tmp_path, 
     monkeypatch.setattr(figures, "run_figures", lambda *a, **k: calls.append(1) or real(*a, **k))
     renders = []
     real_render = figures.render
-    monkeypatch.setattr(figures, "render", lambda fig, fmt: renders.append(fmt) or real_render(fig, fmt))
+    monkeypatch.setattr(figures, "render", lambda fig, fmt, *a: renders.append(fmt) or real_render(fig, fmt, *a))
     out = tmp_path / "out"
     names = write_output_dir(res, out, 0.0, plots=True)
     assert calls == [1]

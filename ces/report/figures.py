@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ces.report.style import StrategyStyle, pyplot, render
+from ces.report.style import StrategyStyle, pyplot, render, tight_bbox
 
 
 @dataclass
@@ -77,7 +77,9 @@ class FigureSet:
     def bytes(self, name: str, fmt: str) -> bytes:
         key = (name, fmt)
         if key not in self._cache:
-            self._cache[key] = render(self.figures[name], fmt)
+            if (name, "bbox") not in self._cache:
+                self._cache[(name, "bbox")] = tight_bbox(self.figures[name])
+            self._cache[key] = render(self.figures[name], fmt, self._cache[(name, "bbox")])
         return self._cache[key]
 
     def svgs(self) -> dict:

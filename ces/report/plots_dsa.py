@@ -83,5 +83,4 @@ def tornado_figure(one_way, base: float, label: str, labels: dict | None = None,
     else:
         title(ax, heading or "One-way sensitivity analysis (tornado)")
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
     return fig

@@ -87,7 +87,6 @@ def survival_figure(run, lab):
     title(ax, "Survival per strategy (fitted curves, extrapolated)",
           f"curves {', '.join(curve_names)}; horizon {t_years[-1]:g} years; thin dotted lines: cure fractions")
     ax.legend(loc="upper right", ncol=1 if len(ax.get_legend_handles_labels()[1]) <= 6 else 2)
-    fig.tight_layout()
     return fig
 
 

@@ -74,7 +74,6 @@ def ce_plane_figure(c, e, strategies, ref_name, lab, tag: str, n_draws: int, wtp
     title(ax, f"Cost-effectiveness plane vs {lab.label(ref_name)}", f"{tag}; {n_draws:,} PSA draws")
     thousands(ax)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2 if len(strategies) > 2 else 1, fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -100,7 +99,6 @@ def ceac_figure(w, strategies, lab, tag: str):
     title(ax, "Cost-effectiveness acceptability curves and frontier (CEAF)", tag)
     thousands(ax, "x")
     ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -120,7 +118,6 @@ def evpi_figure(w, lab, tag: str):
     thousands(ax, "x")
     thousands(ax)
     ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -139,7 +136,6 @@ def expected_loss_figure(loss, lab, tag: str = f"{PAYER_LABEL} perspective"):
     thousands(ax, "x")
     thousands(ax)
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -159,7 +155,6 @@ def evppi_bars_figure(ranking, wtp: float, lab):
           f"{PAYER_LABEL} perspective; whiskers ±1.96 SE")
     thousands(ax, "x")
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
     return fig
 
 
@@ -179,7 +174,6 @@ def evppi_wtp_figure(long, lab):
     thousands(ax, "x")
     thousands(ax)
     ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
     return fig
 
 

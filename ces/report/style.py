@@ -96,8 +96,18 @@ def thousands(ax, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
-def render(fig, fmt: str) -> bytes:
-    """The figure as PNG or SVG bytes (SVG without a time stamp: reproducible)."""
+def tight_bbox(fig):
+    """The figure's tight bounding box (inches, padded as ``savefig.pad_inches``), computed once so that
+    the PNG and the SVG of a figure share it (``bbox_inches="tight"`` would lay the figure out again for
+    each format)."""
+    fig.draw_without_rendering()
+    return fig.get_tightbbox(fig.canvas.get_renderer()).padded(RC["savefig.pad_inches"])
+
+
+def render(fig, fmt: str, bbox=None) -> bytes:
+    """The figure as PNG or SVG bytes (SVG without a time stamp: reproducible); ``bbox``: a box from
+    :func:`tight_bbox` (default: tight, computed by matplotlib)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+    fig.savefig(buf, format=fmt, metadata={"Date": None} if fmt == "svg" else None,
+                bbox_inches="tight" if bbox is None else bbox)
     return buf.getvalue()

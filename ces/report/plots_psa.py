@@ -73,7 +73,8 @@ def ce_plane_figure(c, e, strategies, ref_name, lab, tag: str, n_draws: int, wtp
     ax.set_ylabel(f"Incremental cost{money(lab.currency)}")
     title(ax, f"Cost-effectiveness plane vs {lab.label(ref_name)}", f"{tag}; {n_draws:,} PSA draws")
     thousands(ax)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2 if len(strategies) > 2 else 1, fontsize=8)
+    if ax.get_legend_handles_labels()[1]:  # a single-strategy model has nothing to compare
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2 if len(strategies) > 2 else 1, fontsize=8)
     return fig
 
 

@@ -70,8 +70,16 @@ def test_summary_numbers_come_from_the_run(flagship_output, flagship_result):
     assert f"{b['cumulative_impact'].iloc[-1]:,.0f}" in flagship_output
     # the net-benefit table holds only the headline WTPs (the US range ends), not the 13-point grid
     assert res.wtp_report == [100000.0, 150000.0]
-    nmb = [ln for ln in flagship_output.splitlines() if re.match(r"^\s*\d[\d,]* +-?[\d,]+ +-?[\d,]+ +\S", ln)]
-    assert [ln.split()[0] for ln in nmb] == ["100,000", "150,000"]
+    rows = [re.match(r"^(payer \(base\)|societal) +(\d[\d,]*) +(-?[\d,]+) +(-?[\d,]+) +\S", ln)
+            for ln in flagship_output.splitlines()]
+    rows = [m.groups() for m in rows if m]
+    assert [(p, w) for p, w, *_ in rows] == [("payer (base)", "100,000"), ("payer (base)", "150,000"),
+                                             ("societal", "100,000"), ("societal", "150,000")]
+    # one block per perspective, base case first; NMB = E·λ − C with the perspective's own total cost
+    tot = res.totals.set_index("strategy")
+    for (_, _, chemo, cart), (col, lam) in zip(rows, [("cost", 1e5), ("cost", 1.5e5), ("cost_societal", 1e5),
+                                                      ("cost_societal", 1.5e5)]):
+        assert [chemo, cart] == [f"{tot.loc[s, 'qaly'] * lam - tot.loc[s, col]:,.0f}" for s in ("chemo", "cart")]
 
 
 def test_threshold_price_makes_the_icer_equal_the_threshold(flagship_result):
@@ -116,6 +124,23 @@ def test_wtp_report_off_the_grid_is_an_error_naming_the_key(runner, tmp_path):
 def test_price_block_with_an_unknown_parameter_is_an_error(runner, tmp_path):
     r = runner.invoke(app, ["run", _config(tmp_path, "price: {parameter: c_carr}\n"), "--no-psa"])
     assert r.exit_code == 2 and "price.parameter" in r.output and "c_carr" in r.output
+
+
+def test_nmb_is_printed_per_perspective_base_case_first(runner):
+    """Sweden's base case is societal: its NMB rows come first, each row labelled with its perspective."""
+    cfg = CONFIGS / "cart_lbcl_sweden.yaml"
+    r = runner.invoke(app, ["run", str(cfg), "--no-psa"], env={"COLUMNS": "100"})
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("Net monetary benefit"))
+    rows = lines[head + 3:head + 5]
+    assert rows[0].startswith("societal (base)") and rows[1].startswith("payer")
+    res = run(cfg, psa=False)
+    tot = res.totals.set_index("strategy")
+    lam = res.wtp_report[0]
+    for row, col in zip(rows, ("cost_societal", "cost")):
+        for s in ("chemo", "cart"):
+            assert f"{tot.loc[s, 'qaly'] * lam - tot.loc[s, col]:,.0f}" in row, (row, s, col)
 
 
 @pytest.mark.parametrize("name", ["cart_lbcl_sweden", "cart_lbcl_japan", "genetherapy_tdt_instalments", "hiv_dsa",

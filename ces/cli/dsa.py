@@ -47,10 +47,11 @@ def _write(r: dict, out: Path) -> None:
             write_text_atomic(out / f"dsa_{key}.csv", df.to_csv(index=False))
     if "one_way" in r:
         from ces.report.plots import plot_tornado
+        from ces.report.plots_dsa import dsa_heading
 
         spec = r["loaded"].model
         unit = "QALY" if spec.effect == "qaly" else "life-year"
         label = (f"ICER ({spec.currency} per {unit})" if r["outcome"] == "icer"
                  else f"Incremental NMB ({spec.currency}) at WTP {r['wtp']:,.0f}") + \
             f", {r['perspective_label']} perspective"
-        plot_tornado(r["one_way"], r["base"], label, out)
+        plot_tornado(r["one_way"], r["base"], label, out, title=dsa_heading(r))

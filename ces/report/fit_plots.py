@@ -8,23 +8,57 @@ The empirical hazard is the number of events over the person-time in each of ~12
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
-from ces.report.plots import _plt
+from ces.report.style import pyplot as _plt
+from ces.report.style import LINESTYLES, render
 from ces.survival.km import kaplan_meier, number_at_risk
 
 TOP = 6  # curves drawn: the best by AIC
 
 
 def _bytes(fig) -> list:
-    out = []
-    for ext in ("png", "svg"):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext)
-        out.append((ext, buf.getvalue()))
-    return out
+    return [(ext, render(fig, ext)) for ext in ("png", "svg")]
+
+
+def km_figure(label: str, fits: list, t, e, w, time_unit: str, n_ticks: int = 6):
+    """Fitted S(t) over the Kaplan–Meier estimate, with the numbers-at-risk table under the axes
+    (Σ weights of subjects with t_i ≥ tick, :func:`ces.survival.km.number_at_risk`, at ``n_ticks``
+    equally spaced times); the table is its own axes, so its numbers never collide with the x label."""
+    plt = _plt()
+    km = kaplan_meier(t, e, w)
+    tmax = float(np.max(t))
+    fig, (ax, at) = plt.subplots(2, 1, figsize=(7.8, 5.8), sharex=True, height_ratios=(5, 0.5))
+    ax.step(np.concatenate([[0], km.time]), np.concatenate([[1], km.surv]), where="post", color="k", lw=1.5,
+            label="Kaplan–Meier")
+    cens = (e == 0)
+    if cens.any():  # censoring marks on the KM step
+        s_at = np.concatenate([[1.0], km.surv])[np.searchsorted(km.time, t[cens], side="right")]
+        ax.plot(t[cens], s_at, "|", color="k", ms=6, label="censored")
+    g = np.linspace(0, tmax, 400)
+    for k, f in enumerate(fits):
+        ax.plot(g, f.survival(g), lw=1.4, ls=LINESTYLES[k % len(LINESTYLES)], label=f"{f.model.label} (AIC {f.aic:.1f})")
+    ax.set(ylabel="Survival probability", ylim=(0, 1.02), xlim=(0, tmax), xlabel=f"Time ({time_unit})")
+    ax.set_title(f"{label}: fitted curves over the Kaplan–Meier\n(reference arm; best {len(fits)} by AIC)",
+                 loc="left")
+    ax.legend(fontsize=8, loc="upper right")
+    from matplotlib.ticker import MaxNLocator
+
+    ticks = [x for x in MaxNLocator(n_ticks).tick_values(0, tmax) if 0 <= x <= tmax]
+    ax.set_xticks(ticks)
+    nr = number_at_risk(t, ticks, w)
+    at.set_ylim(0, 1)
+    at.set_yticks([0.5], ["Number at risk"])
+    at.tick_params(axis="y", length=0, pad=16)
+    at.tick_params(axis="x", bottom=False, labelbottom=False)
+    at.grid(False)
+    for side in at.spines.values():
+        side.set_visible(False)
+    for x, n in zip(ticks, nr):
+        at.text(x, 0.5, f"{n:,.0f}", ha="center", va="center", fontsize=8.5)
+    ax.tick_params(labelbottom=True)
+    fig.tight_layout()
+    return fig
 
 
 def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: float = 5.0, floor=None) -> list:
@@ -41,19 +75,7 @@ def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: floa
     fits = [f for f in fits if np.isfinite(f.loglik)][:TOP]
     files = []
 
-    fig, ax = plt.subplots(figsize=(7.5, 5))
-    ax.step(np.concatenate([[0], km.time]), np.concatenate([[1], km.surv]), where="post", color="k", lw=1.5,
-            label="Kaplan-Meier")
-    g = np.linspace(0, tmax, 400)
-    for f in fits:
-        ax.plot(g, f.survival(g), lw=1, label=f"{f.model.label} (AIC {f.aic:.1f})")
-    ticks = np.linspace(0, tmax, 6)
-    nr = number_at_risk(t, ticks, w)
-    for x, n in zip(ticks, nr):
-        ax.annotate(f"{n:.0f}", (x, 0), xytext=(0, -48), textcoords="offset points", ha="center", fontsize=8)
-    ax.annotate("at risk", (0, 0), xytext=(-40, -48), textcoords="offset points", fontsize=8)
-    ax.set(xlabel=f"time ({time_unit})", ylabel="survival", ylim=(0, 1.02), title=f"{label}: fits over the KM")
-    ax.legend(fontsize=7)
+    fig = km_figure(label, fits, t, e, w, time_unit)
     files += [(f"fit_{label}_km.{ext}", b) for ext, b in _bytes(fig)]
     plt.close(fig)
 
@@ -77,7 +99,7 @@ def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: floa
         ax.plot(mid, np.where(pt > 0, ev / pt, np.nan), "ko", label="events / person-time")
     for f in fits:
         ax.plot(gl, f.hazard(gl), lw=1, label=f.model.label)
-    ax.set(xlabel=f"time ({time_unit})", ylabel=f"hazard (per {time_unit})", title=f"{label}: hazard")
+    ax.set(xlabel=f"Time ({time_unit})", ylabel=f"Hazard (per {time_unit})", title=f"{label}: hazard")
     ax.legend(fontsize=7)
     files += [(f"fit_{label}_hazard.{ext}", b) for ext, b in _bytes(fig)]
     plt.close(fig)
@@ -107,7 +129,7 @@ def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: floa
     ax.axvline(tmax, color="grey", ls=":", lw=1)
     what = ("dotted: as the model evaluates it (cure × background, others floored)" if s_bg is not None
             else "before the background-mortality floor the model applies")
-    ax.set(xlabel=f"time ({time_unit})", ylabel="survival", ylim=(0, 1.02),
+    ax.set(xlabel=f"Time ({time_unit})", ylabel="Survival probability", ylim=(0, 1.02),
            title=f"{label}: extrapolation ({what})")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import tempfile
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -61,32 +60,16 @@ def format_number(v, col: str = "", row: dict | None = None) -> str:
     return f"{v:.4g}"
 
 
-def _figures(run, dsa, plots: Path | None = None) -> dict:
-    """name → SVG text of every figure the run supports (the same functions as ``--plots``; the SVGs
-    already in ``plots`` are reused)."""
-    from ces.report.plots import plot_run, plot_tornado
+def _figures(run, dsa) -> dict:
+    """name → SVG text of every figure the run supports (:func:`ces.report.figures.run_figures`); used
+    when the caller has not drawn them already (``write_output_dir`` passes its own)."""
+    from ces.report.figures import run_figures
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        if plots is not None and plots.is_dir() and any(plots.glob("*.svg")):
-            paths = sorted(p for p in plots.glob("*.svg") if p.stem != "tornado")
-        else:
-            paths = [tmp / n for n in plot_run(run, tmp)]
-        if dsa is not None and dsa.get("one_way") is not None and len(dsa["one_way"]):
-            lab = {s: cs.label for s, cs in run.model.strategies.items()}
-            title = (f"One-way sensitivity: {lab.get(dsa['strategy'], dsa['strategy'])} vs "
-                     f"{lab.get(dsa['comparator'], dsa['comparator'])}, healthcare payer")
-            labels = {n: d.meta.get("label") for n, d in run.model.model_defs.items() if d.meta.get("label")}
-            paths += [tmp / n for n in plot_tornado(dsa["one_way"], dsa["base"], dsa_label(run, dsa), tmp, labels,
-                                                    title)]
-        return {p.stem: p.read_text(encoding="utf-8") for p in paths if p.suffix == ".svg"}
-
-
-def dsa_label(run, dsa) -> str:
-    spec = run.loaded.model
-    unit = "QALY" if spec.effect == "qaly" else "life-year"
-    return (f"ICER ({spec.currency} per {unit}), healthcare payer" if dsa["outcome"] == "icer"
-            else f"Incremental NMB ({spec.currency}) at WTP {dsa['wtp']:,.0f}, healthcare payer")
+    fs = run_figures(run, dsa)
+    try:
+        return fs.svgs()
+    finally:
+        fs.close()
 
 
 def warnings(run) -> list:
@@ -145,8 +128,9 @@ def conventions(run) -> list:
     return [(k, v) for k, v in rows if v is not None]
 
 
-def report_data(run, dsa: dict | None = None, plots: Path | None = None) -> dict:
-    """Everything the report needs that results.json does not hold (JSON-serialisable)."""
+def report_data(run, dsa: dict | None = None, figures: dict | None = None) -> dict:
+    """Everything the report needs that results.json does not hold (JSON-serialisable); ``figures``:
+    name → SVG text already drawn (drawn here when None)."""
     from ces.report.diagram import diagram_svg, structure
     from ces.report.inputs import inputs_table
     from ces.report.results_json import _clean
@@ -164,7 +148,7 @@ def report_data(run, dsa: dict | None = None, plots: Path | None = None) -> dict
         "warnings": warnings(run),
         "dsa": None if dsa is None else {k: dsa[k] for k in ("strategy", "comparator", "outcome", "wtp", "base")},
         "extra_tables": extra,
-        "figures": _figures(run, dsa, plots),
+        "figures": _figures(run, dsa) if figures is None else figures,
     })
 
 
@@ -174,15 +158,22 @@ FIGURE_SECTIONS = {"model": ("trace", "survival"), "dsa": ("tornado",), "budget"
 
 CAPTIONS = {"trace": "Base-case state occupancy per strategy (cohort trace)",
             "survival": "Survival curves per strategy (extrapolated; KM points where given)",
-            "ce_plane": "Cost-effectiveness plane (PSA draws, healthcare payer)",
+            "ce_plane": "Cost-effectiveness plane: PSA draws, means, 95 % ellipses and the WTP line",
             "ceac": "Cost-effectiveness acceptability curves and frontier (CEAF)",
             "evpi": "Expected value of perfect information per person",
+            "expected_loss": "Expected loss curves (lower envelope = EVPI)",
             "tornado": "One-way sensitivity analysis (tornado)",
             "budget_impact": "Budget impact by year"}
 
 
 def caption(name: str) -> str:
-    return CAPTIONS.get(name, name.replace("_", " "))
+    """The caption of a figure file name; ``NAME_KEY`` (a perspective's figure) names its perspective."""
+    base = max((k for k in CAPTIONS if name == k or name.startswith(k + "_")), key=len, default=None)
+    if base is None:
+        return name.replace("_", " ")
+    rest = name[len(base) + 1:]
+    return CAPTIONS[base] + (f" — {rest.replace('_', ' ')} perspective" if rest else
+                             " — healthcare payer perspective" if base in ("ce_plane", "ceac", "evpi") else "")
 
 
 def figure_groups(names) -> dict:
@@ -200,9 +191,10 @@ def render(results: dict, manifest: dict, data: dict) -> str:
                                                          groups=figure_groups(data.get("figures", {})))
 
 
-def write_report_files(run, folder: Path, results: dict, manifest: dict, dsa: dict | None = None) -> list:
+def write_report_files(run, folder: Path, results: dict, manifest: dict, dsa: dict | None = None,
+                       figures: dict | None = None) -> list:
     """Write report_data.json and report.html into ``folder``; returns their names."""
-    data = report_data(run, dsa, folder / "plots")
+    data = report_data(run, dsa, figures)
     (folder / DATA_FILE).write_text(json.dumps(data, indent=1, allow_nan=False) + "\n", encoding="utf-8")
     (folder / REPORT_FILE).write_text(render(results, manifest, data), encoding="utf-8")
     return [DATA_FILE, REPORT_FILE]

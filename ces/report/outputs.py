@@ -113,15 +113,19 @@ def write_output_dir(run, out_dir: str | Path, seconds: float, formats=("json", 
 
             write_workbook(run, tabs, tmp / "results.xlsx", getattr(run, "dsa", None))
             names.append("results.xlsx")
-        if plots:
-            from ces.report.plots import plot_run
+        from ces.report.figures import run_figures  # each figure drawn once: plots/ files and the report
 
-            (tmp / "plots").mkdir()
-            names += [f"plots/{n}" for n in plot_run(run, tmp / "plots")]
-        (tmp / "manifest.json").write_text(json.dumps(manifest(run, seconds), indent=2) + "\n", encoding="utf-8")
-        names.append("manifest.json")
-        from ces.report.html import write_report_files  # the one-file HTML report
+        figs = run_figures(run, getattr(run, "dsa", None))
+        try:
+            if plots:
+                names += [f"plots/{n}" for n in figs.write(tmp / "plots")]
+            (tmp / "manifest.json").write_text(json.dumps(manifest(run, seconds), indent=2) + "\n", encoding="utf-8")
+            names.append("manifest.json")
+            from ces.report.html import write_report_files  # the one-file HTML report, the same SVGs embedded
 
-        names += write_report_files(run, tmp, results_document(run), json.loads((tmp / "manifest.json").read_text()),
-                                    getattr(run, "dsa", None))
+            names += write_report_files(run, tmp, results_document(run),
+                                        json.loads((tmp / "manifest.json").read_text()), getattr(run, "dsa", None),
+                                        figures=figs.svgs())
+        finally:
+            figs.close()
     return names

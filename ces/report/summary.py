@@ -117,17 +117,8 @@ def print_summary(run, console: Console | None = None) -> None:
 
     report = list(run.wtp_report)
     if len(run.nmb) and report:
-        t = _table(f"Net monetary benefit ({_name('payer')}{', ' + cur if cur else ''}) at the headline WTPs "
-                   f"({len(report)} of {len(run.wtps)}; all in the output files)")
-        t.add_column("WTP", justify="right")
-        for s in names:
-            t.add_column(label[s], justify="right")
-        t.add_column("Optimal")
-        nmb = run.nmb[run.nmb["wtp"].isin(report)]
-        for w, g in nmb.groupby("wtp", sort=False):
-            g = g.set_index("strategy")
-            t.add_row(_num(w), *[_num(g.loc[s, "nmb"]) for s in names], label[g.index[g["optimal"]][0]])
-        _print(console, t)
+        _print_nmb(run, [k for k in keys if cost_col[k] in run.totals], cost_col, names, label, report, cur,
+                   console)
 
     if run.psa is not None:
         _print_psa(run, keys, names, label, report, cur, eff, console)
@@ -165,6 +156,35 @@ def print_summary(run, console: Console | None = None) -> None:
         console.print(f"Not shown here: {' and '.join(more)} (see --full)", highlight=False)
     console.print("Full results (CSV, workbook, HTML report, figures): --out DIR --plots · every table: --full",
                   highlight=False)
+
+
+def perspective_nmb(run, key: str, cost_column: str, wtps):
+    """NMB = E·λ − C of one perspective: :func:`ces.analysis.basecase.nmb_table` (the one definition) over
+    the base-case totals with that perspective's cost column (``cost`` for the payer: ``run.nmb`` itself)."""
+    if key == "payer" or cost_column == "cost":
+        return run.nmb[run.nmb["wtp"].isin(list(wtps))]
+    from ces.analysis.basecase import nmb_table
+
+    totals = run.totals.drop(columns=["cost"]).rename(columns={cost_column: "cost"})
+    return nmb_table(totals, run.loaded.model.effect, wtps)
+
+
+def _print_nmb(run, keys, cost_col, names, label, report, cur, console) -> None:
+    """Net monetary benefit at the headline WTPs, one block of rows per perspective (base case first)."""
+    t = _table(f"Net monetary benefit{' (' + cur + ')' if cur else ''} per perspective, headline WTPs "
+               f"({len(report)} of {len(run.wtps)}; payer at every WTP: --full)")
+    t.add_column("Perspective")
+    t.add_column("WTP", justify="right")
+    for s in names:
+        t.add_column(label[s], justify="right")
+    t.add_column("Optimal")
+    for k in keys:
+        nmb = perspective_nmb(run, k, cost_col[k], report)
+        for w, g in nmb.groupby("wtp", sort=False):
+            g = g.set_index("strategy")
+            t.add_row(_short(run, k), _num(w), *[_num(g.loc[s, "nmb"]) for s in names],
+                      label[g.index[g["optimal"]][0]])
+    _print(console, t)
 
 
 def _print_psa(run, keys, names, label, report, cur, eff, console) -> None:

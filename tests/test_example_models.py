@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ces.pipeline import run
-from ces.sensitivity import run_dsa
+from ces.studies.dsa import run_dsa
 from tests.conftest import CONFIGS
 
 PSA_CONFIGS = ["cart_lbcl_oos", "ciltacel_mm", "genetherapy_tdt_upfront", "genetherapy_tdt_instalments",

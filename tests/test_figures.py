@@ -149,7 +149,7 @@ def test_budget_impact_whiskers_are_the_psa_interval():
 
 def test_tornado_names_strategies_perspective_and_base():
     res = run(CONFIGS / "hiv_dsa.yaml")
-    from ces.sensitivity import run_dsa
+    from ces.studies.dsa import run_dsa
 
     dsa = run_dsa(CONFIGS / "hiv_dsa.yaml")
     fs = run_figures(res, dsa)
@@ -235,7 +235,7 @@ def test_tornado_heading_helpers():
 
 def test_ces_dsa_tornado_names_strategies_and_perspective(tmp_path):
     from ces.report.plots_dsa import dsa_heading, tornado_figure
-    from ces.sensitivity import run_dsa
+    from ces.studies.dsa import run_dsa
 
     r = run_dsa(CONFIGS / "hiv_dsa.yaml")
     head = dsa_heading(r)

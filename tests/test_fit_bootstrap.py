@@ -13,21 +13,7 @@ import pytest
 import yaml
 
 from ces.cli import app
-
-MODEL_HEAD = """ces: 1
-title: fitted-curve PSM
-kind: psm
-cycle: 1 month
-horizon: 120 cycles
-time_unit: month
-currency: USD
-correction: life-table
-discount: {costs: 0.03, effects: 0.03}
-crossing: cap
-partition: [pfs, os]
-states: {PF: {cost: 1000, utility: 0.8}, PD: {cost: 3000, utility: 0.6}, Dead: {dead: true}}
-strategies: {soc: {label: SoC}, new: {label: New, initial_costs: {treatment: 50000}}}
-"""
+from tests.test_fit_cli import MODEL_HEAD  # the same fitted-curve PSM head
 
 ENDPOINTS = ["--time", "pfs", "--event", "pfs_e", "--name", "pfs", "--time", "os", "--event", "os_e", "--name", "os"]
 

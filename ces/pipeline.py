@@ -188,6 +188,8 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     res = RunResult(loaded, model, base, totals, icers, nmb, wtps)
     res.payment = payment
     res.perspectives = perspectives
+    res.perspective_nmb = {p.key: nmb_table(totals, effect, wtps, p.cost_column) for p in persps
+                           if p.key != "payer" and p.cost_column in totals}
     res.perspective_list, res.base_perspective = persps, base_key
     cg = loaded.model.indirect.caregiver if loaded.model.indirect is not None else None
     if cg is not None and cg.include_qaly_change and "qaly_with_caregiver" in totals and effect == "qaly":

@@ -249,3 +249,24 @@ def test_psa_configs_with_indirect_terms_report_every_perspective(runner, tmp_pa
     soc = doc["psa"]["perspectives"]["societal"]
     assert {"summary", "icer", "wtp", "convergence"} <= set(soc)
     assert all("evpi" in row and "ceaf" in row for row in soc["wtp"])
+
+
+def test_base_case_nmb_of_every_perspective_is_written_to_results_json_and_csv(runner, tmp_path):
+    """NMB_s(λ) = λ·E_s − C_s with the societal total cost, recomputed here from the written totals table."""
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["run", str(CONFIGS / "cart_lbcl_sweden.yaml"), "--no-psa", "-q", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "results.json").read_text())
+    totals = {t["strategy"]: t for t in doc["base_case"]["totals"]}
+    rows = doc["base_case"]["nmb_societal"]
+    assert rows and {x["wtp"] for x in rows} == {x["wtp"] for x in doc["base_case"]["nmb"]}
+    for x in rows:
+        t = totals[x["strategy"]]
+        assert x["nmb"] == pytest.approx(x["wtp"] * t["qaly"] - t["cost_societal"], rel=1e-12)
+        assert x["nmb"] != pytest.approx(x["wtp"] * t["qaly"] - t["cost"], rel=1e-6)  # not the payer's
+    for w in {x["wtp"] for x in rows}:
+        best = max((x for x in rows if x["wtp"] == w), key=lambda x: x["nmb"])
+        assert best["optimal"]
+    csv = pd.read_csv(out / "base_case_nmb_societal.csv")
+    assert list(csv.columns[:3]) == ["wtp", "strategy", "label"]
+    assert np.allclose(csv["nmb"], [x["nmb"] for x in rows], rtol=0, atol=0)

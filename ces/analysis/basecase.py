@@ -66,10 +66,13 @@ def inventory_table(totals: pd.DataFrame, cost_streams: list, bearers: dict | No
     return pd.DataFrame(rows)
 
 
-def nmb_table(totals: pd.DataFrame, effect: str, wtps) -> pd.DataFrame:
-    """NMB = E·λ − C and NHB = E − C/λ for every strategy and WTP λ (NHB undefined at λ = 0)."""
+def nmb_table(totals: pd.DataFrame, effect: str, wtps, cost_column: str = "cost") -> pd.DataFrame:
+    """NMB = E·λ − C and NHB = E − C/λ for every strategy and WTP λ (NHB undefined at λ = 0).
+
+    ``cost_column`` is the perspective's total cost C: ``cost`` (healthcare payer), or e.g. ``cost_societal``
+    (:mod:`ces.economics.perspectives`), so each perspective's NMB comes from this one definition."""
     rows = []
-    c = totals["cost"].to_numpy()
+    c = totals[cost_column].to_numpy()
     e = totals[effect].to_numpy()
     for w in wtps:
         b = nmb(c, e, w)

@@ -32,6 +32,7 @@ class RunResult:
     budget: dict | None = None
     payment: dict | None = None
     perspectives: dict = field(default_factory=dict)  # ICER table of every non-payer perspective (payer is `icers`)
+    perspective_nmb: dict = field(default_factory=dict)  # NMB table of every non-payer perspective (payer is `nmb`)
     perspective_list: list = field(default_factory=list)  # Perspective objects, base-case perspective first
     base_perspective: str = "payer"
     psa_perspectives: dict = field(default_factory=dict)  # non-payer perspective key -> PSA tables (payer: psa_tables)

@@ -26,6 +26,8 @@ def tables(run) -> dict:
         out["base_case_nmb"] = run.nmb
     for key, table in getattr(run, "perspectives", {}).items():
         out[f"base_case_icer_{key}"] = table
+    for key, table in getattr(run, "perspective_nmb", {}).items():
+        out[f"base_case_nmb_{key}"] = table
     if getattr(run, "spillover_icers", None) is not None:
         out["base_case_icer_caregiver_spillover"] = run.spillover_icers
     if getattr(run, "inventory", None) is not None:

@@ -58,6 +58,8 @@ def results_document(run) -> dict:
     }
     for key, table in getattr(run, "perspectives", {}).items():
         doc["base_case"][f"icer_{key}"] = table
+    for key, table in getattr(run, "perspective_nmb", {}).items():
+        doc["base_case"][f"nmb_{key}"] = table
     if getattr(run, "spillover_icers", None) is not None:
         doc["base_case"]["icer_caregiver_spillover"] = run.spillover_icers
 

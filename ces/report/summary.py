@@ -159,14 +159,10 @@ def print_summary(run, console: Console | None = None) -> None:
 
 
 def perspective_nmb(run, key: str, cost_column: str, wtps):
-    """NMB = E·λ − C of one perspective: :func:`ces.analysis.basecase.nmb_table` (the one definition) over
-    the base-case totals with that perspective's cost column (``cost`` for the payer: ``run.nmb`` itself)."""
-    if key == "payer" or cost_column == "cost":
-        return run.nmb[run.nmb["wtp"].isin(list(wtps))]
-    from ces.analysis.basecase import nmb_table
-
-    totals = run.totals.drop(columns=["cost"]).rename(columns={cost_column: "cost"})
-    return nmb_table(totals, run.loaded.model.effect, wtps)
+    """The base-case NMB table of one perspective at ``wtps``: ``run.nmb`` for the payer, else the table the
+    pipeline computed with :func:`ces.analysis.basecase.nmb_table` on that perspective's cost column."""
+    table = run.nmb if key == "payer" or cost_column == "cost" else run.perspective_nmb[key]
+    return table[table["wtp"].isin(list(wtps))]
 
 
 def _print_nmb(run, keys, cost_col, names, label, report, cur, console) -> None:

@@ -34,7 +34,7 @@ def evppi(
     from ces.analysis.voi_tables import check_sizes, decision_tables, evppi_items, evppi_tables, sort_wtp
     from ces.cli.progress import psa_progress
     from ces.modelfile.loader import load
-    from ces.modelfile.schema import EvppiSpec
+    from ces.modelfile.schema_config import EvppiSpec
     from ces.pipeline import psa_options
     from ces.pipeline import run as run_pipeline
 

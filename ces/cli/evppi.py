@@ -77,7 +77,7 @@ def evppi(
     res.psa_tables.update(tabs)
     seconds = time.perf_counter() - t0
     if not quiet:
-        from ces.report.console import print_evppi
+        from ces.report.console_psa import print_evppi
 
         print_evppi(res, at)
     if json_out is not None:

@@ -10,7 +10,6 @@ from ces.report.console_format import _num, make_console, perspective_title, str
 from ces.report.tree_view import model_shape, print_trees
 
 
-
 def print_run(run, console: Console | None = None) -> None:
     console = console or make_console()
     spec = run.loaded.model

@@ -9,7 +9,6 @@ from rich.table import Table
 from ces.report.console_format import _num, make_console, strategy_label
 
 
-
 def print_budget(run, console: Console | None = None) -> None:
     console = console or make_console()
     b = run.budget

@@ -8,7 +8,6 @@ import math
 from rich.console import Console
 
 
-
 def _num(x, digits=0) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return ""

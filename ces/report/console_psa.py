@@ -10,7 +10,6 @@ from rich.table import Table
 from ces.report.console_format import _num, ceac_sparkline, make_console, perspective_title, strategy_label
 
 
-
 def print_psa(run, console: Console | None = None) -> None:
     console = console or make_console()
     psa, tabs = run.psa, run.psa_tables

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from ces.errors import CesError
-from ces.survival.fit import Data, Fit, coef_names
+from ces.survival.fit import Fit
+from ces.survival.fit_likelihood import Data, coef_names
 
 
 def _py(name: str) -> str:
@@ -227,7 +228,7 @@ def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=Fa
     Returns {"tables": [(title, rows, fits)], "boot": :class:`ces.survival.bootstrap.Replicates` or None,
     "chosen": [(name, Fit, levels, data)], "time_unit": unit, "endpoints": [(name, model, time, event)]}.
     """
-    from ces.survival.fit import Background
+    from ces.survival.fit_likelihood import Background
 
     from ces.survival.fit import candidates, fit_all
     from ces.survival.km import kaplan_meier

@@ -17,7 +17,7 @@ import pytest
 from ces.survival import registry
 from ces.survival.fit import candidates, fit_all, spline_knots
 from ces.survival.fit_likelihood import Data, Model, loglik
-from ces.survival.fit_output import make_data
+from ces.survival.fit_data import make_data
 
 DATA = Path(__file__).parent / "data" / "ovarian.csv"
 

@@ -56,7 +56,7 @@ def test_bootstrap_covariance_agrees_with_hessian():
     from ces.survival.bootstrap import bootstrap_replicates
     from ces.survival.fit import fit_all
     from ces.survival.fit_likelihood import Model
-    from ces.survival.fit_output import make_data
+    from ces.survival.fit_data import make_data
 
     rng = np.random.default_rng(21)
     n, B = 400, 300

@@ -67,7 +67,7 @@ def test_fit_yaml_pastes_into_a_model(runner, trial_csv, tmp_path):
     # the base case uses the MLE: the model's curve is the fitted curve
     from ces.survival.fit import fit_all
     from ces.survival.fit_likelihood import Model
-    from ces.survival.fit_output import make_data
+    from ces.survival.fit_data import make_data
 
     d = make_data(df, "os", "os_e")
     f = fit_all(d, [Model(block["curves"]["os"]["dist"])])[0]
@@ -237,7 +237,8 @@ def test_bootstrap_same_for_any_split(trial_csv):
     """Replicate b depends only on (seed, b): serial, split into blocks, or in worker processes, same rows."""
     from ces.survival.fit import fit_all
     from ces.survival.fit_likelihood import Model
-    from ces.survival.fit_output import bootstrap, make_data
+    from ces.survival.fit_data import make_data
+    from ces.survival.fit_output import bootstrap
     from ces.executors import LocalExecutor
 
     _, df = trial_csv

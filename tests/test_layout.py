@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,14 +57,25 @@ def layer_of(dotted: str) -> int | None:
     return LAYERS[parts[1]]
 
 
-def imported_modules(source: str, module: str, is_package: bool) -> list[tuple[int, str]]:
-    """(line, absolute dotted name) of every import in ``source``, at any depth (lazy imports included).
+def _module_level(tree: ast.Module):
+    """The statements run when the module is imported: the body, and what is under its ``if``/``try``."""
+    for node in tree.body:
+        if isinstance(node, (ast.If, ast.Try)):
+            yield from (n for n in ast.walk(node) if not isinstance(n, (ast.FunctionDef, ast.ClassDef)))
+        else:
+            yield node
+
+
+def imported_modules(source: str, module: str, is_package: bool, lazy: bool = True) -> list[tuple[int, str]]:
+    """(line, absolute dotted name) of every import in ``source``, at any depth (lazy imports included;
+    with ``lazy=False`` only those run at import time).
 
     Relative imports are resolved against ``module`` (a package resolves ``.`` to itself); for
     ``from X import name`` both X and X.name are candidates, so a sub-module imported by name counts."""
     package = module if is_package else module.rpartition(".")[0]
     out = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    for node in (ast.walk(tree) if lazy else _module_level(tree)):
         if isinstance(node, ast.Import):
             out += [(node.lineno, a.name) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -115,6 +128,51 @@ def test_no_module_over_max_lines():
     assert big == [], f"modules over {MAX_LINES} lines:\n" + "\n".join(big)
 
 
+def import_cycles() -> list[list[str]]:
+    """Loops of imports run at import time (module level) between ces modules (Tarjan's strongly
+    connected components).  Such a loop makes a fresh import fail or depend on which module comes first."""
+    files = {module_name(p): p for p in ces_files()}
+    graph = {m: sorted({t for _, t in imported_modules(p.read_text(encoding="utf-8"), m, p.name == "__init__.py",
+                                                         lazy=False) if t in files and t != m})
+             for m, p in files.items()}
+    index, low, stack, on, loops = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while not comp or comp[-1] != v:
+                comp.append(stack.pop())
+                on.discard(comp[-1])
+            if len(comp) > 1:
+                loops.append(sorted(comp))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return loops
+
+
+def test_no_import_cycle_at_module_level():
+    assert import_cycles() == []
+
+
+@pytest.mark.parametrize("name", ["ces.modelfile.schema_config", "ces.modelfile.tree_schema",
+                                  "ces.modelfile.schema", "ces.survival.fit_yaml", "ces.report.workbook_calc"])
+def test_split_modules_import_first_in_a_fresh_process(name):
+    """A part of a split module imports on its own, before its siblings (no hidden import-order loop)."""
+    proc = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 def test_checker_sees_lazy_and_relative_imports():
     """The checker finds an upward import hidden in a function, written relatively, in a low layer."""
     src = ("import math\n"
@@ -127,6 +185,8 @@ def test_checker_sees_lazy_and_relative_imports():
                    "ces.engine.model:3 imports ces.pipeline.run (layer 8 > 4)"]
     assert upward_imports(Path("ces.cli.run"), src) == []  # the same imports from the top layer are fine
     assert imported_modules("from . import x\n", "ces.report", True) == [(1, "ces.report"), (1, "ces.report.x")]
+    src = "def f():\n    import ces.a\ntry:\n    import ces.b\nexcept ImportError:\n    pass\n"
+    assert imported_modules(src, "ces.x", False, lazy=False) == [(4, "ces.b")]  # the lazy one is not run at import
 
 
 def test_every_module_has_a_docstring():
@@ -266,8 +326,6 @@ def test_tree_parser_and_first_sentence():
 
 
 if __name__ == "__main__":  # python tests/test_layout.py [--write]: print or regenerate the tree of docs/architecture.md
-    import sys
-
     if "--write" not in sys.argv:
         print(architecture_tree())
     else:

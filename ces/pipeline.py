@@ -81,7 +81,7 @@ def psa_options(loaded: Loaded, draws: int | None = None, seed: int | None = Non
     spec = loaded.config.psa
     if spec is None and draws is None:
         return None
-    from ces.modelfile.schema import PsaSpec
+    from ces.modelfile.schema_config import PsaSpec
 
     spec = spec or PsaSpec()
     if seed is not None and seed < 0:

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 from ces.survival import registry
-from ces.survival.fit import Data, Model, candidates, fit_all, loglik, spline_knots
-from ces.survival.fit_output import make_data
+from ces.survival.fit import candidates, fit_all, spline_knots
+from ces.survival.fit_likelihood import Data, Model, loglik
+from ces.survival.fit_data import make_data
 
 DATA = Path(__file__).parent / "data" / "ovarian.csv"
 
@@ -215,7 +216,7 @@ def _engine_cure_sample(rng, n, pi, rate, bg, horizon):
 def test_cure_fit_with_background_hazard():
     """With a background life table, cure models are fitted as the engine evaluates them (S_bg·S_cure):
     ℓ by hand from h_bg and S_bg, and recovery of the simulated cure fraction (n = 3000, 5 years, age 75)."""
-    from ces.survival.fit import Background
+    from ces.survival.fit_likelihood import Background
     from ces.survival.lifetable import life_table
 
     bg = Background(life_table("us_2021"), 75.0, {"male": 1.0}, 12.0)

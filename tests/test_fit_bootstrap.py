@@ -54,8 +54,9 @@ def test_bootstrap_covariance_agrees_with_hessian():
     covariance entry is sd((x_j − x̄_j)(x_k − x̄_k))/√B).  A resample that is not with replacement, or refits
     that do not move from the start, give Σ* ≈ 0 and fail."""
     from ces.survival.bootstrap import bootstrap_replicates
-    from ces.survival.fit import Model, fit_all
-    from ces.survival.fit_output import make_data
+    from ces.survival.fit import fit_all
+    from ces.survival.fit_likelihood import Model
+    from ces.survival.fit_data import make_data
 
     rng = np.random.default_rng(21)
     n, B = 400, 300

@@ -65,8 +65,9 @@ def test_fit_yaml_pastes_into_a_model(runner, trial_csv, tmp_path):
     res = run(model, draws=64, seed=1)
     assert res.psa is not None and res.psa.n_draws == 64
     # the base case uses the MLE: the model's curve is the fitted curve
-    from ces.survival.fit import Model, fit_all
-    from ces.survival.fit_output import make_data
+    from ces.survival.fit import fit_all
+    from ces.survival.fit_likelihood import Model
+    from ces.survival.fit_data import make_data
 
     d = make_data(df, "os", "os_e")
     f = fit_all(d, [Model(block["curves"]["os"]["dist"])])[0]
@@ -234,8 +235,10 @@ def test_extrapolation_with_background_floor(runner, trial_csv, tmp_path):
 
 def test_bootstrap_same_for_any_split(trial_csv):
     """Replicate b depends only on (seed, b): serial, split into blocks, or in worker processes, same rows."""
-    from ces.survival.fit import Model, fit_all
-    from ces.survival.fit_output import bootstrap, make_data
+    from ces.survival.fit import fit_all
+    from ces.survival.fit_likelihood import Model
+    from ces.survival.fit_data import make_data
+    from ces.survival.fit_output import bootstrap
     from ces.executors import LocalExecutor
 
     _, df = trial_csv

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from ces.errors import CesError
-from ces.survival.fit import Data, Model, fit_all
+from ces.survival.fit import fit_all
+from ces.survival.fit_likelihood import Data, Model
 from ces.survival.guyot import reconstruct
 from ces.survival.km import kaplan_meier, number_at_risk
 

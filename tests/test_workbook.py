@@ -16,7 +16,8 @@ import pytest
 
 from ces.pipeline import run
 from ces.report.outputs import tables
-from ces.report.workbook import HEADER_ROW, write_workbook
+from ces.report.workbook import write_workbook
+from ces.report.workbook_style import HEADER_ROW
 from tests.conftest import CONFIGS, MODELS
 
 formulas = pytest.importorskip("formulas", reason="the `formulas` package (test extra) recomputes the workbook")

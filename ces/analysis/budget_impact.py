@@ -23,7 +23,7 @@ from ces.analysis.pricing import ceiling_flag
 from ces.engine import conventions as cv
 from ces.errors import CesError
 from ces.modelfile.presets import load_setting
-from ces.modelfile.schema import BudgetImpactSpec
+from ces.modelfile.schema_config import BudgetImpactSpec
 
 
 def _bia_inputs(b, names: list) -> tuple:

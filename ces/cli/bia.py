@@ -21,7 +21,7 @@ def bia(
     """Budget impact only (base case per-patient costs, no PSA)."""
     from ces.pipeline import run as run_pipeline
     from ces.report.atomic import write_text_atomic
-    from ces.report.console import print_budget
+    from ces.report.console_budget import print_budget
 
     check_outputs(out=(out, "into"))
     res = run_pipeline(config, psa=False)

@@ -41,7 +41,7 @@ def report_diff(old: dict, new: dict, names: tuple, fmt: str = "text", top: int 
     elif fmt == "json":
         sys.stdout.write(diff_report.as_json(rv, *names))
     else:
-        from ces.report.console import make_console
+        from ces.report.console_format import make_console
 
         diff_report.print_text(rv, make_console(), top)
     return 1 if rv["n_changed"] else 0
@@ -78,7 +78,7 @@ def _diff_models(old: Path, new: Path) -> int:
 
     from ces.analysis.diff import diff_models
     from ces.modelfile.yamlio import load_yaml
-    from ces.report.console import make_console
+    from ces.report.console_format import make_console
 
     console = make_console()
     changes = diff_models(load_yaml(old).data, load_yaml(new).data)

@@ -1,6 +1,8 @@
-"""``ces evppi``: value of information from one PSA run (EVPPI per parameter and group, expected loss)."""
+"""``ces evppi``: value of information from one PSA run (EVPPI per parameter and group, expected loss).
 
-import time
+Flags, printing and writing only; the study is :func:`ces.studies.evppi.run_evppi`.
+"""
+
 from pathlib import Path
 from typing import Optional
 
@@ -31,53 +33,18 @@ def evppi(
     quiet: Quiet() = False,
 ) -> None:
     """Value of information from one PSA run: EVPPI per parameter and group (regression method), expected loss."""
-    from ces.analysis.voi_tables import check_sizes, decision_tables, evppi_items, evppi_tables, sort_wtp
     from ces.cli.progress import psa_progress
-    from ces.modelfile.loader import load
-    from ces.modelfile.schema import EvppiSpec
-    from ces.pipeline import psa_options
-    from ces.pipeline import run as run_pipeline
+    from ces.studies.evppi import run_evppi
 
     check_at_least(draws=(draws, 1), bootstrap=(bootstrap, 0))
     if plots and out is None:
         raise CesError("--plots needs an output directory: pass --out DIR")
     groups = _parse_groups(group)
     set_threads(threads)
-    pre = load(config)  # sizes bounded before the PSA runs
-    pre_opts = psa_options(pre, draws, seed)
-    if pre_opts is not None:
-        check_sizes(pre_opts.draws, (pre.config.evppi or EvppiSpec()).bootstrap if bootstrap is None else bootstrap)
-    t0 = time.perf_counter()
-    with psa_progress(not quiet) as on_chunk:
-        res = run_pipeline(config, wtp=list(wtp) if wtp else None, draws=draws, seed=seed, on_chunk=on_chunk)
-    if res.psa is None:
-        raise CesError("EVPPI needs a PSA: add `psa:` to the config or pass --draws N", file=str(config))
-    spec = res.loaded.config.evppi or EvppiSpec()
-    names = res.psa.strategies
-    if spec.reference is not None and spec.reference not in names:
-        raise CesError(f"evppi.reference: unknown strategy `{spec.reference}` (strategies: {', '.join(names)})",
-                       file=str(config))
-    ref = names.index(spec.reference) if spec.reference else 0
-    samples = res.psa.parameter_draws()
-    from_cli = bool(param or group)
-    try:
-        items = evppi_items(samples, list(param or []) if from_cli else spec.parameters,
-                            groups if from_cli else spec.groups)
-    except CesError as exc:
-        if from_cli or res.loaded.config_loc is None or res.loaded.config.evppi is None:
-            raise
-        raise res.loaded.config_loc.error(("evppi",), exc.message) from None
-    at = sort_wtp(spec.wtp, res.wtps)
-    wtps = sorted(set(res.wtps) | {at})
-    opts = psa_options(res.loaded, draws, seed)
-    tabs = evppi_tables(res.psa, samples, res.loaded.model.effect, wtps, items, at,
-                        spec.bootstrap if bootstrap is None else bootstrap, ref, opts.population,
-                        opts.population_years, opts.population_discount, res.perspective_list)
-    tabs.update(decision_tables(res.psa, res.loaded.model.effect, wtps, at, ref, res.perspective_list))
-    res.psa_tables.update(tabs)
-    seconds = time.perf_counter() - t0
+    res, at, seconds = run_evppi(config, parameters=param, groups=groups, wtp=wtp, draws=draws, seed=seed,
+                                 bootstrap=bootstrap, progress=lambda: psa_progress(not quiet))
     if not quiet:
-        from ces.report.console import print_evppi
+        from ces.report.console_psa import print_evppi
 
         print_evppi(res, at)
     if json_out is not None:

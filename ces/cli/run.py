@@ -118,24 +118,25 @@ def _print(res, full: bool) -> None:
 
         print_summary(res)
         return
-    from ces.report.console import print_psa, print_run
+    from ces.report.console_base import print_run
+    from ces.report.console_psa import print_psa
 
     print_run(res)
     if res.psa is not None:
         print_psa(res)
     if res.appraisal is not None:
-        from ces.report.console import print_appraisal
+        from ces.report.console_appraisal import print_appraisal
 
         print_appraisal(res)
     if res.payment is not None:
-        from ces.report.console import print_payment
+        from ces.report.console_budget import print_payment
 
         print_payment(res)
     if res.budget is not None:
-        from ces.report.console import print_budget
+        from ces.report.console_budget import print_budget
 
         print_budget(res)
     if res.payers is not None:
-        from ces.report.console import print_payers
+        from ces.report.console_budget import print_payers
 
         print_payers(res)

@@ -19,7 +19,8 @@ def schema(
     markdown: Flag("--markdown", help="Print the key reference (docs/schema.md) instead.") = False,
 ) -> None:
     """Print the JSON Schema of model files or config files (for editor autocompletion)."""
-    from ces.modelfile.schema import ConfigSpec, ModelSpec
+    from ces.modelfile.schema import ModelSpec
+    from ces.modelfile.schema_config import ConfigSpec
     from ces.modelfile.schema_doc import schema_markdown
     from ces.report.atomic import write_text_atomic
 

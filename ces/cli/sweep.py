@@ -122,7 +122,8 @@ def _batch(paths, grid_spec, grid_, loaded, draws, seed, jobs, quiet, executor, 
         err_console.print(f"[red]error:[/red] {escape(e.message)}" + (f" (grid point {point})" if point else ""),
                           highlight=False, soft_wrap=True)
     if not quiet:
-        from ces.report.console import make_console, print_grid_sweep
+        from ces.report.console_format import make_console
+        from ces.report.console_psa import print_grid_sweep
 
         print_grid_sweep(table, loaded, make_console())
     return table
@@ -135,7 +136,7 @@ def _one_psa(path, grid_, draws, seed, quiet, executor, scheduler):
     from ces.cli.progress import psa_progress
     from ces.cli.runners import psa_runner
     from ces.pipeline import run as run_pipeline
-    from ces.report.console import perspective_title
+    from ces.report.console_format import perspective_title
 
     with psa_runner(executor, scheduler, path) as runner, psa_progress(not quiet) as on_chunk:
         res = run_pipeline(path, wtp=grid_, draws=draws, seed=seed, on_chunk=on_chunk, psa_runner=runner)
@@ -144,7 +145,8 @@ def _one_psa(path, grid_, draws, seed, quiet, executor, scheduler):
     table = pd.concat([t["wtp"].assign(perspective=k)[["perspective"] + list(t["wtp"].columns)]
                        for k, t in per], ignore_index=True)
     if not quiet:
-        from ces.report.console import make_console, print_wtp_table
+        from ces.report.console_format import make_console
+        from ces.report.console_psa import print_wtp_table
 
         spec = res.loaded.model
         console = make_console()

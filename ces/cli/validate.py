@@ -14,7 +14,7 @@ def validate(model: Path = typer.Argument(..., help="Model or config file to che
              max_cycles: MaxCycles() = None, limit: Limit() = None) -> None:
     """Check a model (schema, names, structure) and print its structure without running it."""
     from ces.pipeline import build
-    from ces.report.console import print_structure
+    from ces.report.console_base import print_structure
 
     with limits(max_cycles, limit):
         loaded, m = build(model)

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ValidationError
 from ces.errors import CesError
 from ces.modelfile import limits
 from ces.modelfile.paths import set_data_dirs
-from ces.modelfile.schema import SETTINGS_KEYS, ConfigSpec, ModelSpec
+from ces.modelfile.schema import ModelSpec
+from ces.modelfile.schema_config import SETTINGS_KEYS, ConfigSpec
 from ces.modelfile.yamlio import Located, format_path, load_yaml
 
 

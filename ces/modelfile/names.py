@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterable
 from pydantic import BaseModel
 
 from ces.errors import CesError
-from ces.modelfile.schema import SETTINGS_KEYS, ModelSpec
+from ces.modelfile.schema import ModelSpec
+from ces.modelfile.schema_config import SETTINGS_KEYS
 
 ErrorAt = Callable[[tuple, str], CesError]  # (key path, message) -> located error
 
@@ -126,7 +127,7 @@ BIA_DSA_GROUPS = ("population", "uptake")
 
 def check_bia_input(key: str, error_at: ErrorAt, path: tuple) -> None:
     """A ``budget_impact.dsa`` key: ``population.FIELD`` or ``uptake.FIELD`` of the budget schema."""
-    from ces.modelfile.schema import PopulationSpec, UptakeSpec
+    from ces.modelfile.schema_config import PopulationSpec, UptakeSpec
 
     group, _, field_ = key.partition(".")
     fields = {"population": list(PopulationSpec.model_fields), "uptake": list(UptakeSpec.model_fields)}

@@ -7,7 +7,8 @@ import typing
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from ces.modelfile import schema as S
+from ces.modelfile.schema import ModelSpec
+from ces.modelfile.schema_config import ConfigSpec
 
 
 def _type(ann) -> str:
@@ -87,7 +88,7 @@ def blocks(root: type) -> list:
 
 def undocumented() -> list:
     """`Block.key` of every field without a description (docs/schema.md would say nothing about it)."""
-    return [f"{cls.__name__}.{f.alias or n}" for root in (S.ModelSpec, S.ConfigSpec) for cls in blocks(root)
+    return [f"{cls.__name__}.{f.alias or n}" for root in (ModelSpec, ConfigSpec) for cls in blocks(root)
             for n, f in cls.model_fields.items() if not (f.description or "").strip()]
 
 
@@ -97,7 +98,7 @@ def schema_markdown() -> str:
              "(see docs/modelfile.md, *Expressions*). Units: cycle lengths and times in years unless stated; "
              "costs per cycle; utilities per year; rates per year.", ""]
     done: set = set()
-    for root, part in ((S.ModelSpec, "Model file"), (S.ConfigSpec, "Analysis config")):
+    for root, part in ((ModelSpec, "Model file"), (ConfigSpec, "Analysis config")):
         lines += [f"## {part}", ""]
         for cls in blocks(root):
             if cls in done:

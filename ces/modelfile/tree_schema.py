@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from pydantic import Field, StrictStr
 
-from ces.modelfile.schema import Expression, StatePatch, Strict
+from ces.modelfile.schema_base import Expression, StatePatch, Strict
 
 
 class TreeNode(Strict):

@@ -9,7 +9,7 @@ def print_dsa(r: dict) -> None:
     """Print the result of :func:`ces.studies.dsa.run_dsa` (the tornado's bar length is range / largest range)."""
     from rich.table import Table
 
-    from ces.report.console import make_console
+    from ces.report.console_format import make_console
 
     console = make_console()
     what = "ICER" if r["outcome"] == "icer" else f"incremental NMB at {r['wtp']:,.0f}"

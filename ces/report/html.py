@@ -20,7 +20,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ces.errors import CesError
-from ces.report.workbook import _kind, cell_kind, is_numeric
+from ces.report.workbook_style import _kind, cell_kind, is_numeric
 
 DATA_FILE = "report_data.json"
 REPORT_FILE = "report.html"

@@ -59,7 +59,7 @@ def tables(run) -> dict:
 
 def with_labels(run, df: pd.DataFrame) -> pd.DataFrame:
     """A `label` column (the strategy's `label:`) right after `strategy`, for CSV files and xlsx sheets."""
-    from ces.report.console import strategy_label
+    from ces.report.console_format import strategy_label
 
     if "strategy" not in df.columns or "label" in df.columns:
         return df

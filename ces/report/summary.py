@@ -14,7 +14,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ces.report.console import _num, ceac_sparkline, strategy_label
+from ces.report.console_format import _num, ceac_sparkline, strategy_label
 from ces.report.tree_view import model_shape
 
 WIDTH = 100

@@ -4,5 +4,6 @@
 - ``dsa``: deterministic sensitivity analysis (one-way, two-way, threshold, scenarios);
 - ``sweep``: batch grids of configs × parameter values × WTP on an executor;
 - ``price``: the threshold price of a cost parameter (two runs);
-- ``fit``: the ``ces fit`` runner (read the data, run the survival fits, write the outputs).
+- ``fit``: the ``ces fit`` runner (read the data, run the survival fits, write the outputs);
+- ``evppi``: the value-of-information study (one PSA run, then EVPPI and decision tables over its draws).
 """

@@ -50,6 +50,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
     from ces.report.atomic import write_bytes_atomic, write_text_atomic
     from ces.report.fit_report import merged_model, print_tables
     from ces.survival import fit_output as fo
+    from ces.survival.fit_data import read_ipd
     from ces.survival.guyot import reconstruct
 
     console = Console()
@@ -91,7 +92,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
     if not names:
         names = ["os"] if len(time_col) == 1 else [f"endpoint{i + 1}" for i in range(len(time_col))]
     if df is None:
-        df = fo.read_ipd(data, time_col[0], event_col[0], arm, weight)
+        df = read_ipd(data, time_col[0], event_col[0], arm, weight)
         for t, e in zip(time_col[1:], event_col[1:]):
             df = _check_more(df, data, t, e)
     fams = [f.strip() for f in families.split(",")] if families else None
@@ -164,8 +165,8 @@ def _floor_inputs(background, age, sex):
 
 
 def _check_more(df, data, t, e):
-    from ces.survival import fit_output as fo
+    from ces.survival.fit_data import read_ipd
 
-    more = fo.read_ipd(data, t, e)
+    more = read_ipd(data, t, e)
     df[t], df[e] = more[t], more[e]
     return df

@@ -3,7 +3,7 @@ on top of a config (a DSA point, a sweep grid point, a scenario)."""
 
 from __future__ import annotations
 
-from ces.modelfile.schema import SETTINGS_KEYS
+from ces.modelfile.schema_config import SETTINGS_KEYS
 
 
 def override(name: str, value: float) -> dict:

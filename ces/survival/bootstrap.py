@@ -71,7 +71,7 @@ def bootstrap_replicates(df, endpoints: list, B: int, seed: int, weight: str | N
     the B replicates are cut into ``blocks`` contiguous ranges.  A replicate that cannot be fitted
     (a resample without events) is dropped; ``index`` records which replicates are kept.
     """
-    from ces.survival.fit_output import _py
+    from ces.survival.fit_yaml import _py
 
     check_replicates(B, len(df))
     cols = [f"{n}_{_py(c)}" for n, _, _, f, _ in endpoints for c in f.coef_names]
@@ -88,7 +88,7 @@ def _boot_block(reps, *, df, endpoints, seed, weight, arm) -> np.ndarray:
     import numba
 
     from ces.survival.fit import fit_model
-    from ces.survival.fit_output import make_data
+    from ces.survival.fit_data import make_data
 
     out = np.full((len(reps), sum(f.k for _, _, _, f, _ in endpoints)), np.nan)
     n = len(df)
@@ -165,7 +165,7 @@ def yaml_block(res: dict, yaml_out: Path, *, psa: str | None, source: str, input
     With a bootstrap, the replicates go to ``<yaml stem>_bootstrap.csv`` beside the block (see
     :func:`rows_csv`); ``--psa`` picks how the block uses them (default ``bootstrap``).
     """
-    from ces.survival.fit_output import curves_yaml
+    from ces.survival.fit_yaml import curves_yaml
 
     entries = [(n, f, lv) for n, f, lv, _ in res["chosen"]]
     rep: Replicates | None = res["boot"]

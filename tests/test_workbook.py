@@ -74,14 +74,17 @@ def test_totals_are_formulas_that_recompute_to_ces_totals(tmp_path, source):
             checked += 1
     assert checked == len(res.totals) * (len(res.totals.columns) - 1)
     # the incremental analysis and the NMB follow the totals: formulas that recompute to ces's numbers
-    for name in [n for n in wb.sheetnames if n.startswith("base_case_icer")] + ["base_case_nmb"]:
-        if name not in wb.sheetnames:
-            continue
+    nmb_sheets = [n for n in wb.sheetnames if n.startswith("base_case_nmb")]
+    assert len(nmb_sheets) == 1 + len(res.perspective_nmb)  # the payer's and every other perspective's
+    for name in [n for n in wb.sheetnames if n.startswith("base_case_icer")] + nmb_sheets:
         sh = wb[name]
         head = [str(c.value).split(" [")[0] for c in sh[HEADER_ROW]]
-        df = res.nmb if name == "base_case_nmb" else (res.icers if name == "base_case_icer" else
-                                                      res.perspectives[name[len("base_case_icer_"):]])
-        cols = ["nmb", "nhb"] if name == "base_case_nmb" else ["cost", "effect", "inc_cost", "inc_effect", "icer"]
+        if name.startswith("base_case_nmb"):
+            key = name[len("base_case_nmb_"):]
+            df, cols = (res.perspective_nmb[key] if key else res.nmb), ["nmb", "nhb"]
+        else:
+            df = res.icers if name == "base_case_icer" else res.perspectives[name[len("base_case_icer_"):]]
+            cols = ["cost", "effect", "inc_cost", "inc_effect", "icer"]
         for i in range(len(df)):
             for col in cols:
                 want = df[col].iloc[i]

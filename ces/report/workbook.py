@@ -83,8 +83,12 @@ def write_workbook(run, tabs: dict, path: Path, dsa: dict | None = None) -> None
             link_to_totals(ws, df, run, tot.title, ("cost", "effect"))
         else:
             ws = book.table(name, f"{name.replace('_', ' ')} ({cur})", df)
-            if name == "base_case_nmb":  # ces's NMB is over the payer cost
+            if name == "base_case_nmb":  # the payer's NMB: over the payer cost
                 link_to_totals(ws, df, run, tot.title, ("nmb",))
+            elif name.startswith("base_case_nmb_"):  # another perspective's NMB: over its own total cost
+                key = name[len("base_case_nmb_"):]
+                cost = next(p.cost_column for p in run.perspective_list if p.key == key)
+                link_to_totals(ws, df, run, tot.title, ("nmb",), cost)
     formulas = {s: calc_sheet(book, run, s) for s in run.model.strategies}
     fill_totals(book, tot, run, formulas)
     book.fit()

@@ -185,10 +185,12 @@ def icer_sheet(book: _Book, name: str, title: str, df: pd.DataFrame):
     return ws
 
 
-def link_to_totals(ws, df: pd.DataFrame, run, tot_title: str, cols=("cost", "effect", "nmb")) -> None:
+def link_to_totals(ws, df: pd.DataFrame, run, tot_title: str, cols=("cost", "effect", "nmb"),
+                   cost_column: str = "cost") -> None:
     """Replace a table's per-strategy cost/effect cells by references to base_case_totals where a totals
     column holds exactly the same values (so the incremental analysis follows the calc sheets); an
-    ``nmb`` column becomes ``wtp × E − C`` and ``nhb`` ``E − C / wtp`` over the payer totals."""
+    ``nmb`` column becomes ``wtp × E − C`` and ``nhb`` ``E − C / wtp`` over the totals' ``cost_column`` (``cost``,
+    the payer's; ``cost_societal`` etc. for another perspective's NMB table)."""
     from openpyxl.utils import get_column_letter
 
     totals = run.totals
@@ -210,9 +212,9 @@ def link_to_totals(ws, df: pd.DataFrame, run, tot_title: str, cols=("cost", "eff
             jh = list(df.columns).index("nhb") + 1 if "nhb" in df.columns else None
             for i, s in enumerate(names):
                 r = HEADER_ROW + 1 + i
-                ws.cell(r, j, f"={tref(effect, s)}*{jw}{r}-{tref('cost', s)}")
+                ws.cell(r, j, f"={tref(effect, s)}*{jw}{r}-{tref(cost_column, s)}")
                 if jh is not None and df["wtp"].iloc[i] > 0:
-                    ws.cell(r, jh, f"={tref(effect, s)}-{tref('cost', s)}/{jw}{r}")
+                    ws.cell(r, jh, f"={tref(effect, s)}-{tref(cost_column, s)}/{jw}{r}")
             continue
         vals = [float(df[c].iloc[i]) for i in range(len(df))]
         match = next((t for t in tcols[1:] if all(float(totals.iloc[rows[s] - HEADER_ROW - 1][t]) == v

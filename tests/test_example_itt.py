@@ -75,3 +75,15 @@ def test_cart_calibration_targets_hold_for_the_infused_branch():
     res, _ = _totals({"p_infused": 1.0})
     os_c = 1 - res.base.results["cart"].trace[0][:, 2]
     assert abs(os_c[18] - 0.52) < 0.03 and abs(os_c[60] - 0.426) < 0.03
+
+
+def test_tisacel_comparator_pays_the_sourced_transplant_share_and_ivig_follows_tisagenlecleucel():
+    res = run(CONFIGS / "tisacel_ball.yaml", psa=False)
+    t = res.totals.set_index("strategy")
+    # 10 of 25 transplanted after clofarabine-based salvage (Hijiya 2011) x USD 683,099 first-year HSCT cost
+    assert t.loc["chemo", "cost.transplant"] == pytest.approx(0.4 * 683099, rel=1e-12)
+    assert t.loc["tisa", "cost.transplant"] == 0
+    assert t.loc["chemo", "cost.ivig"] == 0
+    assert 0 < t.loc["tisa", "cost.ivig"] < 2000 * 24  # at most 24 months at USD 2,000, discounted and survival-weighted
+    no_late = run(CONFIGS / "tisacel_ball.yaml", psa=False, overrides={"parameters": {"smr_late": 1.0}})
+    assert (t["qaly"] < no_late.totals.set_index("strategy")["qaly"]).all()

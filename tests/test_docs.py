@@ -5,6 +5,7 @@ in docs/."""
 from __future__ import annotations
 
 import re
+import shutil
 
 import yaml
 
@@ -80,6 +81,7 @@ def test_societal_example_runs_in_a_psm(tmp_path):
     model.update(indirect)
     model.update(events)
     p = tmp_path / "societal.yaml"
+    shutil.copytree(MODELS / "tables", tmp_path / "tables")  # the model's look-up tables (EQ-5D norms)
     p.write_text(yaml.safe_dump(model, sort_keys=False))
     res = run(p, psa=False)
     t = res.totals.set_index("strategy")

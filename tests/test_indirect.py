@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 
 import pytest
@@ -167,6 +168,7 @@ def test_friction_cost_needs_transitions(tmp_path):
     psm = (ROOT / "models" / "cart_lbcl.yaml").read_text()
     assert "indirect:" not in psm
     p = tmp_path / "p.yaml"
+    shutil.copytree(ROOT / "models" / "tables", tmp_path / "tables")  # the model's look-up tables (EQ-5D norms)
     p.write_text(psm + "\nindirect:\n  productivity: {method: friction_cost, cost_per_hour: 40}\n")
     with pytest.raises(CesError, match="partitioned-survival model"):
         run(p, psa=False)

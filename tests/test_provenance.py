@@ -21,7 +21,7 @@ def test_sweden_preset_files_are_in_the_manifest_and_results(runner, tmp_path):
     assert data["sweden.yaml"] == hashlib.sha256(preset.read_bytes()).hexdigest()
     doc = json.loads((out / "results.json").read_text())
     roles = {i["role"] for i in doc["provenance"]["inputs"]}
-    assert roles == {"config", "model", "life_table", "setting"}
+    assert roles == {"config", "model", "life_table", "setting", "table"}  # table: the model's EQ-5D norms
     model = next(i for i in doc["provenance"]["inputs"] if i["role"] == "model")
     assert model["sha256"] == hashlib.sha256((ROOT / "models" / "cart_lbcl.yaml").read_bytes()).hexdigest()
 

@@ -230,8 +230,10 @@ def test_cart_flagship_is_plausible_against_published_ranges():
     t = res.totals.set_index("strategy")
     assert 1.0 < t.loc["chemo", "qaly"] < 3.0
     assert 5.5 < t.loc["cart", "qaly"] < 9.0
-    # model OS calibration targets: 18-month OS ~52 % (ZUMA-1), 5-year ~43 %; SCHOLAR-1 2-year OS ~20 %
-    tr_c = res.base.results["cart"].trace[0]
+    # model OS calibration targets: 18-month OS ~52 % (ZUMA-1), 5-year ~43 %, both of the infused patients (the
+    # CAR-T arm is intention to treat: its infused branch alone is p_infused = 1); SCHOLAR-1 2-year OS ~20 %
+    infused = run(ROOT / "configs" / "cart_lbcl.yaml", psa=False, overrides={"parameters": {"p_infused": 1.0}})
+    tr_c = infused.base.results["cart"].trace[0]
     os_c = 1 - tr_c[:, 2]
     assert abs(os_c[18] - 0.52) < 0.03 and abs(os_c[60] - 0.426) < 0.03
     os_s = 1 - res.base.results["chemo"].trace[0][:, 2]
@@ -263,3 +265,57 @@ def test_life_table_mortality_in_markov_expressions(tmp_path):
         mu = 0.5 * -math.log(1 - q["male"]) + 0.5 * -math.log(1 - q["female"])
         alive *= math.exp(-mu)
     assert res.base.results["s"].trace[0][3, 0] == pytest.approx(alive, rel=1e-12)
+
+
+def _survival_hand(age0: int, sex: str, years: int, smr: float) -> float:
+    """exp(−smr·H(t)) at whole years t from the shipped US 2021 CSV (μ = −ln(1 − qx) per year of age)."""
+    df = pd.read_csv(ROOT / "ces" / "data" / "lifetable_us_nchs_2021.csv", comment="#")
+    d = df[df["sex"] == sex].set_index("age")
+    H = sum(-math.log(1 - d.loc[a, "qx"]) for a in range(age0, age0 + years))
+    return math.exp(-smr * H)
+
+
+def test_excess_mortality_ratio_scales_the_background_hazard_of_each_sex(tmp_path):
+    """`smr`: S(t) = Σ_s w_s·exp(−smr·H_s(t))·[π + (1 − π)·S_u(t)]; smr = 1 is the plain cure model."""
+    body = """\
+    ces: 1
+    kind: psm
+    cycle: 1 year
+    horizon: 20 cycles
+    start_age: 60
+    sex: {male: 0.6, female: 0.4}
+    correction: end
+    discount: {costs: 0, effects: 0}
+    parameters:
+      smr: 1.3
+    curves:
+      pfs: {dist: exponential, rate: 1000, cure: 0.4, background: us_2021, smr: smr}
+      os: {dist: exponential, rate: 1000, cure: 0.4, background: us_2021, smr: smr}
+    partition: [pfs, os]
+    states:
+      PF: {cost: 0, utility: 1}
+      PD: {cost: 0, utility: 1}
+      Dead: {dead: true}
+    strategies:
+      s: {}
+    """
+    alive = 1 - _run(tmp_path, body).base.results["s"].trace[0][:, 2]
+    for k in (5, 10, 20):
+        hand = 0.4 * (0.6 * _survival_hand(60, "male", k, 1.3) + 0.4 * _survival_hand(60, "female", k, 1.3))
+        assert alive[k] == pytest.approx(hand, rel=1e-9)
+    plain = 1 - _run(tmp_path, body.replace("smr: 1.3", "smr: 1")).base.results["s"].trace[0][:, 2]
+    without = 1 - _run(tmp_path, body.replace(", smr: smr}", "}").replace("smr: 1.3", "unused: 0")).base.results[
+        "s"].trace[0][:, 2]
+    assert np.array_equal(plain, without)
+    assert np.all(alive[1:] < plain[1:])
+
+
+@pytest.mark.parametrize("curve, fragment", [
+    ("{dist: exponential, rate: r_pfs, smr: 1.2}", "`smr` (excess mortality ratio on the background hazard) needs"),
+    ("{dist: exponential, rate: r_pfs, cure: 0.3, background: us_2021, smr: -1}", "smr -1 must be positive"),
+])
+def test_excess_mortality_ratio_bad_input(tmp_path, curve, fragment):
+    body = CROSS.format(policy="cap", pfs=0.5).replace("{dist: exponential, rate: r_pfs}", curve)
+    with pytest.raises(CesError) as exc:
+        _run(tmp_path, body)
+    assert fragment in str(exc.value)

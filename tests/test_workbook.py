@@ -165,7 +165,7 @@ def test_inputs_sheet_lists_every_parameter(tmp_path):
     assert set(rows) == set(res.model.model_defs)
     c = rows["c_cart"]
     assert c["base value"] == 373000 and "Kite/Gilead" in c["source"]  # the YAML comment is the source
-    assert "initial_costs.treatment" in c["used in"]
+    assert "strategies.cart.tree.branches.infused.costs.treatment" in c["used in"]  # paid on the infused branch
     u = rows["u_pf"]
     assert u["distribution"] == "beta" and "mean=0.83" in u["distribution parameters"]
     assert "cart: 1" in rows["cart"]["overridden by"]

@@ -17,8 +17,10 @@ Curve = family S_u(t; θ) (flexsurv parameterisation, :mod:`ces.survival.familie
 curve time t = kΔ / unit, then, in this order: acceleration factor ``af`` (S_u(t/af)),
 hazard ratio ``hr`` (optionally only until ``hr_until``, in curve time units), odds ratio
 ``or``, cure fraction ``cure`` (``cure_type`` mixture or non-mixture, needs ``background``),
-and the general-population floor ``floor: true`` (needs ``background``).  The formulas are
-in :mod:`ces.survival.effects`.
+and the general-population floor ``floor: true`` (needs ``background``).  ``smr`` (excess
+mortality ratio, e.g. of long-term lymphoma survivors vs the general population) multiplies the
+background hazard of each sex: S_bg(t) = Σ_s w_s·exp(−smr·H_s(t)) (needs ``cure`` or ``floor``).
+The formulas are in :mod:`ces.survival.effects`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ces.errors import CesError, ModelCheckError
 from ces.modelfile.units import YEARS_PER_UNIT
 from ces.survival import effects
 
-CURVE_KEYS = ("dist", "hr", "hr_until", "af", "or", "cure", "cure_type", "background", "floor")
+CURVE_KEYS = ("dist", "hr", "hr_until", "af", "or", "cure", "cure_type", "background", "floor", "smr")
 CROSS_TOL = 1e-12
 
 
@@ -63,14 +65,18 @@ def curve_names(cdef: CurveDef) -> set:
     return out
 
 
-def background_survival(model, t_years: np.ndarray, table: str) -> np.ndarray:
+def background_survival(model, t_years: np.ndarray, table: str, smr=None) -> np.ndarray:
+    """S_bg(t) of the model's cohort; with ``smr`` (shape (D, 1)) Σ_s w_s·exp(−smr·H_s(t)), shape (D, n+1)."""
     from ces.survival.lifetable import life_table, sex_weights
 
     spec = model.loaded.model
     if spec.start_age is None:
         raise CesError("background mortality needs the model's `start_age`", file=model.loaded.model_loc.file,
                        path="start_age")
-    return life_table(table).survival(float(spec.start_age), t_years, sex_weights(spec.sex))
+    lt, weights = life_table(table), sex_weights(spec.sex)
+    if smr is None:
+        return lt.survival(float(spec.start_age), t_years, weights)
+    return sum(w * np.exp(-smr * lt.cumhaz(float(spec.start_age), t_years, s)[None, :]) for s, w in weights.items())
 
 
 def curve_survival(model, cdef: CurveDef, env: dict, D: int, t_years: np.ndarray, cache: dict | None = None,
@@ -108,7 +114,11 @@ def curve_survival(model, cdef: CurveDef, env: dict, D: int, t_years: np.ndarray
     if "or" in mods:
         S = effects.proportional_odds(S, mods["or"])
     if "cure" in mods or cdef.floor:
-        S_bg = background_survival(model, t_years, cdef.background)
+        smr = mods.get("smr")
+        if smr is not None and (np.any(smr <= 0) or not np.all(np.isfinite(smr))):
+            raise ModelCheckError(f"curve `{cdef.name}`: excess mortality ratio smr {float(np.ravel(smr)[0]):g} must be "
+                                  "positive", file=cdef.where[0], path=f"{cdef.where[1]}.smr", line=cdef.where[2])
+        S_bg = background_survival(model, t_years, cdef.background, smr)
         if "cure" in mods:
             pi = mods["cure"]
             if np.any((pi < 0) | (pi > 1)) or not np.all(np.isfinite(pi)):

@@ -263,7 +263,7 @@ def compile_curves(m, cs, strat, spath) -> None:
                 continue
             if key in pnames:
                 params[key] = expr(m, val, path_of(key))
-            elif key in ("hr", "af", "or", "cure"):
+            elif key in ("hr", "af", "or", "cure", "smr"):
                 mods[key] = expr(m, val, path_of(key))
             elif key in extra_keys:
                 extra[key] = val
@@ -298,6 +298,9 @@ def compile_curves(m, cs, strat, spath) -> None:
                 raise L.error(path_of("background"), "`background` needs the model's `start_age`")
             if spec.sex is None:
                 raise L.error(path_of("background"), "`background` needs the model's `sex`")
+        if "smr" in mods and not ("cure" in mods or cdef.floor):
+            raise L.error(path_of("smr"), "`smr` (excess mortality ratio on the background hazard) needs a cure "
+                          "fraction `cure` or `floor: true`, the operations that use the background")
         if ("cure" in mods or cdef.floor) and bg is None:
             what = "a cure fraction" if "cure" in mods else "`floor: true`"
             raise L.error(("curves", name), f"{what} needs `background: LIFE_TABLE` (e.g. us_2021) for "

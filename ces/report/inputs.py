@@ -80,6 +80,10 @@ def _uses(model) -> dict:
         for d in cs.params.values():
             for n in d.expr.names:
                 out.setdefault(n, set()).add(f"parameters.{d.name}")
+    for root in (getattr(model, "trees", None) or {}).values():  # decision-tree payoffs and probabilities
+        for node in root.walk():
+            for e in node.exprs():
+                add(e)
     return {k: sorted(v) for k, v in out.items()}
 
 

@@ -36,20 +36,22 @@ def proportional_odds(S: np.ndarray, odds_ratio) -> np.ndarray:
 
 
 def mixture_cure(S_u: np.ndarray, S_bg: np.ndarray, cure) -> np.ndarray:
+    """S_bg is (times,) or (draws, times) (per-draw background, e.g. with an excess mortality ratio)."""
     pi = np.asarray(cure, dtype=float)
-    return S_bg[None, :] * (pi + (1.0 - pi) * S_u)
+    return np.atleast_2d(S_bg) * (pi + (1.0 - pi) * S_u)
 
 
 def non_mixture_cure(S_u: np.ndarray, S_bg: np.ndarray, cure) -> np.ndarray:
     pi = np.asarray(cure, dtype=float)
-    return S_bg[None, :] * pi ** (1.0 - S_u)
+    return np.atleast_2d(S_bg) * pi ** (1.0 - S_u)
 
 
 def mortality_floor(S: np.ndarray, S_bg: np.ndarray) -> np.ndarray:
+    S_bg = np.atleast_2d(S_bg)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(S[:, :-1] > 0, S[:, 1:] / S[:, :-1], 0.0)
-    r_bg = S_bg[1:] / S_bg[:-1]
-    step = np.minimum(r, r_bg[None, :])
+    r_bg = S_bg[:, 1:] / S_bg[:, :-1]
+    step = np.minimum(r, r_bg)
     out = np.empty_like(S)
     out[:, 0] = S[:, 0]
     out[:, 1:] = S[:, :1] * np.cumprod(step, axis=1)

@@ -1,0 +1,89 @@
+"""The LBCL flagship and tisagenlecleucel examples of issue 19: correlated PFS and OS (no capped PSA draws), the
+intention-to-treat tree of the LBCL CAR-T arm, and the sourced inputs reaching the model."""
+
+from __future__ import annotations
+
+import pytest
+
+from ces.pipeline import run
+from tests.conftest import CONFIGS
+
+LBCL_CONFIGS = ["flagship", "cart_lbcl", "cart_lbcl_bia", "cart_lbcl_societal", "cart_lbcl_japan", "cart_lbcl_sweden",
+                "cart_lbcl_china"]
+
+
+@pytest.mark.parametrize("name", LBCL_CONFIGS + ["tisacel_ball"])
+def test_psa_caps_pfs_above_os_in_under_one_percent_of_1000_draws(name):
+    """PFS <= OS by construction (OS cure = PFS cure + a beta increment, PFS rate = OS rate + a gamma increment),
+    so no draw is capped at all: zero capped points summed over every model run (tree branches included)."""
+    res = run(CONFIGS / f"{name}.yaml", draws=1000, seed=2026)
+    psa = res.psa
+    assert psa.n_draws == 1000
+    assert set(psa.crossing) == set(res.strategy_names)
+    for strategy, info in psa.crossing.items():
+        assert info.draws / psa.n_draws < 0.01, (strategy, info.draws)
+        assert info.points == 0, (strategy, info.points)
+    assert "psm_capped" not in {w["code"] for w in res.warnings}
+
+
+def _totals(overrides=None):
+    res = run(CONFIGS / "cart_lbcl.yaml", psa=False, overrides={"parameters": overrides or {}})
+    return res, res.totals.set_index("strategy")
+
+
+def test_itt_cart_arm_is_the_weighted_sum_of_the_infused_and_not_infused_branches():
+    res, t = _totals()
+    _, inf = _totals({"p_infused": 1.0})
+    _, non = _totals({"p_infused": 0.0})
+    p = 101 / 111  # ZUMA-1: 101 of 111 leukapheresed were infused
+    assert res.loaded.model.parameters["p_infused"]["value"] == pytest.approx(p, abs=1e-5)
+    p = res.loaded.model.parameters["p_infused"]["value"]
+    for col in ("cost", "qaly", "ly"):
+        assert t.loc["cart", col] == pytest.approx(p * inf.loc["cart", col] + (1 - p) * non.loc["cart", col], rel=1e-12)
+    # the not-infused branch is the comparator's run (same curves, no IVIG) plus apheresis and bridging
+    for col in ("qaly", "ly"):
+        assert non.loc["cart", col] == pytest.approx(t.loc["chemo", col], rel=1e-12)
+    c_chemo_course = 30000.0
+    extra = 10000.0 + (19 / 24) * c_chemo_course  # apheresis + bridging share of the not infused x one course
+    assert non.loc["cart", "cost"] - t.loc["chemo", "cost"] == pytest.approx(extra, rel=1e-4)
+    # the price is paid on the infused branch only
+    _, inf_hi = _totals({"p_infused": 1.0, "c_cart": 473000})
+    _, non_hi = _totals({"p_infused": 0.0, "c_cart": 473000})
+    assert inf_hi.loc["cart", "cost"] - inf.loc["cart", "cost"] == pytest.approx(100000.0, rel=1e-12)
+    assert non_hi.loc["cart", "cost"] == pytest.approx(non.loc["cart", "cost"], rel=1e-12)
+
+
+def test_ivig_is_paid_by_infused_patients_in_the_first_year_only():
+    res, t = _totals({"p_infused": 1.0})
+    _, none = _totals({"p_infused": 1.0, "s_ivig": 0.0})
+    _, longer = _totals({"p_infused": 1.0, "d_ivig": 2})
+    ivig = t.loc["cart", "cost"] - none.loc["cart", "cost"]
+    # 36.6 % on IVIG x USD 3,500 a month x at most 12 months in PF: positive, below the cap
+    assert 0 < ivig < 0.36585 * 3500 * 12
+    assert longer.loc["cart", "cost"] > t.loc["cart", "cost"]
+    assert none.loc["chemo", "cost"] == pytest.approx(t.loc["chemo", "cost"], rel=1e-12)
+
+
+def test_survivor_excess_mortality_and_age_adjusted_utility_lower_the_qalys():
+    _, t = _totals()
+    _, no_smr = _totals({"smr_survivors": 1.0})
+    assert (t["qaly"] < no_smr["qaly"]).all() and (t["ly"] < no_smr["ly"]).all()
+
+
+def test_cart_calibration_targets_hold_for_the_infused_branch():
+    """ZUMA-1 OS targets are of the infused patients: 18-month OS ~52 %, 5-year ~42.6 % (SMR included)."""
+    res, _ = _totals({"p_infused": 1.0})
+    os_c = 1 - res.base.results["cart"].trace[0][:, 2]
+    assert abs(os_c[18] - 0.52) < 0.03 and abs(os_c[60] - 0.426) < 0.03
+
+
+def test_tisacel_comparator_pays_the_sourced_transplant_share_and_ivig_follows_tisagenlecleucel():
+    res = run(CONFIGS / "tisacel_ball.yaml", psa=False)
+    t = res.totals.set_index("strategy")
+    # 10 of 25 transplanted after clofarabine-based salvage (Hijiya 2011) x USD 683,099 first-year HSCT cost
+    assert t.loc["chemo", "cost.transplant"] == pytest.approx(0.4 * 683099, rel=1e-12)
+    assert t.loc["tisa", "cost.transplant"] == 0
+    assert t.loc["chemo", "cost.ivig"] == 0
+    assert 0 < t.loc["tisa", "cost.ivig"] < 2000 * 24  # at most 24 months at USD 2,000, discounted and survival-weighted
+    no_late = run(CONFIGS / "tisacel_ball.yaml", psa=False, overrides={"parameters": {"smr_late": 1.0}})
+    assert (t["qaly"] < no_late.totals.set_index("strategy")["qaly"]).all()

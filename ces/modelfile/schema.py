@@ -190,7 +190,7 @@ class ModelSpec(Strict):
         "year", description="Partitioned survival: time unit of the curves' parameters (as fitted, e.g. month).")
     curves: dict[StrictStr, dict[StrictStr, Any]] = Field(
         default_factory=dict, description="Partitioned survival: NAME: {dist: FAMILY, <family parameters>, hr, "
-        "hr_until, af, or, cure, cure_type, background, floor} (see docs/survival.md, Partitioned survival).")
+        "hr_until, af, or, cure, cure_type, background, floor, smr} (see docs/survival.md, Partitioned survival).")
     partition: list[StrictStr] = Field(
         default_factory=list, description="Partitioned survival: curve names, one per state except the last "
         "(dead): occupancy of state 1 = S_1, state j = S_j − S_(j−1), dead = 1 − S_last (e.g. [pfs, os]).")

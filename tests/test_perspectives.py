@@ -267,6 +267,6 @@ def test_base_case_nmb_of_every_perspective_is_written_to_results_json_and_csv(r
     for w in {x["wtp"] for x in rows}:
         best = max((x for x in rows if x["wtp"] == w), key=lambda x: x["nmb"])
         assert best["optimal"]
-    csv = pd.read_csv(out / "base_case_nmb_societal.csv")
+    csv = pd.read_csv(out / "base_case_nmb_societal.csv", float_precision="round_trip")
     assert list(csv.columns[:3]) == ["wtp", "strategy", "label"]
     assert np.allclose(csv["nmb"], [x["nmb"] for x in rows], rtol=0, atol=0)

@@ -18,7 +18,8 @@ import pandas as pd
 from ces.economics.c2h import adjusted_price, band_table, weighted_price
 from ces.economics.japan_hcb import cost_sharing
 from ces.economics.perspectives import APPRAISED
-from ces.economics.thresholds import c2h_band, qale, qale_norms, severity, shortfall_rate, threshold, threshold_rule
+from ces.economics.thresholds import (c2h_band, qale, qale_norms, setting_utility_norm, severity, shortfall_rate,
+                                      threshold, threshold_rule)
 from ces.engine import conventions as cv
 from ces.errors import CesError
 from ces.modelfile.presets import load_setting
@@ -46,12 +47,16 @@ def appraisal(res) -> dict:
                            "and `sex`", file=loaded.model_loc.file)
         comp = (sv.comparator if sv and sv.comparator else list(res.model.strategies)[0])
         rate = shortfall_rate(rule["rule"], float(spec.discount.effects))
-        norm = sv.utility_norm if sv else 0.85
-        if isinstance(norm, str):  # age- and sex-specific norms (England, NICE shortfall calculator)
+        # the config's norm, else the setting's default (its preset's `utility_norm`, else the constant 0.85)
+        own = sv is not None and sv.utility_norm is not None
+        norm = sv.utility_norm if own else setting_utility_norm(preset)
+        if isinstance(norm, str):  # age- and sex-specific norms (registry QALE_NORMS)
             try:
                 qg = qale_norms(float(spec.start_age), sex_weights(spec.sex).get("female", 0.0), rate, norm)
             except ValueError as exc:
-                raise loaded.config_loc.error(("severity", "utility_norm"), str(exc)) from None
+                where = ("severity", "utility_norm") if own else ("setting",)
+                why = str(exc) if own else f"the {preset['name']} default norm: {exc}"
+                raise loaded.config_loc.error(where, why) from None
         else:
             if not 0 < norm <= 1:
                 raise loaded.config_loc.error(("severity", "utility_norm"), f"a constant utility norm must lie in "

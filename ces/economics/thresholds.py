@@ -62,6 +62,26 @@ QALE_NORMS = {
     "us_nhms_2005": ("us_eq5d_norms_nhms_fryback_2007.csv", "eq5d", "us_2021"),
 }
 
+#: the country setting (``ces/settings/NAME.yaml``) whose population each registered norm describes. A
+#: preset may name one of its own norms as its default (``utility_norm:``); none does yet, and Sweden, the
+#: Netherlands, Japan and China have no shipped norm (docs/countries.md#severity-norms says which source is needed).
+NORM_SETTING = {"uk_dsu_2014": "uk", "uk_hse_2017_cw": "uk", "uk_hse_2017_co": "uk", "uk_mvh_tto": "uk",
+                "us_nhms_2005": "us"}
+
+#: the general-population utility when neither the config nor the setting names one (an assumption, as before).
+DEFAULT_UTILITY_NORM = 0.85
+
+
+def setting_utility_norm(preset: dict) -> float | str:
+    """The setting's default norm for the shortfall: its preset's ``utility_norm`` (a registered norm of that
+    same setting, or a constant), else :data:`DEFAULT_UTILITY_NORM`. A config's ``severity.utility_norm`` wins."""
+    norm = preset.get("utility_norm", DEFAULT_UTILITY_NORM)
+    if isinstance(norm, str) and NORM_SETTING.get(norm) != preset["name"]:
+        own = [k for k, v in NORM_SETTING.items() if v == preset["name"]]
+        raise CesError(f"setting `{preset['name']}`: utility_norm `{norm}` is not a norm of this setting "
+                       f"(its norms: {', '.join(own) or 'none shipped'}; or give a constant)")
+    return norm
+
 
 #: discount rate of effects a severity rule computes the shortfall at, when it fixes one: NICE's severity
 #: modifier uses the reference-case 3.5 % (PMG36 §4.5 and §6.2; NICE DSU TSD23), whatever the model uses.

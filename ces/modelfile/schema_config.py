@@ -172,12 +172,13 @@ class PaymentSpec(Strict):
 
 
 class SeveritySpec(Strict):
-    utility_norm: Union[Number, StrictStr] = Field(0.85, description="General-population utility for the QALY "
-                                                   "shortfall: a constant in (0, 1], or age- and sex-specific "
+    utility_norm: Optional[Union[Number, StrictStr]] = Field(None, description="General-population utility for "
+                                                   "the QALY shortfall: a constant in (0, 1], or age- and sex-specific "
                                                    "English norms uk_dsu_2014 (NICE calculator reference), "
                                                    "uk_hse_2017_cw, uk_hse_2017_co, uk_mvh_tto, or US norms "
                                                    "us_nhms_2005 (Fryback 2007, ages 35-89, NCHS 2021 life "
-                                                   "table).")
+                                                   "table). Default: the setting's `utility_norm` (no preset sets "
+                                                   "one yet), else 0.85.")
     comparator: Optional[StrictStr] = Field(None, description="Strategy whose QALYs define the patients' QALE "
                                             "(default: the first).")
     anticancer: StrictBool = Field(False, description="Japan: 1.5x C2H boundaries for anticancer products.")

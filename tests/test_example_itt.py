@@ -85,7 +85,9 @@ def test_tisacel_comparator_pays_the_sourced_transplant_share_and_ivig_follows_t
     t = res.totals.set_index("strategy")
     # 10 of 25 transplanted after clofarabine-based salvage (Hijiya 2011) x USD 683,099 first-year HSCT cost
     assert t.loc["chemo", "cost.transplant"] == pytest.approx(0.4 * 683099, rel=1e-12)
-    assert t.loc["tisa", "cost.transplant"] == 0
+    # by intention to treat the 17 of 92 never infused get the comparator's transplant share, after the 43-day wait
+    p, d = 75 / 92, 1.03 ** -(43 / 365.25)
+    assert t.loc["tisa", "cost.transplant"] == pytest.approx((1 - p) * d * 0.4 * 683099, rel=1e-4)
     assert t.loc["chemo", "cost.ivig"] == 0
     assert 0 < t.loc["tisa", "cost.ivig"] < 2000 * 24  # at most 24 months at USD 2,000, discounted and survival-weighted
     no_late = run(CONFIGS / "tisacel_ball.yaml", psa=False, overrides={"parameters": {"smr_late": 1.0}})
@@ -109,3 +111,31 @@ def test_leukapheresis_to_infusion_wait_delays_and_discounts_the_cart_arm():
     assert after == pytest.approx(t0.loc["cart", "qaly"] * (1 - (1 - d)), rel=1e-12) and after < t0.loc["cart", "qaly"]
     for col in ("cost", "qaly", "ly"):  # the comparator has no wait
         assert t.loc["chemo", col] == pytest.approx(t0.loc["chemo", col], rel=1e-12)
+
+
+def _tisa(overrides=None):
+    res = run(CONFIGS / "tisacel_ball.yaml", psa=False, overrides={"parameters": overrides or {}})
+    return res, res.totals.set_index("strategy")
+
+
+def test_tisacel_itt_arm_is_the_weighted_sum_of_the_infused_and_not_infused_branches():
+    """ELIANA: 75 of 92 enrolled were infused. Arm = p x infused + (1 - p) x not infused; the not infused get the
+    comparator's run after the 43-day wait (utility u_pd = 0.5, everything after it discounted by d = 1.03^-w) plus
+    apheresis at t = 0; the price is paid on the infused branch only (after the wait)."""
+    res, t = _tisa()
+    _, inf = _tisa({"p_infused": 1.0})
+    _, non = _tisa({"p_infused": 0.0})
+    p = res.loaded.model.parameters["p_infused"]["value"]
+    assert p == pytest.approx(75 / 92, abs=1e-5)
+    for col in ("cost", "qaly", "ly"):
+        assert t.loc["tisa", col] == pytest.approx(p * inf.loc["tisa", col] + (1 - p) * non.loc["tisa", col], rel=1e-12)
+    w = 43 / 365.25
+    d = 1.03 ** -w
+    assert non.loc["tisa", "qaly"] == pytest.approx(0.5 * w + d * t.loc["chemo", "qaly"], rel=1e-12)
+    assert non.loc["tisa", "ly"] == pytest.approx(w + d * t.loc["chemo", "ly"], rel=1e-12)
+    assert non.loc["tisa", "cost"] == pytest.approx(10000.0 + d * t.loc["chemo", "cost"], rel=1e-12)
+    assert non.loc["tisa", "cost.ivig"] == 0  # IVIG follows tisagenlecleucel only
+    _, inf_hi = _tisa({"p_infused": 1.0, "c_tisa": 575000})
+    _, non_hi = _tisa({"p_infused": 0.0, "c_tisa": 575000})
+    assert inf_hi.loc["tisa", "cost"] - inf.loc["tisa", "cost"] == pytest.approx(100000.0 * d, rel=1e-12)
+    assert non_hi.loc["tisa", "cost"] == pytest.approx(non.loc["tisa", "cost"], rel=1e-12)

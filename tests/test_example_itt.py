@@ -9,7 +9,7 @@ from ces.pipeline import run
 from tests.conftest import CONFIGS
 
 LBCL_CONFIGS = ["flagship", "cart_lbcl", "cart_lbcl_bia", "cart_lbcl_societal", "cart_lbcl_japan", "cart_lbcl_sweden",
-                "cart_lbcl_china"]
+                "cart_lbcl_china", "cart_lbcl_oos"]
 
 
 @pytest.mark.parametrize("name", LBCL_CONFIGS + ["tisacel_ball"])

@@ -9,7 +9,7 @@ from ces.pipeline import run
 from tests.conftest import CONFIGS
 
 LBCL_CONFIGS = ["flagship", "cart_lbcl", "cart_lbcl_bia", "cart_lbcl_societal", "cart_lbcl_japan", "cart_lbcl_sweden",
-                "cart_lbcl_china"]
+                "cart_lbcl_china", "cart_lbcl_oos"]
 
 
 @pytest.mark.parametrize("name", LBCL_CONFIGS + ["tisacel_ball"])
@@ -40,16 +40,19 @@ def test_itt_cart_arm_is_the_weighted_sum_of_the_infused_and_not_infused_branche
     p = res.loaded.model.parameters["p_infused"]["value"]
     for col in ("cost", "qaly", "ly"):
         assert t.loc["cart", col] == pytest.approx(p * inf.loc["cart", col] + (1 - p) * non.loc["cart", col], rel=1e-12)
-    # the not-infused branch is the comparator's run (same curves, no IVIG) plus apheresis and bridging
-    for col in ("qaly", "ly"):
-        assert non.loc["cart", col] == pytest.approx(t.loc["chemo", col], rel=1e-12)
+    # the not-infused branch is the comparator's run (same curves, no IVIG) after the 22-day wait (utility u_pd,
+    # everything after it discounted by d = 1.03^-w), plus apheresis (at t = 0) and bridging (after the wait)
+    w = 22 / 365.25
+    d = 1.03 ** -w
+    assert non.loc["cart", "qaly"] == pytest.approx(0.71 * w + d * t.loc["chemo", "qaly"], rel=1e-12)
+    assert non.loc["cart", "ly"] == pytest.approx(w + d * t.loc["chemo", "ly"], rel=1e-12)
     c_chemo_course = 30000.0
-    extra = 10000.0 + (19 / 24) * c_chemo_course  # apheresis + bridging share of the not infused x one course
-    assert non.loc["cart", "cost"] - t.loc["chemo", "cost"] == pytest.approx(extra, rel=1e-4)
+    bridging = (19 / 24) * c_chemo_course  # bridging share of the not infused x one course
+    assert non.loc["cart", "cost"] == pytest.approx(10000.0 + d * (t.loc["chemo", "cost"] + bridging), rel=1e-4)
     # the price is paid on the infused branch only
     _, inf_hi = _totals({"p_infused": 1.0, "c_cart": 473000})
     _, non_hi = _totals({"p_infused": 0.0, "c_cart": 473000})
-    assert inf_hi.loc["cart", "cost"] - inf.loc["cart", "cost"] == pytest.approx(100000.0, rel=1e-12)
+    assert inf_hi.loc["cart", "cost"] - inf.loc["cart", "cost"] == pytest.approx(100000.0 * d, rel=1e-12)
     assert non_hi.loc["cart", "cost"] == pytest.approx(non.loc["cart", "cost"], rel=1e-12)
 
 
@@ -82,8 +85,57 @@ def test_tisacel_comparator_pays_the_sourced_transplant_share_and_ivig_follows_t
     t = res.totals.set_index("strategy")
     # 10 of 25 transplanted after clofarabine-based salvage (Hijiya 2011) x USD 683,099 first-year HSCT cost
     assert t.loc["chemo", "cost.transplant"] == pytest.approx(0.4 * 683099, rel=1e-12)
-    assert t.loc["tisa", "cost.transplant"] == 0
+    # by intention to treat the 17 of 92 never infused get the comparator's transplant share, after the 43-day wait
+    p, d = 75 / 92, 1.03 ** -(43 / 365.25)
+    assert t.loc["tisa", "cost.transplant"] == pytest.approx((1 - p) * d * 0.4 * 683099, rel=1e-4)
     assert t.loc["chemo", "cost.ivig"] == 0
     assert 0 < t.loc["tisa", "cost.ivig"] < 2000 * 24  # at most 24 months at USD 2,000, discounted and survival-weighted
     no_late = run(CONFIGS / "tisacel_ball.yaml", psa=False, overrides={"parameters": {"smr_late": 1.0}})
     assert (t["qaly"] < no_late.totals.set_index("strategy")["qaly"]).all()
+
+
+def test_leukapheresis_to_infusion_wait_delays_and_discounts_the_cart_arm():
+    """docs/tree.md: E_r = sum_n pi_n d_r(t_n) payoff_n + sum_terminals pi_n d_r(T_n) M_n. The root (leukapheresis)
+    lasts w = 22 days at utility u_pd; its apheresis cost is at t = 0, every branch payoff and the model run start at
+    T = w, so with d = 1.03^-w: QALY = u w + d QALY(w=0), LY = w + d LY(w=0), cost = c_aph + d (cost(w=0) - c_aph)."""
+    res, t = _totals()
+    _, t0 = _totals({"d_wait": 0.0})
+    w, u, c_aph = 22 / 365.25, 0.71, 10000.0  # ZUMA-1 17 days to delivery + 5 days of lymphodepletion; u_pd
+    assert res.loaded.model.parameters["u_pd"]["value"] == u
+    d = 1.03 ** -w  # discrete annual discounting at 3 %, costs and effects alike
+    assert t.loc["cart", "qaly"] == pytest.approx(u * w + d * t0.loc["cart", "qaly"], rel=1e-12)
+    assert t.loc["cart", "ly"] == pytest.approx(w + d * t0.loc["cart", "ly"], rel=1e-12)
+    assert t.loc["cart", "cost"] == pytest.approx(c_aph + d * (t0.loc["cart", "cost"] - c_aph), rel=1e-12)
+    # the delay lowers the discounted QALYs of everything after the wait by (1 - d) x QALY(w=0) (about 0.2 %)
+    after = t.loc["cart", "qaly"] - u * w
+    assert after == pytest.approx(t0.loc["cart", "qaly"] * (1 - (1 - d)), rel=1e-12) and after < t0.loc["cart", "qaly"]
+    for col in ("cost", "qaly", "ly"):  # the comparator has no wait
+        assert t.loc["chemo", col] == pytest.approx(t0.loc["chemo", col], rel=1e-12)
+
+
+def _tisa(overrides=None):
+    res = run(CONFIGS / "tisacel_ball.yaml", psa=False, overrides={"parameters": overrides or {}})
+    return res, res.totals.set_index("strategy")
+
+
+def test_tisacel_itt_arm_is_the_weighted_sum_of_the_infused_and_not_infused_branches():
+    """ELIANA: 75 of 92 enrolled were infused. Arm = p x infused + (1 - p) x not infused; the not infused get the
+    comparator's run after the 43-day wait (utility u_pd = 0.5, everything after it discounted by d = 1.03^-w) plus
+    apheresis at t = 0; the price is paid on the infused branch only (after the wait)."""
+    res, t = _tisa()
+    _, inf = _tisa({"p_infused": 1.0})
+    _, non = _tisa({"p_infused": 0.0})
+    p = res.loaded.model.parameters["p_infused"]["value"]
+    assert p == pytest.approx(75 / 92, abs=1e-5)
+    for col in ("cost", "qaly", "ly"):
+        assert t.loc["tisa", col] == pytest.approx(p * inf.loc["tisa", col] + (1 - p) * non.loc["tisa", col], rel=1e-12)
+    w = 43 / 365.25
+    d = 1.03 ** -w
+    assert non.loc["tisa", "qaly"] == pytest.approx(0.5 * w + d * t.loc["chemo", "qaly"], rel=1e-12)
+    assert non.loc["tisa", "ly"] == pytest.approx(w + d * t.loc["chemo", "ly"], rel=1e-12)
+    assert non.loc["tisa", "cost"] == pytest.approx(10000.0 + d * t.loc["chemo", "cost"], rel=1e-12)
+    assert non.loc["tisa", "cost.ivig"] == 0  # IVIG follows tisagenlecleucel only
+    _, inf_hi = _tisa({"p_infused": 1.0, "c_tisa": 575000})
+    _, non_hi = _tisa({"p_infused": 0.0, "c_tisa": 575000})
+    assert inf_hi.loc["tisa", "cost"] - inf.loc["tisa", "cost"] == pytest.approx(100000.0 * d, rel=1e-12)
+    assert non_hi.loc["tisa", "cost"] == pytest.approx(non.loc["tisa", "cost"], rel=1e-12)

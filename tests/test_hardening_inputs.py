@@ -22,7 +22,7 @@ TABLE_MODEL = SMALL_MODEL.replace("parameters:", "tables:\n  lt: {file: TABLE, v
 AGE_TABLE = SMALL_MODEL.replace("parameters:", "start_age: 50\nsex: SEX\ntables:\n  lt: {file: lt.csv, columns: "
                                 "{male: m, female: f}}\nparameters:").replace("Dead: p_die}", "Dead: lt(age)}")
 PSM = (Path(__file__).resolve().parent.parent / "models" / "trastuzumab_psm.yaml").read_text()
-OOS = (Path(__file__).resolve().parent.parent / "models" / "cart_lbcl_oos.yaml").read_text()
+MIXTURE = (Path(__file__).resolve().parent.parent / "models" / "ciltacel_mm.yaml").read_text()
 EMPIRICAL = SMALL_MODEL.replace("p_die: 0.1", "p_die: {value: 0.1, dist: empirical, file: DRAWS, column: p}")
 
 
@@ -204,10 +204,11 @@ CASES = [
     ("psm-cure-type", {"small.yaml": PSM.replace("hr: hr_pfs}", "hr: hr_pfs, cure_type: 5}")}, [],
      ["curves.pfs.cure_type"]),
     ("psm-crossing-list", {"small.yaml": PSM.replace("crossing: cap", "crossing: [1]")}, [], ["crossing"]),
-    # found by `make fuzz` on models/cart_lbcl_oos.yaml: a mixture component's curve given as a list or a map
-    ("mixture-curve-list", {"small.yaml": OOS.replace("{curve: pfs_oos,", "{curve: [pfs_oos],")}, [],
+    # found by `make fuzz` on models/cart_lbcl_oos.yaml (then a mixture of curves; now models/ciltacel_mm.yaml):
+    # a mixture component's curve given as a list or a map
+    ("mixture-curve-list", {"small.yaml": MIXTURE.replace("{curve: pfs_soc,", "{curve: [pfs_soc],")}, [],
      ["curves.pfs.components[1]", "must be a (non-mixture) curve"]),
-    ("mixture-curve-map", {"small.yaml": OOS.replace("{curve: pfs_oos,", "{curve: {a: 1},")}, [],
+    ("mixture-curve-map", {"small.yaml": MIXTURE.replace("{curve: pfs_soc,", "{curve: {a: 1},")}, [],
      ["curves.pfs.components[1]", "must be a (non-mixture) curve"]),
     ("dist-moments-overflow", {"small.yaml": _mut("c_well: 100", "c_well: {value: 100, dist: gamma, mean: 1.0e+300, "
                                                   "sd: 1.0e-300}")}, ["--draws", "10"], ["parameters.c_well"]),

@@ -40,7 +40,13 @@ def test_japan_config_shows_patient_capped_cost_and_net_insurer_cost():
     res = run(CONFIGS / "cart_lbcl_japan.yaml", psa=False)
     cs = res.appraisal["cost_sharing"]["table"].set_index("strategy")
     tot = res.totals.set_index("strategy")
+    # the cost sharing works on the per-period costs on model time, which the CAR-T tree's wait before infusion does
+    # not shift (docs/tree.md, per-period outputs): its total is the model's total without the wait, exactly
+    no_wait = run(CONFIGS / "cart_lbcl_japan.yaml", psa=False, overrides={"parameters": {"d_wait": 0.0}})
+    tot0 = no_wait.totals.set_index("strategy")
+    d = 1.03 ** -(22 / 365.25)
+    assert tot.loc["cart", "cost"] < tot0.loc["cart", "cost"] and tot.loc["cart", "cost"] > d * tot0.loc["cart", "cost"]
     for s in ("chemo", "cart"):
-        assert cs.loc[s, "total"] == pytest.approx(tot.loc[s, "cost"], rel=1e-9)  # same discounting as the model
+        assert cs.loc[s, "total"] == pytest.approx(tot0.loc[s, "cost"], rel=1e-9)  # same discounting as the model
         assert cs.loc[s, "insurer"] + cs.loc[s, "patient"] == pytest.approx(cs.loc[s, "total"], rel=1e-12)
         assert cs.loc[s, "patient"] <= cs.loc[s, "patient_without_annual_max"] < cs.loc[s, "patient_without_cap"]

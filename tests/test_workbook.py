@@ -188,3 +188,30 @@ def test_formats_frozen_headers_and_no_empty_sheet(tmp_path):
     icer = wb["base_case_icer"]
     head = [c.value for c in icer[HEADER_ROW]]
     assert icer.cell(HEADER_ROW + 2, head.index("icer [USD]") + 1).value.startswith("=")
+
+
+def _tree_timing_row(path, strategy):
+    ws = openpyxl.load_workbook(path)[f"calc {strategy}"]
+    head = [c.value for c in ws[HEADER_ROW]]
+    col = head.index("qaly in period, discounted [QALY]") + 1
+    row = next(r for r in range(1, ws.max_row + 1) if str(ws.cell(r, 1).value).startswith("decision-tree timing"))
+    return float(ws.cell(row, col).value)
+
+
+def test_tree_timing_row_is_the_discounting_of_the_model_run_after_the_wait(tmp_path):
+    """docs/tree.md: E = u w + d(w) M for the LBCL CAR-T arm (root wait w, model runs M entered at w), while the
+    per-period rows sum to M + u w (model time, the tree's QALYs as a one-off): the row is (d(w) - 1) M; without
+    the wait it is 0, and it is 0 for a strategy without a tree."""
+    ov = {"settings": {"horizon": "5 years"}}
+    res = run(CONFIGS / "cart_lbcl.yaml", psa=False, overrides=ov)
+    path = _write(res, tmp_path)
+    w, u = 22 / 365.25, 0.71
+    d = 1.03 ** -w
+    total = float(res.totals.set_index("strategy").loc["cart", "qaly"])
+    m = (total - u * w) / d
+    assert _tree_timing_row(path, "cart") == pytest.approx((d - 1) * m, rel=1e-9)
+    assert _tree_timing_row(path, "chemo") == 0.0
+    ov0 = {"settings": {"horizon": "5 years"}, "parameters": {"d_wait": 0.0}}
+    (tmp_path / "w0").mkdir()
+    path0 = _write(run(CONFIGS / "cart_lbcl.yaml", psa=False, overrides=ov0), tmp_path / "w0")
+    assert _tree_timing_row(path0, "cart") == pytest.approx(0.0, abs=1e-12)

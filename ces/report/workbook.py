@@ -7,7 +7,8 @@ Layout (every sheet has a title row, a header row frozen below it, fitted widths
   strategy overrides and where it is used (see :func:`ces.report.inputs.inputs_table`).
 * ``base_case_totals`` — one row per strategy; every number is an Excel formula over the calculation
   sheets: a stream's discounted total is ``SUMPRODUCT(value_k, d_k)`` + the one-off cost at time 0
-  (+ the payment-model adjustment), the same sum as :func:`ces.engine.kernels.accumulate_rewards`.
+  (+ the payment-model adjustment, + a decision tree's timing row), the same sum as
+  :func:`ces.engine.kernels.accumulate_rewards` and :mod:`ces.engine.tree`.
   Perspective totals add categories in the order of :func:`ces.analysis.basecase.totals_table`.
 * ``base_case_icer*`` — the incremental analysis per perspective; ``inc_cost``, ``inc_effect`` and
   ``icer`` are formulas over the sheet's own cost/effect cells (the frontier status is ces's).

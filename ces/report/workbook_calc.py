@@ -75,7 +75,10 @@ def calc_sheet(book: _Book, run, strategy: str) -> dict:
     ws.cell(r_one, 1, "one-off costs at time 0 (never discounted or weighted)")
     r_adj = r_one + 1
     ws.cell(r_adj, 1, "payment-model adjustment (discounted / undiscounted schedule − upfront price)")
-    r_sum = r_adj + 1
+    r_tree = r_adj + 1
+    ws.cell(r_tree, 1, "decision-tree timing: payoffs at t_n and model runs entered at T_n discounted by d(t) "
+                       "(docs/tree.md; the tree's total − the rows above; 0 without tree durations)")
+    r_sum = r_tree + 1
     ws.cell(r_sum, 1, "total (undiscounted: SUM; discounted: SUMPRODUCT with d_k)")
     pay = run.payment if run.payment is not None and run.payment["strategy"] == strategy else None
     out = {}
@@ -90,10 +93,18 @@ def calc_sheet(book: _Book, run, strategy: str) -> dict:
         ws.cell(r_adj, c_val + si, adj_u).number_format = fmt
         ws.cell(r_adj, c_dis + si, adj_d).number_format = fmt
         dcol = c_dc if s in costs else c_de
+        tree_d = tree_u = 0.0
+        if getattr(r, "tree_paths", None):  # E_r of docs/tree.md minus the per-period sum on model time
+            dk = d_cost if s in costs else d_eff
+            tree_d = float(r.totals[0, si]) - (float(r.periods[0, si] @ dk) + one)
+            tree_u = float(r.totals_undisc[0, si]) - (float(r.periods[0, si].sum()) + one)
+        ws.cell(r_tree, c_val + si, tree_u).number_format = fmt
+        ws.cell(r_tree, c_dis + si, tree_d).number_format = fmt
         vals = _col(ws.title, c_val + si, r0, r1)
         f_d = (f"SUMPRODUCT({vals},{_col(ws.title, dcol, r0, r1)})+{_ref(ws.title, c_dis + si, r_one)}"
-               f"+{_ref(ws.title, c_dis + si, r_adj)}")
-        f_u = f"SUM({vals})+{_ref(ws.title, c_val + si, r_one)}+{_ref(ws.title, c_val + si, r_adj)}"
+               f"+{_ref(ws.title, c_dis + si, r_adj)}+{_ref(ws.title, c_dis + si, r_tree)}")
+        f_u = (f"SUM({vals})+{_ref(ws.title, c_val + si, r_one)}+{_ref(ws.title, c_val + si, r_adj)}"
+               f"+{_ref(ws.title, c_val + si, r_tree)}")
         ws.cell(r_sum, c_val + si, "=" + f_u).number_format = fmt
         ws.cell(r_sum, c_dis + si, "=" + f_d).number_format = fmt
         out[s] = (f_d, f_u)

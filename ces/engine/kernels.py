@@ -1,4 +1,4 @@
-"""Numba kernels: the Markov trace and the reward accumulation.
+"""Numba kernels: the Markov trace, the reward accumulation, and both fused into one pass.
 
 Arrays only, no Python objects.  Every array that may be shared across draws or
 cycles is passed with a leading dimension of 1 (broadcast) or of full size, and
@@ -8,13 +8,80 @@ arithmetic is sequential and identical whatever the thread count or chunking, so
 results are bit-reproducible.
 
 The reward formula (one definition for Markov and partitioned survival) is in
-:mod:`ces.engine.conventions`.
+:mod:`ces.engine.conventions`.  One cycle of the trace (:func:`markov_step`) and one period's value
+(:func:`period_value`) are each written once and called by the separate kernels (trace and per-period
+values kept: deterministic runs, payments, budget impact) and by :func:`markov_totals` (PSA: trace and
+rewards in one parallel region, only the totals kept), so the fused kernel does the same floating-point
+operations in the same order and its totals are bit-identical.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+
+@njit(cache=True)
+def markov_step(frm, to, rest, buf, base, sk, km1, m, mn, rowsum, TR, dt, kt, trv, tol, ok, err, d):  # pragma: no cover
+    """Cycle k = km1 + 1 of draw d: mn = m · P_k over the sparse entries, trv[r] = Σ flows · TR, checks.
+
+    Returns the draw's ``ok`` flag; the first failed check is written to err[d] (see markov_trace)."""
+    S = m.shape[0]
+    R = trv.shape[0]
+    k = km1 + 1
+    for s in range(S):
+        mn[s] = 0.0
+        rowsum[s] = 0.0
+    for r in range(R):
+        trv[r] = 0.0
+    for e in range(frm.shape[0]):
+        i = frm[e]
+        if rest[e] == 1:
+            p = 1.0 - rowsum[i]
+        else:
+            p = buf[base[e] + km1 * sk[e]]
+        if ok and not (p >= -tol and p <= 1.0 + tol):
+            ok = False
+            err[d, 0] = 1
+            err[d, 1] = k
+            err[d, 2] = i
+            err[d, 3] = e
+        rowsum[i] += p
+        flow = m[i] * p
+        mn[to[e]] += flow
+        for r in range(R):
+            trv[r] += flow * TR[dt, r, kt, i, to[e]]
+    mass = 0.0
+    for s in range(S):
+        mass += mn[s]
+        if ok and abs(rowsum[s] - 1.0) > tol:
+            ok = False
+            err[d, 0] = 2
+            err[d, 1] = k
+            err[d, 2] = s
+            err[d, 3] = -1
+    if ok and abs(mass - 1.0) > tol:
+        ok = False
+        err[d, 0] = 3
+        err[d, 1] = k
+        err[d, 2] = -1
+        err[d, 3] = -1
+    return ok
+
+
+@njit(cache=True)
+def period_value(V, dv, r, kv, a, b, prev, cur, has_extra, ex):  # pragma: no cover
+    """v = Σ_s V_s·α_k·m_(k−1),s + Σ_s V_s·β_k·m_k,s (+ (α_k + β_k)·ex): one stream's value of period k."""
+    val = 0.0
+    if a != 0.0:
+        for s in range(prev.shape[0]):
+            val += V[dv, r, kv, s] * a * prev[s]
+    if b != 0.0:
+        for s in range(cur.shape[0]):
+            val += V[dv, r, kv, s] * b * cur[s]
+    if has_extra:
+        val += (a + b) * ex
+    return val
 
 
 @njit(parallel=True, cache=True)
@@ -42,6 +109,7 @@ def markov_trace(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, trace
         m = np.empty(S)
         mn = np.empty(S)
         rowsum = np.empty(S)
+        trv = np.empty(R)
         base = np.empty(E, dtype=np.int64)
         for e in range(E):
             base[e] = off[e] + d * sd[e]
@@ -53,47 +121,63 @@ def markov_trace(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, trace
         for r in range(R):
             tr_vals[d, r, 0] = 0.0
         for k in range(1, n1):
-            km1 = k - 1
-            for s in range(S):
-                mn[s] = 0.0
-                rowsum[s] = 0.0
+            kt = k - 1 if TR.shape[2] > 1 else 0
+            ok = markov_step(frm, to, rest, buf, base, sk, k - 1, m, mn, rowsum, TR, dt, kt, trv, tol, ok, err, d)
             for r in range(R):
-                tr_vals[d, r, k] = 0.0
-            kt = km1 if TR.shape[2] > 1 else 0
-            for e in range(E):
-                i = frm[e]
-                if rest[e] == 1:
-                    p = 1.0 - rowsum[i]
-                else:
-                    p = buf[base[e] + km1 * sk[e]]
-                if ok and not (p >= -tol and p <= 1.0 + tol):
-                    ok = False
-                    err[d, 0] = 1
-                    err[d, 1] = k
-                    err[d, 2] = i
-                    err[d, 3] = e
-                rowsum[i] += p
-                flow = m[i] * p
-                mn[to[e]] += flow
-                for r in range(R):
-                    tr_vals[d, r, k] += flow * TR[dt, r, kt, i, to[e]]
-            mass = 0.0
+                tr_vals[d, r, k] = trv[r]
             for s in range(S):
                 m[s] = mn[s]
                 trace[d, k, s] = mn[s]
-                mass += mn[s]
-                if ok and abs(rowsum[s] - 1.0) > tol:
-                    ok = False
-                    err[d, 0] = 2
-                    err[d, 1] = k
-                    err[d, 2] = s
-                    err[d, 3] = -1
-            if ok and abs(mass - 1.0) > tol:
-                ok = False
-                err[d, 0] = 3
-                err[d, 1] = k
-                err[d, 2] = -1
-                err[d, 3] = -1
+
+
+@njit(parallel=True, cache=True)
+def markov_totals(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, V, alpha, beta, disc, err,
+                  totals, totals_undisc):  # pragma: no cover
+    """markov_trace then accumulate_rewards in one pass per draw, keeping only the totals (D, R).
+
+    Arguments as the two kernels (α_0 must be 0: period 0 counts only m_0); no trace or per-period
+    array is written.  Same arithmetic, same order: bit-identical totals."""
+    D = totals.shape[0]
+    n1 = alpha.shape[0]
+    S = n_states
+    E = frm.shape[0]
+    Rt = TR.shape[1]
+    R = V.shape[1]
+    for dd in prange(D):
+        d = np.int64(dd)
+        di = d if init.shape[0] > 1 else np.int64(0)
+        dt = d if TR.shape[0] > 1 else np.int64(0)
+        dv = d if V.shape[0] > 1 else np.int64(0)
+        m = np.empty(S)
+        mn = np.empty(S)
+        rowsum = np.empty(S)
+        trv = np.empty(Rt)
+        tot = np.zeros(R)
+        tot_u = np.zeros(R)
+        base = np.empty(E, dtype=np.int64)
+        for e in range(E):
+            base[e] = off[e] + d * sd[e]
+        ok = True
+        err[d, 0] = 0
+        for s in range(S):
+            m[s] = init[di, s]
+        for r in range(R):  # period 0: β_0 · m_0 (α_0 = 0)
+            val = period_value(V, dv, r, 0, alpha[0], beta[0], m, m, False, 0.0)
+            tot[r] += disc[r, 0] * val
+            tot_u[r] += val
+        for k in range(1, n1):
+            kt = k - 1 if TR.shape[2] > 1 else 0
+            ok = markov_step(frm, to, rest, buf, base, sk, k - 1, m, mn, rowsum, TR, dt, kt, trv, tol, ok, err, d)
+            kv = k if V.shape[2] > 1 else 0
+            for r in range(R):
+                val = period_value(V, dv, r, kv, alpha[k], beta[k], m, mn, Rt > 0, trv[r] if Rt > 0 else 0.0)
+                tot[r] += disc[r, k] * val
+                tot_u[r] += val
+            for s in range(S):
+                m[s] = mn[s]
+        for r in range(R):
+            totals[d, r] = tot[r]
+            totals_undisc[d, r] = tot_u[r]
 
 
 @njit(parallel=True, cache=True)
@@ -109,7 +193,6 @@ def accumulate_rewards(trace, V, alpha, beta, disc, extra, totals, totals_undisc
     """
     D = trace.shape[0]
     n1 = trace.shape[1]
-    S = trace.shape[2]
     R = V.shape[1]
     keep = periods.shape[0] == D
     for dd in prange(D):
@@ -121,18 +204,9 @@ def accumulate_rewards(trace, V, alpha, beta, disc, extra, totals, totals_undisc
             tot_u = 0.0
             for k in range(n1):
                 kv = k if V.shape[2] > 1 else 0
-                a = alpha[k]
-                b = beta[k]
-                val = 0.0
-                if a != 0.0:
-                    for s in range(S):
-                        val += V[dv, r, kv, s] * a * trace[d, k - 1, s]
-                if b != 0.0:
-                    for s in range(S):
-                        val += V[dv, r, kv, s] * b * trace[d, k, s]
-                if k > 0 and extra.shape[1] > 0:
-                    ke = k if extra.shape[2] > 1 else 0
-                    val += (a + b) * extra[de, r, ke]
+                has_extra = k > 0 and extra.shape[1] > 0
+                ex = extra[de, r, k if extra.shape[2] > 1 else 0] if has_extra else 0.0
+                val = period_value(V, dv, r, kv, alpha[k], beta[k], trace[d, k - 1], trace[d, k], has_extra, ex)
                 tot += disc[r, k] * val
                 tot_u += val
                 if keep:

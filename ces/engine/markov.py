@@ -14,7 +14,7 @@ import numpy as np
 
 from ces.engine.checks import ROW_TOL, check_initial, raise_check
 from ces.engine.evaluate import expr_array
-from ces.engine.kernels import markov_trace
+from ces.engine.kernels import markov_totals, markov_trace
 from ces.engine.strategy import is_rest
 
 
@@ -99,29 +99,51 @@ def initial_occupancy(m, cs, venv, D) -> np.ndarray:
     return init / tot[:, None]
 
 
-def markov_path(m, cs, tenv, venv, D, dr, draw_offset) -> tuple:
-    """The Markov trace (D, n+1, S) and transition-reward values per period (D, R_tr, n+1), checked.
+def markov_inputs(m, cs, tenv, venv, D, dr) -> tuple:
+    """(entries, kernel arguments (frm, to, rest, buf, off, sd, sk, S, init, TR)) of a strategy's trace.
 
     A curve named in a transition row is its per-cycle probability
     (:func:`ces.engine.partitioned.curve_probabilities`).
     """
-    n, S = m.n_cycles, len(m.expanded)
+    S = len(m.expanded)
     init = initial_occupancy(m, cs, venv, D)
     if cs.curves:
         from ces.engine.partitioned import curve_probabilities
 
         tenv = {**tenv, **curve_probabilities(m, cs, venv, D)}
     entries = transition_entries(m, cs, tenv, dr)
-    TR = transition_rewards(m, cs, tenv, D, n, dr)
-    trace = np.empty((D, n + 1, S))
-    tr_vals = np.zeros((D, TR.shape[1], n + 1))
-    frm, to, rest, buf, off, sd, sk = pack_entries(entries)
+    TR = transition_rewards(m, cs, tenv, D, m.n_cycles, dr)
+    return entries, pack_entries(entries) + (S, init, TR)
+
+
+def markov_path(m, cs, tenv, venv, D, dr, draw_offset, inputs=None) -> tuple:
+    """The Markov trace (D, n+1, S) and transition-reward values per period (D, R_tr, n+1), checked."""
+    entries, args = inputs or markov_inputs(m, cs, tenv, venv, D, dr)
+    TR = args[-1]
+    trace = np.empty((D, m.n_cycles + 1, len(m.expanded)))
+    tr_vals = np.zeros((D, TR.shape[1], m.n_cycles + 1))
     err = np.zeros((D, 4), dtype=np.int64)
-    markov_trace(frm, to, rest, buf, off, sd, sk, S, init, TR, ROW_TOL, trace, tr_vals, err)
+    markov_trace(*args, ROW_TOL, trace, tr_vals, err)
     if err[:, 0].any():
         raise_check(m, cs, err, entries, trace, draw_offset, D)
     extra = tr_vals if TR.shape[1] > 0 else np.zeros((1, 0, 1))
     return trace, extra
+
+
+def markov_path_totals(m, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, disc) -> tuple:
+    """Reward totals (D, R) discounted and undiscounted of the Markov path, without keeping the trace:
+    :func:`ces.engine.kernels.markov_totals` (trace and rewards in one pass, bit-identical to
+    :func:`markov_path` + :func:`ces.engine.kernels.accumulate_rewards`).  On a failed check the trace is
+    rebuilt by :func:`markov_path` for the error message."""
+    inputs = markov_inputs(m, cs, tenv, venv, D, dr)
+    R = V.shape[1]
+    totals = np.empty((D, R))
+    totals_u = np.empty((D, R))
+    err = np.zeros((D, 4), dtype=np.int64)
+    markov_totals(*inputs[1], ROW_TOL, V, alpha, beta, disc, err, totals, totals_u)
+    if err[:, 0].any():
+        markov_path(m, cs, tenv, venv, D, dr, draw_offset, inputs)
+    return totals, totals_u
 
 
 REST = np.zeros((1, 1))  # placeholder value of a `rest` entry (computed in the kernel)

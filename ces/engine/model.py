@@ -23,7 +23,7 @@ from ces.engine.build import build_model, mortality
 from ces.engine.checks import ROW_TOL, fold_trace
 from ces.engine.evaluate import ParamEvaluator
 from ces.engine.kernels import accumulate_rewards
-from ces.engine.markov import REST, markov_path, pack_entries
+from ces.engine.markov import REST, markov_path, markov_path_totals, pack_entries
 from ces.engine.partitioned import psm_path
 from ces.engine.rewards import initial_costs, state_values, stream_discounts
 from ces.engine.strategy import CompiledStrategy, curve_exprs, is_rest
@@ -147,14 +147,17 @@ class CohortModel:
         alpha, beta = cv.counting_weights(method, n)
         disc = stream_discounts(self, method)
         crossing = None
-        if spec.kind == "psm":
-            trace, extra, crossing = psm_path(self, cs, tenv, venv, D, draw_offset, shared)
+        if spec.kind != "psm" and not keep and alpha[0] == 0.0:  # only the totals: one fused pass
+            totals, totals_u = markov_path_totals(self, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, disc)
         else:
-            trace, extra = markov_path(self, cs, tenv, venv, D, dr, draw_offset)
-        totals = np.empty((D, R))
-        totals_u = np.empty((D, R))
-        periods = np.empty((D if keep else 0, R, n + 1))
-        accumulate_rewards(trace, V, alpha, beta, disc, extra, totals, totals_u, periods)
+            if spec.kind == "psm":
+                trace, extra, crossing = psm_path(self, cs, tenv, venv, D, draw_offset, shared)
+            else:
+                trace, extra = markov_path(self, cs, tenv, venv, D, dr, draw_offset)
+            totals = np.empty((D, R))
+            totals_u = np.empty((D, R))
+            periods = np.empty((D if keep else 0, R, n + 1))
+            accumulate_rewards(trace, V, alpha, beta, disc, extra, totals, totals_u, periods)
         ic = initial_costs(self, cs, venv, D)
         totals += ic
         totals_u += ic

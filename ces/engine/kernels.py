@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def markov_step(frm, to, rest, buf, base, sk, km1, m, mn, rowsum, TR, dt, kt, trv, tol, ok, err, d):  # pragma: no cover
     """Cycle k = km1 + 1 of draw d: mn = m · P_k over the sparse entries, trv[r] = Σ flows · TR, checks.
 
@@ -69,7 +69,7 @@ def markov_step(frm, to, rest, buf, base, sk, km1, m, mn, rowsum, TR, dt, kt, tr
     return ok
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def period_value(V, dv, r, kv, a, b, prev, cur, has_extra, ex):  # pragma: no cover
     """v = Σ_s V_s·α_k·m_(k−1),s + Σ_s V_s·β_k·m_k,s (+ (α_k + β_k)·ex): one stream's value of period k."""
     val = 0.0
@@ -175,6 +175,45 @@ def markov_totals(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, V, a
                 tot_u[r] += val
             for s in range(S):
                 m[s] = mn[s]
+        for r in range(R):
+            totals[d, r] = tot[r]
+            totals_undisc[d, r] = tot_u[r]
+
+
+@njit(parallel=True, cache=True)
+def psm2_totals(S1, S2, cap, V, alpha, beta, disc, totals, totals_undisc):  # pragma: no cover
+    """Partition of two curves into 3 states and accumulate_rewards in one pass, keeping only the totals.
+
+    S1, S2: (1 or D, n+1) survival of the inner and outer curve, read in place; occupancy at point k is
+    (s1, s2 − s1, 1 − s2) with s1 = min(S1, S2) when ``cap`` (the chunk's crossing policy acted), as
+    :func:`ces.engine.psm.partition_occupancy`.  Same arithmetic, same order: bit-identical totals."""
+    D = totals.shape[0]
+    n1 = alpha.shape[0]
+    R = V.shape[1]
+    for dd in prange(D):
+        d = np.int64(dd)
+        d1 = d if S1.shape[0] > 1 else np.int64(0)
+        d2 = d if S2.shape[0] > 1 else np.int64(0)
+        dv = d if V.shape[0] > 1 else np.int64(0)
+        prev = np.empty(3)
+        cur = np.empty(3)
+        tot = np.zeros(R)
+        tot_u = np.zeros(R)
+        for k in range(n1):
+            a = S1[d1, k]
+            b = S2[d2, k]
+            if cap and (b < a or b != b):  # np.minimum(a, b), NaN propagating
+                a = b
+            cur[0] = a
+            cur[1] = b - a
+            cur[2] = 1.0 - b
+            kv = k if V.shape[2] > 1 else 0
+            for r in range(R):
+                val = period_value(V, dv, r, kv, alpha[k], beta[k], prev if k > 0 else cur, cur, False, 0.0)
+                tot[r] += disc[r, k] * val
+                tot_u[r] += val
+            for s in range(3):
+                prev[s] = cur[s]
         for r in range(R):
             totals[d, r] = tot[r]
             totals_undisc[d, r] = tot_u[r]

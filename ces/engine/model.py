@@ -24,7 +24,7 @@ from ces.engine.checks import ROW_TOL, fold_trace
 from ces.engine.evaluate import ParamEvaluator
 from ces.engine.kernels import accumulate_rewards
 from ces.engine.markov import REST, markov_path, markov_path_totals, pack_entries
-from ces.engine.partitioned import psm_path
+from ces.engine.partitioned import psm_path, psm_path_totals
 from ces.engine.rewards import initial_costs, state_values, stream_discounts
 from ces.engine.strategy import CompiledStrategy, curve_exprs, is_rest
 from ces.modelfile.loader import Loaded
@@ -147,8 +147,15 @@ class CohortModel:
         alpha, beta = cv.counting_weights(method, n)
         disc = stream_discounts(self, method)
         crossing = None
-        if spec.kind != "psm" and not keep and alpha[0] == 0.0:  # only the totals: one fused pass
-            totals, totals_u = markov_path_totals(self, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, disc)
+        fused = None
+        if not keep and alpha[0] == 0.0:  # only the totals: one fused pass where a fused kernel exists
+            if spec.kind != "psm":
+                fused = markov_path_totals(self, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, disc)
+            elif len(spec.partition) == 2 and not cs.curve_costs and not cs.entry_rewards and D > 1:
+                fused = psm_path_totals(self, cs, venv, D, shared, V, alpha, beta, disc)
+        if fused is not None:
+            totals, totals_u = fused[0], fused[1]
+            crossing = fused[2] if len(fused) > 2 else None
         else:
             if spec.kind == "psm":
                 trace, extra, crossing = psm_path(self, cs, tenv, venv, D, draw_offset, shared)

@@ -132,17 +132,19 @@ def markov_trace(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, trace
 
 @njit(parallel=True, cache=True)
 def markov_totals(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, V, alpha, beta, disc, err,
-                  totals, totals_undisc):  # pragma: no cover
-    """markov_trace then accumulate_rewards in one pass per draw, keeping only the totals (D, R).
+                  totals, totals_undisc, trace, periods):  # pragma: no cover
+    """markov_trace then accumulate_rewards in one pass per draw: the totals (D, R).
 
-    Arguments as the two kernels (α_0 must be 0: period 0 counts only m_0); no trace or per-period
-    array is written.  Same arithmetic, same order: bit-identical totals."""
+    Arguments as the two kernels (α_0 must be 0: period 0 counts only m_0).  trace (D, n+1, S) and
+    periods (D, R, n+1) are written only when their first dimension is D (pass 0 rows in a PSA: then
+    nothing but the totals is stored).  Same arithmetic, same order: bit-identical to the two kernels."""
     D = totals.shape[0]
     n1 = alpha.shape[0]
     S = n_states
     E = frm.shape[0]
     Rt = TR.shape[1]
     R = V.shape[1]
+    keep = trace.shape[0] == D and periods.shape[0] == D
     for dd in prange(D):
         d = np.int64(dd)
         di = d if init.shape[0] > 1 else np.int64(0)
@@ -161,10 +163,14 @@ def markov_totals(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, V, a
         err[d, 0] = 0
         for s in range(S):
             m[s] = init[di, s]
+            if keep:
+                trace[d, 0, s] = m[s]
         for r in range(R):  # period 0: β_0 · m_0 (α_0 = 0)
             val = period_value(V, dv, r, 0, alpha[0], beta[0], m, m, False, 0.0)
             tot[r] += disc[r, 0] * val
             tot_u[r] += val
+            if keep:
+                periods[d, r, 0] = val
         for k in range(1, n1):
             kt = k - 1 if TR.shape[2] > 1 else 0
             ok = markov_step(frm, to, rest, buf, base, sk, k - 1, m, mn, rowsum, TR, dt, kt, trv, tol, ok, err, d)
@@ -173,8 +179,12 @@ def markov_totals(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, V, a
                 val = period_value(V, dv, r, kv, alpha[k], beta[k], m, mn, Rt > 0, trv[r] if Rt > 0 else 0.0)
                 tot[r] += disc[r, k] * val
                 tot_u[r] += val
+                if keep:
+                    periods[d, r, k] = val
             for s in range(S):
                 m[s] = mn[s]
+                if keep:
+                    trace[d, k, s] = mn[s]
         for r in range(R):
             totals[d, r] = tot[r]
             totals_undisc[d, r] = tot_u[r]

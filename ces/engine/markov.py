@@ -130,20 +130,23 @@ def markov_path(m, cs, tenv, venv, D, dr, draw_offset, inputs=None) -> tuple:
     return trace, extra
 
 
-def markov_path_totals(m, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, disc) -> tuple:
-    """Reward totals (D, R) discounted and undiscounted of the Markov path, without keeping the trace:
-    :func:`ces.engine.kernels.markov_totals` (trace and rewards in one pass, bit-identical to
-    :func:`markov_path` + :func:`ces.engine.kernels.accumulate_rewards`).  On a failed check the trace is
-    rebuilt by :func:`markov_path` for the error message."""
+def markov_path_totals(m, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, disc, keep=False) -> tuple:
+    """(totals, totals_undisc) (D, R) of the Markov path, and with ``keep`` the trace (D, n+1, S) and the
+    undiscounted value of each period (D, R, n+1) (else None, None): one pass of
+    :func:`ces.engine.kernels.markov_totals`, bit-identical to :func:`markov_path` +
+    :func:`ces.engine.kernels.accumulate_rewards`.  On a failed check the trace is rebuilt by
+    :func:`markov_path` for the error message (the only use of the separate trace kernel)."""
     inputs = markov_inputs(m, cs, tenv, venv, D, dr)
-    R = V.shape[1]
+    R, n1 = V.shape[1], m.n_cycles + 1
     totals = np.empty((D, R))
     totals_u = np.empty((D, R))
+    trace = np.empty((D if keep else 0, n1, len(m.expanded)))
+    periods = np.empty((D if keep else 0, R, n1))
     err = np.zeros((D, 4), dtype=np.int64)
-    markov_totals(*inputs[1], ROW_TOL, V, alpha, beta, disc, err, totals, totals_u)
+    markov_totals(*inputs[1], ROW_TOL, V, alpha, beta, disc, err, totals, totals_u, trace, periods)
     if err[:, 0].any():
         markov_path(m, cs, tenv, venv, D, dr, draw_offset, inputs)
-    return totals, totals_u
+    return totals, totals_u, (trace if keep else None), (periods if keep else None)
 
 
 REST = np.zeros((1, 1))  # placeholder value of a `rest` entry (computed in the kernel)

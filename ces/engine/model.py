@@ -147,16 +147,16 @@ class CohortModel:
         alpha, beta = cv.counting_weights(method, n)
         disc = stream_discounts(self, method)
         crossing = None
-        fused = None
-        if not keep and alpha[0] == 0.0:  # only the totals: one fused pass where a fused kernel exists
-            if spec.kind != "psm":
-                fused = markov_path_totals(self, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, disc)
-            elif len(spec.partition) == 2 and not cs.curve_costs and not cs.entry_rewards and D > 1:
-                fused = psm_path_totals(self, cs, venv, D, shared, V, alpha, beta, disc)
-        if fused is not None:
-            totals, totals_u = fused[0], fused[1]
-            crossing = fused[2] if len(fused) > 2 else None
-        else:
+        fused = None  # trace and rewards in one pass (one kernel to compile and load for a Markov model)
+        if spec.kind != "psm" and alpha[0] == 0.0:
+            totals, totals_u, trace, periods = markov_path_totals(self, cs, tenv, venv, D, dr, draw_offset, V,
+                                                                  alpha, beta, disc, keep)
+            fused = True
+        elif not keep and len(spec.partition) == 2 and not cs.curve_costs and not cs.entry_rewards and D > 1:
+            fused = psm_path_totals(self, cs, venv, D, shared, V, alpha, beta, disc)  # PSA: only the totals
+            if fused is not None:
+                totals, totals_u, crossing = fused
+        if fused is None:
             if spec.kind == "psm":
                 trace, extra, crossing = psm_path(self, cs, tenv, venv, D, draw_offset, shared)
             else:

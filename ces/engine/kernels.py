@@ -1,4 +1,4 @@
-"""Numba kernels: the Markov trace, the reward accumulation, and both fused into one pass.
+"""Numba kernels: the Markov trace with its rewards, the reward accumulation (PSM), a fused 3-state PSM.
 
 Arrays only, no Python objects.  Every array that may be shared across draws or
 cycles is passed with a leading dimension of 1 (broadcast) or of full size, and
@@ -9,10 +9,10 @@ results are bit-reproducible.
 
 The reward formula (one definition for Markov and partitioned survival) is in
 :mod:`ces.engine.conventions`.  One cycle of the trace (:func:`markov_step`) and one period's value
-(:func:`period_value`) are each written once and called by the separate kernels (trace and per-period
-values kept: deterministic runs, payments, budget impact) and by :func:`markov_totals` (PSA: trace and
-rewards in one parallel region, only the totals kept), so the fused kernel does the same floating-point
-operations in the same order and its totals are bit-identical.
+(:func:`period_value`, inlined) are each written once: :func:`markov_totals` runs the trace and its rewards
+in one parallel region (keeping the trace and per-period values only when asked: deterministic runs,
+payments, budget impact), :func:`accumulate_rewards` values a PSM occupancy, :func:`psm2_totals` does
+both for a 3-state PSM in a PSA; every total is the same sum in the same order.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from numba import njit, prange
 def markov_step(frm, to, rest, buf, base, sk, km1, m, mn, rowsum, TR, dt, kt, trv, tol, ok, err, d):  # pragma: no cover
     """Cycle k = km1 + 1 of draw d: mn = m · P_k over the sparse entries, trv[r] = Σ flows · TR, checks.
 
-    Returns the draw's ``ok`` flag; the first failed check is written to err[d] (see markov_trace)."""
+    Returns the draw's ``ok`` flag; the first failed check is written to err[d] (see markov_totals)."""
     S = m.shape[0]
     R = trv.shape[0]
     k = km1 + 1
@@ -85,59 +85,21 @@ def period_value(V, dv, r, kv, a, b, prev, cur, has_extra, ex):  # pragma: no co
 
 
 @njit(parallel=True, cache=True)
-def markov_trace(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, trace, tr_vals, err):  # pragma: no cover
-    """Cohort trace m_k = m_{k-1} · P_k from a sparse list of transition entries, with the run checks.
+def markov_totals(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, V, alpha, beta, disc, err,
+                  totals, totals_undisc, trace, periods):  # pragma: no cover
+    """Cohort trace m_k = m_{k-1} · P_k and the reward totals (D, R) in one pass per draw, with the run checks.
 
     Entry e moves mass from state frm[e] to state to[e]; its probability in cycle k for draw d
     is buf[off[e] + d·sd[e] + (k−1)·sk[e]] (sd = 0 for an entry constant over draws, sk = 0
     for one constant over cycles).  Only the model's entries are stored: no dense
     (draws × cycles × states × states) tensor is ever built.
-    TR: (Dt, R, Kt, S, S) reward per person moving i→j (R may be 0).
-    trace (out): (D, n+1, S); tr_vals (out): (D, R, n+1), tr_vals[d, r, k] = Σ flows_k · TR_k.
+    TR: (Dt, R, Kt, S, S) reward per person moving i→j (R may be 0); V, α, β, disc as
+    :func:`accumulate_rewards` (α_0 must be 0: period 0 counts only m_0).
     err (out): (D, 4) int64, first failed check per draw: [kind, cycle k, state i, entry e];
     kind 1 = probability outside [0, 1] (± tol), 2 = row sum ≠ 1 (± tol), 3 = trace mass ≠ 1.
-    """
-    D = trace.shape[0]
-    n1 = trace.shape[1]
-    S = n_states
-    E = frm.shape[0]
-    R = TR.shape[1]
-    for dd in prange(D):
-        d = np.int64(dd)  # prange indices may be unsigned; keep index arithmetic in int64
-        di = d if init.shape[0] > 1 else np.int64(0)
-        dt = d if TR.shape[0] > 1 else np.int64(0)
-        m = np.empty(S)
-        mn = np.empty(S)
-        rowsum = np.empty(S)
-        trv = np.empty(R)
-        base = np.empty(E, dtype=np.int64)
-        for e in range(E):
-            base[e] = off[e] + d * sd[e]
-        ok = True
-        err[d, 0] = 0
-        for s in range(S):
-            m[s] = init[di, s]
-            trace[d, 0, s] = m[s]
-        for r in range(R):
-            tr_vals[d, r, 0] = 0.0
-        for k in range(1, n1):
-            kt = k - 1 if TR.shape[2] > 1 else 0
-            ok = markov_step(frm, to, rest, buf, base, sk, k - 1, m, mn, rowsum, TR, dt, kt, trv, tol, ok, err, d)
-            for r in range(R):
-                tr_vals[d, r, k] = trv[r]
-            for s in range(S):
-                m[s] = mn[s]
-                trace[d, k, s] = mn[s]
-
-
-@njit(parallel=True, cache=True)
-def markov_totals(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, V, alpha, beta, disc, err,
-                  totals, totals_undisc, trace, periods):  # pragma: no cover
-    """markov_trace then accumulate_rewards in one pass per draw: the totals (D, R).
-
-    Arguments as the two kernels (α_0 must be 0: period 0 counts only m_0).  trace (D, n+1, S) and
-    periods (D, R, n+1) are written only when their first dimension is D (pass 0 rows in a PSA: then
-    nothing but the totals is stored).  Same arithmetic, same order: bit-identical to the two kernels."""
+    trace (D, n+1, S) and periods (D, R, n+1, undiscounted value of each period) are written only when
+    their first dimension is D (a PSA passes 0 rows: then nothing but the totals is stored).  The
+    period values are those of accumulate_rewards, computed by the same :func:`period_value`."""
     D = totals.shape[0]
     n1 = alpha.shape[0]
     S = n_states

@@ -3,9 +3,10 @@
 One job: evaluate a compiled strategy's transition rows into entries (i, j, p) over the expanded states
 (tunnel state X#r moves to X#(r+1) while staying, to the first residence of another state), the
 transition rewards, and the initial occupancy; pack them for
-:func:`ces.engine.kernels.markov_trace`, which computes the trace m_(k) = m_(k−1)·P_k (a `rest`
-entry is 1 − the others of its row) and the flows × transition rewards, and checks rows and mass
-(:mod:`ces.engine.checks`).  The rewards are then accumulated as for a PSM (:mod:`ces.engine.rewards`).
+:func:`ces.engine.kernels.markov_totals`, which computes the trace m_(k) = m_(k−1)·P_k (a `rest`
+entry is 1 − the others of its row), the flows × transition rewards and the reward totals in one pass
+(the same reward sum as a PSM, :mod:`ces.engine.rewards`), and checks rows and mass
+(:mod:`ces.engine.checks`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from ces.engine.checks import ROW_TOL, check_initial, raise_check
 from ces.engine.evaluate import expr_array
-from ces.engine.kernels import markov_totals, markov_trace
+from ces.engine.kernels import markov_totals
 from ces.engine.strategy import is_rest
 
 
@@ -116,36 +117,24 @@ def markov_inputs(m, cs, tenv, venv, D, dr) -> tuple:
     return entries, pack_entries(entries) + (S, init, TR)
 
 
-def markov_path(m, cs, tenv, venv, D, dr, draw_offset, inputs=None) -> tuple:
-    """The Markov trace (D, n+1, S) and transition-reward values per period (D, R_tr, n+1), checked."""
-    entries, args = inputs or markov_inputs(m, cs, tenv, venv, D, dr)
-    TR = args[-1]
-    trace = np.empty((D, m.n_cycles + 1, len(m.expanded)))
-    tr_vals = np.zeros((D, TR.shape[1], m.n_cycles + 1))
-    err = np.zeros((D, 4), dtype=np.int64)
-    markov_trace(*args, ROW_TOL, trace, tr_vals, err)
-    if err[:, 0].any():
-        raise_check(m, cs, err, entries, trace, draw_offset, D)
-    extra = tr_vals if TR.shape[1] > 0 else np.zeros((1, 0, 1))
-    return trace, extra
-
-
 def markov_path_totals(m, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, disc, keep=False) -> tuple:
     """(totals, totals_undisc) (D, R) of the Markov path, and with ``keep`` the trace (D, n+1, S) and the
-    undiscounted value of each period (D, R, n+1) (else None, None): one pass of
-    :func:`ces.engine.kernels.markov_totals`, bit-identical to :func:`markov_path` +
-    :func:`ces.engine.kernels.accumulate_rewards`.  On a failed check the trace is rebuilt by
-    :func:`markov_path` for the error message (the only use of the separate trace kernel)."""
-    inputs = markov_inputs(m, cs, tenv, venv, D, dr)
+    undiscounted value of each period (D, R, n+1) (else None, None), checked: one pass of
+    :func:`ces.engine.kernels.markov_totals`.  On a failed check it runs again keeping the trace, for the
+    located error message (:func:`ces.engine.checks.raise_check`)."""
+    entries, args = markov_inputs(m, cs, tenv, venv, D, dr)
     R, n1 = V.shape[1], m.n_cycles + 1
     totals = np.empty((D, R))
     totals_u = np.empty((D, R))
     trace = np.empty((D if keep else 0, n1, len(m.expanded)))
     periods = np.empty((D if keep else 0, R, n1))
     err = np.zeros((D, 4), dtype=np.int64)
-    markov_totals(*inputs[1], ROW_TOL, V, alpha, beta, disc, err, totals, totals_u, trace, periods)
+    markov_totals(*args, ROW_TOL, V, alpha, beta, disc, err, totals, totals_u, trace, periods)
     if err[:, 0].any():
-        markov_path(m, cs, tenv, venv, D, dr, draw_offset, inputs)
+        if not keep:
+            trace, periods = np.empty((D, n1, len(m.expanded))), np.empty((D, R, n1))
+            markov_totals(*args, ROW_TOL, V, alpha, beta, disc, err, totals, totals_u, trace, periods)
+        raise_check(m, cs, err, entries, trace, draw_offset, D)
     return totals, totals_u, (trace if keep else None), (periods if keep else None)
 
 

@@ -23,7 +23,7 @@ from ces.engine.build import build_model, mortality
 from ces.engine.checks import ROW_TOL, fold_trace
 from ces.engine.evaluate import ParamEvaluator
 from ces.engine.kernels import accumulate_rewards
-from ces.engine.markov import REST, markov_path, markov_path_totals, pack_entries
+from ces.engine.markov import REST, markov_path_totals, pack_entries
 from ces.engine.partitioned import psm_path, psm_path_totals
 from ces.engine.rewards import initial_costs, state_values, stream_discounts
 from ces.engine.strategy import CompiledStrategy, curve_exprs, is_rest
@@ -148,7 +148,7 @@ class CohortModel:
         disc = stream_discounts(self, method)
         crossing = None
         fused = None  # trace and rewards in one pass (one kernel to compile and load for a Markov model)
-        if spec.kind != "psm" and alpha[0] == 0.0:
+        if spec.kind != "psm":  # α_0 = 0 for every counting method (conventions.py)
             totals, totals_u, trace, periods = markov_path_totals(self, cs, tenv, venv, D, dr, draw_offset, V,
                                                                   alpha, beta, disc, keep)
             fused = True
@@ -157,10 +157,7 @@ class CohortModel:
             if fused is not None:
                 totals, totals_u, crossing = fused
         if fused is None:
-            if spec.kind == "psm":
-                trace, extra, crossing = psm_path(self, cs, tenv, venv, D, draw_offset, shared)
-            else:
-                trace, extra = markov_path(self, cs, tenv, venv, D, dr, draw_offset)
+            trace, extra, crossing = psm_path(self, cs, tenv, venv, D, draw_offset, shared)
             totals = np.empty((D, R))
             totals_u = np.empty((D, R))
             periods = np.empty((D if keep else 0, R, n + 1))

@@ -160,6 +160,7 @@ def warm_numba() -> None:
             model = CohortModel.from_loaded(load(p))
             for s in model.strategies:
                 model.run_strategy(s)
+                model.run_strategy(s, {}, n_draws=2)  # several draws: the PSA's fused 3-state PSM kernel
 
 
 _WARM_MODELS = (

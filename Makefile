@@ -27,6 +27,7 @@ test-browser: install
 	CES_SCREENSHOT_DIR=docs $(BIN)/python -m pytest tests/test_html_report.py -rs
 
 bench: install
+	$(BIN)/python bench/floor_compare.py
 	$(BIN)/python bench/run.py
 
 # Long fuzz run: mutates every file in models/ and configs/ and generated models for

@@ -147,7 +147,8 @@ def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions, persp
     if wtps:
         tables["wtp"] = wtp_table(psa, effect, wtps, opts.population, opts.population_years, opts.population_discount,
                                   perspective)
-        tables["convergence"] = convergence_table(psa, effect, wtps, opts.precision, perspective)
+        enmb = tables["wtp"][[f"nmb.{s}" for s in psa.strategies]].to_numpy()  # the same floats, not recomputed
+        tables["convergence"] = convergence_table(psa, effect, wtps, opts.precision, perspective, enmb)
     return tables
 
 

@@ -24,7 +24,7 @@ from numpy.typing import ArrayLike
 from ces.errors import CesError
 
 __all__ = [
-    "summarise_draws", "expected_nmb", "ceac", "ceaf", "evpi", "population_evpi",
+    "summarise_draws", "expected_nmb", "ceac", "ceaf", "ceaf_from", "evpi", "population_evpi",
     "mcse_mean_nmb", "convergence_check",
 ]
 
@@ -134,8 +134,11 @@ def ceaf(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> tuple[np.ndarr
     highest *expected* NMB (ties toward the lowest index) and its CEAC value, i.e. the
     probability that the optimal-on-average strategy is the most cost-effective.
     """
-    enmb = expected_nmb(costs, effects, wtp)
-    curves = ceac(costs, effects, wtp)
+    return ceaf_from(expected_nmb(costs, effects, wtp), ceac(costs, effects, wtp))
+
+
+def ceaf_from(enmb: np.ndarray, curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ceaf` from already computed expected NMBs and CEACs (both ``[n_wtp, n_strategies]``)."""
     optimal = np.argmax(enmb, axis=1)
     return optimal, curves[np.arange(curves.shape[0]), optimal]
 

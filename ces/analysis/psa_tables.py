@@ -12,7 +12,7 @@ import pandas as pd
 
 from ces.analysis.icer import calculate_icers
 from ces.economics.indirect import CAREGIVER_QALY
-from ces.analysis.psa import ceac, ceaf, convergence_check, evpi, expected_nmb, population_evpi, summarise_draws
+from ces.analysis.psa import ceac, ceaf_from, convergence_check, evpi, expected_nmb, population_evpi, summarise_draws
 
 #: Default precision of the convergence check: 1 % of |expected NMB| of the optimal strategy,
 #: floored at one currency unit (documented in docs/psa.md, Convergence).
@@ -47,9 +47,9 @@ def wtp_table(psa, effect: str, wtps, population: float | None = None, years: in
     c, e = _cost(psa, perspective), psa.matrix(effect)
     w = np.asarray(wtps, dtype=float)
     ce = ceac(c, e, w)
-    opt, prob = ceaf(c, e, w)
-    ev = evpi(c, e, w)
     enmb = expected_nmb(c, e, w)
+    opt, prob = ceaf_from(enmb, ce)  # = ceaf(c, e, w), without computing both again
+    ev = evpi(c, e, w)
     rows = []
     for i, lam in enumerate(w):
         row = {"wtp": float(lam), "optimal": psa.strategies[int(opt[i])], "expected_nmb": float(enmb[i, opt[i]]),
@@ -64,11 +64,15 @@ def wtp_table(psa, effect: str, wtps, population: float | None = None, years: in
     return pd.DataFrame(rows)
 
 
-def convergence_table(psa, effect: str, wtps, precision: float | None = None, perspective=None) -> pd.DataFrame:
-    """Monte Carlo check per WTP; default precision = 1 % of |expected NMB| of the optimal strategy (≥ 1)."""
+def convergence_table(psa, effect: str, wtps, precision: float | None = None, perspective=None,
+                      enmb: np.ndarray | None = None) -> pd.DataFrame:
+    """Monte Carlo check per WTP; default precision = 1 % of |expected NMB| of the optimal strategy (≥ 1).
+
+    ``enmb``: the expected NMBs ``[n_wtp, n_strategies]`` if already computed (e.g. by :func:`wtp_table`)."""
     c, e = _cost(psa, perspective), psa.matrix(effect)
     w = np.asarray(wtps, dtype=float)
-    enmb = expected_nmb(c, e, w)
+    if enmb is None:
+        enmb = expected_nmb(c, e, w)
     precs = [precision if precision is not None else max(1.0, DEFAULT_RELATIVE_PRECISION * float(np.max(np.abs(row))))
              for row in enmb]
     t = convergence_check(c, e, w, precs)

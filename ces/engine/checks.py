@@ -18,7 +18,7 @@ def raise_check(m, cs, err, entries, trace, draw_offset, D) -> None:
     """Turn the kernel's first failed check into a one-line error naming strategy, cycle, state, value.
 
     ``err[d] = (kind, cycle, state, entry)``: kind 1 an entry outside [0, 1], 2 a row not summing to 1
-    within ROW_TOL, 3 the trace mass leaving 1 (:func:`ces.engine.kernels.markov_trace`).
+    within ROW_TOL, 3 the trace mass leaving 1 (:func:`ces.engine.kernels.markov_totals`).
     """
     from ces.engine.markov import REST
 

@@ -3,9 +3,10 @@
 One job: evaluate a compiled strategy's transition rows into entries (i, j, p) over the expanded states
 (tunnel state X#r moves to X#(r+1) while staying, to the first residence of another state), the
 transition rewards, and the initial occupancy; pack them for
-:func:`ces.engine.kernels.markov_trace`, which computes the trace m_(k) = m_(k−1)·P_k (a `rest`
-entry is 1 − the others of its row) and the flows × transition rewards, and checks rows and mass
-(:mod:`ces.engine.checks`).  The rewards are then accumulated as for a PSM (:mod:`ces.engine.rewards`).
+:func:`ces.engine.kernels.markov_totals`, which computes the trace m_(k) = m_(k−1)·P_k (a `rest`
+entry is 1 − the others of its row), the flows × transition rewards and the reward totals in one pass
+(the same reward sum as a PSM, :mod:`ces.engine.rewards`), and checks rows and mass
+(:mod:`ces.engine.checks`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from ces.engine.checks import ROW_TOL, check_initial, raise_check
 from ces.engine.evaluate import expr_array
-from ces.engine.kernels import markov_trace
+from ces.engine.kernels import markov_totals
 from ces.engine.strategy import is_rest
 
 
@@ -99,29 +100,42 @@ def initial_occupancy(m, cs, venv, D) -> np.ndarray:
     return init / tot[:, None]
 
 
-def markov_path(m, cs, tenv, venv, D, dr, draw_offset) -> tuple:
-    """The Markov trace (D, n+1, S) and transition-reward values per period (D, R_tr, n+1), checked.
+def markov_inputs(m, cs, tenv, venv, D, dr) -> tuple:
+    """(entries, kernel arguments (frm, to, rest, buf, off, sd, sk, S, init, TR)) of a strategy's trace.
 
     A curve named in a transition row is its per-cycle probability
     (:func:`ces.engine.partitioned.curve_probabilities`).
     """
-    n, S = m.n_cycles, len(m.expanded)
+    S = len(m.expanded)
     init = initial_occupancy(m, cs, venv, D)
     if cs.curves:
         from ces.engine.partitioned import curve_probabilities
 
         tenv = {**tenv, **curve_probabilities(m, cs, venv, D)}
     entries = transition_entries(m, cs, tenv, dr)
-    TR = transition_rewards(m, cs, tenv, D, n, dr)
-    trace = np.empty((D, n + 1, S))
-    tr_vals = np.zeros((D, TR.shape[1], n + 1))
-    frm, to, rest, buf, off, sd, sk = pack_entries(entries)
+    TR = transition_rewards(m, cs, tenv, D, m.n_cycles, dr)
+    return entries, pack_entries(entries) + (S, init, TR)
+
+
+def markov_path_totals(m, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, disc, keep=False) -> tuple:
+    """(totals, totals_undisc) (D, R) of the Markov path, and with ``keep`` the trace (D, n+1, S) and the
+    undiscounted value of each period (D, R, n+1) (else None, None), checked: one pass of
+    :func:`ces.engine.kernels.markov_totals`.  On a failed check it runs again keeping the trace, for the
+    located error message (:func:`ces.engine.checks.raise_check`)."""
+    entries, args = markov_inputs(m, cs, tenv, venv, D, dr)
+    R, n1 = V.shape[1], m.n_cycles + 1
+    totals = np.empty((D, R))
+    totals_u = np.empty((D, R))
+    trace = np.empty((D if keep else 0, n1, len(m.expanded)))
+    periods = np.empty((D if keep else 0, R, n1))
     err = np.zeros((D, 4), dtype=np.int64)
-    markov_trace(frm, to, rest, buf, off, sd, sk, S, init, TR, ROW_TOL, trace, tr_vals, err)
+    markov_totals(*args, ROW_TOL, V, alpha, beta, disc, err, totals, totals_u, trace, periods)
     if err[:, 0].any():
+        if not keep:
+            trace, periods = np.empty((D, n1, len(m.expanded))), np.empty((D, R, n1))
+            markov_totals(*args, ROW_TOL, V, alpha, beta, disc, err, totals, totals_u, trace, periods)
         raise_check(m, cs, err, entries, trace, draw_offset, D)
-    extra = tr_vals if TR.shape[1] > 0 else np.zeros((1, 0, 1))
-    return trace, extra
+    return totals, totals_u, (trace if keep else None), (periods if keep else None)
 
 
 REST = np.zeros((1, 1))  # placeholder value of a `rest` entry (computed in the kernel)

@@ -23,8 +23,8 @@ from ces.engine.build import build_model, mortality
 from ces.engine.checks import ROW_TOL, fold_trace
 from ces.engine.evaluate import ParamEvaluator
 from ces.engine.kernels import accumulate_rewards
-from ces.engine.markov import REST, markov_path, pack_entries
-from ces.engine.partitioned import psm_path
+from ces.engine.markov import REST, markov_path_totals, pack_entries
+from ces.engine.partitioned import psm_path, psm_path_totals
 from ces.engine.rewards import initial_costs, state_values, stream_discounts
 from ces.engine.strategy import CompiledStrategy, curve_exprs, is_rest
 from ces.modelfile.loader import Loaded
@@ -147,14 +147,21 @@ class CohortModel:
         alpha, beta = cv.counting_weights(method, n)
         disc = stream_discounts(self, method)
         crossing = None
-        if spec.kind == "psm":
+        fused = None  # trace and rewards in one pass (one kernel to compile and load for a Markov model)
+        if spec.kind != "psm":  # α_0 = 0 for every counting method (conventions.py)
+            totals, totals_u, trace, periods = markov_path_totals(self, cs, tenv, venv, D, dr, draw_offset, V,
+                                                                  alpha, beta, disc, keep)
+            fused = True
+        elif not keep and len(spec.partition) == 2 and not cs.curve_costs and not cs.entry_rewards and D > 1:
+            fused = psm_path_totals(self, cs, venv, D, shared, V, alpha, beta, disc)  # PSA: only the totals
+            if fused is not None:
+                totals, totals_u, crossing = fused
+        if fused is None:
             trace, extra, crossing = psm_path(self, cs, tenv, venv, D, draw_offset, shared)
-        else:
-            trace, extra = markov_path(self, cs, tenv, venv, D, dr, draw_offset)
-        totals = np.empty((D, R))
-        totals_u = np.empty((D, R))
-        periods = np.empty((D if keep else 0, R, n + 1))
-        accumulate_rewards(trace, V, alpha, beta, disc, extra, totals, totals_u, periods)
+            totals = np.empty((D, R))
+            totals_u = np.empty((D, R))
+            periods = np.empty((D if keep else 0, R, n + 1))
+            accumulate_rewards(trace, V, alpha, beta, disc, extra, totals, totals_u, periods)
         ic = initial_costs(self, cs, venv, D)
         totals += ic
         totals_u += ic

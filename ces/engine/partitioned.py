@@ -14,6 +14,7 @@ import numpy as np
 
 from ces.engine.checks import crossing_error
 from ces.engine.evaluate import expr_array
+from ces.engine.kernels import psm2_totals
 
 
 def curve_probabilities(m, cs, venv, D) -> dict:
@@ -29,20 +30,27 @@ def curve_probabilities(m, cs, venv, D) -> dict:
     return out
 
 
-def psm_trace(m, cs, venv, D, draw_offset, shared=None) -> tuple:
-    """Occupancy from the partition curves, plus one column per curve with costs (share under the curve)."""
-    from ces.engine.psm import curve_survival, mixture_survival, partition_occupancy
+def strategy_curves(m, cs, venv, D, shared=None) -> dict:
+    """Curve name → S(kΔ), k = 0..n, (1 or D, n+1) of one strategy (mixtures from the other curves)."""
+    from ces.engine.psm import curve_survival, mixture_survival
 
-    spec = m.loaded.model
-    n = m.n_cycles
-    t_years = np.arange(n + 1) * m.cycle_years
+    t_years = np.arange(m.n_cycles + 1) * m.cycle_years
     cache = shared.setdefault("curves", {}) if shared is not None else None
     surv = {name: curve_survival(m, c, venv, D, t_years, cache, cs.affected) for name, c in cs.curves.items()
             if c.family != "mixture"}
     for name, c in cs.curves.items():  # mixtures: S = Σ w_i S_i of other curves
         if c.family == "mixture":
             surv[name] = mixture_survival(m, c, surv, venv)
+    return surv
 
+
+def psm_trace(m, cs, venv, D, draw_offset, shared=None) -> tuple:
+    """Occupancy from the partition curves, plus one column per curve with costs (share under the curve)."""
+    from ces.engine.psm import partition_occupancy
+
+    spec = m.loaded.model
+    n = m.n_cycles
+    surv = strategy_curves(m, cs, venv, D, shared)
     occ, info = partition_occupancy([surv[c] for c in spec.partition], spec.crossing,
                                     crossing_error(m, cs, D, draw_offset),
                                     len(m.states))
@@ -71,6 +79,32 @@ def entry_rewards(m, cs, trace, tenv) -> np.ndarray:
             a = np.broadcast_to(expr_array(m, e, tenv), (D, n1 - 1))  # cycle k = 1..n
             extra[:, m.streams.index(stream), 1:] += inflow[:, 1:, j] * a
     return extra
+
+
+def psm_path_totals(m, cs, venv, D, shared, V, alpha, beta, disc):
+    """Reward totals (D, R) discounted and undiscounted, and the crossing info, of a 3-state PSM
+    (two partition curves, no curve costs, no entry rewards) without building the occupancy:
+    :func:`ces.engine.kernels.psm2_totals`, bit-identical to :func:`psm_path` + the reward kernel.
+    None when the crossing policy `error` must act (then :func:`psm_path` raises the located error)."""
+    from ces.engine.psm import CROSS_TOL, CrossingInfo
+
+    spec = m.loaded.model
+    surv = strategy_curves(m, cs, venv, D, shared)
+    S1, S2 = (np.ascontiguousarray(surv[c], dtype=np.float64) for c in spec.partition)
+    Dc, n1 = max(S1.shape[0], S2.shape[0]), S1.shape[1]  # as partition_occupancy: the curves' own draws
+    cross = np.broadcast_to(S1, (Dc, n1)) > np.broadcast_to(S2, (Dc, n1)) + CROSS_TOL
+    info = CrossingInfo()
+    cap = bool(cross.any())
+    if cap:
+        if spec.crossing == "error":
+            return None
+        info.points = int(cross.sum())
+        info.draws = int(cross.any(axis=1).sum())
+        info.cycles = [int(k) for k in np.flatnonzero(cross[np.flatnonzero(cross.any(axis=1))[0]])]
+    totals = np.empty((D, V.shape[1]))
+    totals_u = np.empty((D, V.shape[1]))
+    psm2_totals(S1, S2, cap, V, alpha, beta, disc, totals, totals_u)
+    return totals, totals_u, info
 
 
 def psm_path(m, cs, tenv, venv, D, draw_offset, shared=None) -> tuple:

@@ -106,9 +106,10 @@ def chunk_results(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000
     the parameter values common to all strategies evaluated once per chunk).  ``keep``: also keep
     each draw's trace and per-period values (for payments and the per-draw budget impact)."""
     dists = distribution_keys(model)
+    blocks: dict = {}  # sampling blocks shared by consecutive chunks, generated once
     for start in range(0, n_draws, chunk):
         stop = min(n_draws, start + chunk)
-        samples = sample_draws(dists, seed, first + start, first + stop)
+        samples = sample_draws(dists, seed, first + start, first + stop, blocks)
         shared: dict = {}  # parameter values common to all strategies, evaluated once per chunk
         res = {s: model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, keep=keep,
                                      draw_offset=first + start, shared=shared)

@@ -26,13 +26,30 @@ def _block(dist, seed: int, key: int, b: int) -> np.ndarray:
     return dist.sample(rng, BLOCK)
 
 
-def sample_draws(dists: dict, seed: int, start: int, stop: int) -> dict:
-    """Draws [start, stop) of every distribution: name → (stop−start,) or (stop−start, dim)."""
+def sample_draws(dists: dict, seed: int, start: int, stop: int, cache: dict | None = None) -> dict:
+    """Draws [start, stop) of every distribution: name → (stop−start,) or (stop−start, dim).
+
+    ``cache``: a dict kept by the caller across consecutive chunks (:func:`ces.engine.psa.chunk_results`);
+    a block shared by two chunks (e.g. 2,000-draw chunks over 4,096-draw blocks) is then generated once,
+    not once per chunk.  Blocks before ``start`` are dropped, so it holds at most the blocks of one chunk.
+    The values are those of the block whether cached or not (same generator, same stream)."""
     out = {}
     b0, b1 = start // BLOCK, (stop - 1) // BLOCK
+    if cache is not None:
+        for k in [k for k in cache if k[2] < b0]:
+            del cache[k]
     for name, dist in dists.items():
         key = stable_key(name)
-        blocks = [_block(dist, seed, key, b) for b in range(b0, b1 + 1)]
-        arr = np.concatenate(blocks, axis=0)
-        out[name] = arr[start - b0 * BLOCK: stop - b0 * BLOCK]
+        blocks = []
+        for b in range(b0, b1 + 1):
+            if cache is None:
+                blocks.append(_block(dist, seed, key, b))
+                continue
+            ck = (name, seed, b)
+            if ck not in cache:
+                cache[ck] = _block(dist, seed, key, b)
+            blocks.append(cache[ck])
+        arr = np.concatenate(blocks, axis=0) if len(blocks) > 1 else blocks[0]
+        part = arr[start - b0 * BLOCK: stop - b0 * BLOCK]
+        out[name] = part.copy() if cache is not None and len(blocks) == 1 else part  # never a view of the cache
     return out

@@ -10,10 +10,10 @@ strategies are compiled by :mod:`ces.engine.strategy`; the result is a
 
 from __future__ import annotations
 
+from ces.engine.strategy import compile_strategy
 from ces.engine.indirect import (CAREGIVER_QALY, INDIRECT, PRODUCTIVITY, caregiver_qaly_changes, check_no_clash,
                                  friction_rewards, indirect_costs)
 from ces.errors import CesError
-from ces.modelfile.expr import compile_expr
 from ces.modelfile.sizes import check_cycles, check_model_sizes
 from ces.modelfile.units import parse_cycle, parse_horizon
 from ces.params.tables import load_table, resolve_table_file
@@ -21,8 +21,6 @@ from ces.params.tables import load_table, resolve_table_file
 
 def build_model(m) -> None:
     """Fill a fresh CohortModel ``m`` (holding ``m.loaded``): time grid, functions, states, streams, strategies."""
-    from ces.engine.strategy import compile_strategy
-
     loaded = m.loaded
     spec = loaded.model
     try:
@@ -171,21 +169,3 @@ def collect_streams(m) -> None:
     m.cost_streams = cats
     m.spillover = caregiver_qaly_changes(spec.indirect, spec.states, m.loaded.error)
     m.streams = cats + ["qaly", "ly"] + ([CAREGIVER_QALY] if m.spillover else [])
-
-
-def expr(m, value, path: tuple):
-    """Compile one expression of the model file, located at its YAML key ``path``."""
-    file, p, line = m.loaded.locate(path)
-    return compile_expr(value, file=file, path=p, line=line, extra_functions=frozenset(m.functions))
-
-
-def one_off(m, spec, p: tuple) -> dict:
-    """{stream: Expr} of a one-off reward (`cost`, `costs`, `qaly`) of a transition or a state entry."""
-    r = {}
-    if spec.cost is not None:
-        r["cost"] = expr(m, spec.cost, p + ("cost",))
-    for c, v in spec.costs.items():
-        r[c] = expr(m, v, p + ("costs", c))
-    if spec.qaly is not None:
-        r["qaly"] = expr(m, spec.qaly, p + ("qaly",))
-    return r

@@ -11,6 +11,7 @@ import numpy as np
 
 from ces.errors import ModelCheckError
 
+REST = np.zeros((1, 1))  # placeholder value of a `rest` entry (computed in the kernel; compared by identity)
 ROW_TOL = 1e-9  # |Σ_j p_ij − 1| allowed in a transition row (rows with `rest` are exact by construction)
 
 
@@ -20,8 +21,6 @@ def raise_check(m, cs, err, entries, trace, draw_offset, D) -> None:
     ``err[d] = (kind, cycle, state, entry)``: kind 1 an entry outside [0, 1], 2 a row not summing to 1
     within ROW_TOL, 3 the trace mass leaving 1 (:func:`ces.engine.kernels.markov_totals`).
     """
-    from ces.engine.markov import REST
-
     bad = np.flatnonzero(err[:, 0])
     d = int(bad[0])
     kind, k, i, e = (int(x) for x in err[d])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ces.engine.checks import ROW_TOL, check_initial, raise_check
+from ces.engine.checks import REST, ROW_TOL, check_initial, raise_check
 from ces.engine.evaluate import expr_array
 from ces.engine.kernels import markov_totals
 from ces.engine.strategy import is_rest
@@ -136,9 +136,6 @@ def markov_path_totals(m, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, di
             markov_totals(*args, ROW_TOL, V, alpha, beta, disc, err, totals, totals_u, trace, periods)
         raise_check(m, cs, err, entries, trace, draw_offset, D)
     return totals, totals_u, (trace if keep else None), (periods if keep else None)
-
-
-REST = np.zeros((1, 1))  # placeholder value of a `rest` entry (computed in the kernel)
 
 
 def pack_entries(entries: list) -> tuple:

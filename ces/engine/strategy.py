@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ces.engine.build import expr, one_off
 from ces.engine.evaluate import ParamEvaluator, uses_any
 from ces.errors import CesError
+from ces.modelfile.expr import compile_expr
 from ces.params.parameters import parse_parameters
 
 
@@ -40,6 +40,24 @@ class CompiledStrategy:
     curves: dict = field(default_factory=dict)  # PSM: curve name -> CurveDef
     curve_costs: dict = field(default_factory=dict)  # PSM: curve name -> {category: Expr}
     entry_rewards: list = field(default_factory=list)  # PSM: (state index, {stream: Expr}) per entry reward
+
+
+def expr(m, value, path: tuple):
+    """Compile one expression of the model file, located at its YAML key ``path``."""
+    file, p, line = m.loaded.locate(path)
+    return compile_expr(value, file=file, path=p, line=line, extra_functions=frozenset(m.functions))
+
+
+def one_off(m, spec, p: tuple) -> dict:
+    """{stream: Expr} of a one-off reward (`cost`, `costs`, `qaly`) of a transition or a state entry."""
+    r = {}
+    if spec.cost is not None:
+        r["cost"] = expr(m, spec.cost, p + ("cost",))
+    for c, v in spec.costs.items():
+        r[c] = expr(m, v, p + ("costs", c))
+    if spec.qaly is not None:
+        r["qaly"] = expr(m, spec.qaly, p + ("qaly",))
+    return r
 
 
 def strategy_parameters(m, sname: str) -> dict:

@@ -319,3 +319,49 @@ def test_excess_mortality_ratio_bad_input(tmp_path, curve, fragment):
     with pytest.raises(CesError) as exc:
         _run(tmp_path, body)
     assert fragment in str(exc.value)
+
+
+def _crossing_pair():
+    """Two draws of (PFS, OS) on 8 points: draw 0 crosses by 1e-6 (beyond CROSS_TOL), draw 1 by 1e-13 (within)."""
+    n1 = 8
+    os_ = np.tile(np.linspace(1.0, 0.3, n1), (2, 1))
+    pfs = os_ - 0.2 * np.linspace(0.0, 1.0, n1)
+    pfs[0, 4] = os_[0, 4] + 1e-6
+    pfs[1, 3] = os_[1, 3] + 1e-13
+    return pfs, os_
+
+
+def test_capping_of_a_draw_does_not_depend_on_the_other_draws_of_its_chunk():
+    """Chunk invariance: a draw is capped on its own crossings only (min(S_PFS, S_OS) on that draw), so a draw
+    crossing by less than CROSS_TOL gives the same occupancy beside a capped draw as alone."""
+    from ces.engine.psm import partition_occupancy
+
+    pfs, os_ = _crossing_pair()
+    chunk, info = partition_occupancy([pfs, os_], "cap", None, 3)
+    alone, _ = partition_occupancy([pfs[1:], os_[1:]], "cap", None, 3)
+    assert np.array_equal(chunk[1], alone[0])
+    assert chunk[1, 3, 0] == pfs[1, 3]  # not capped: the 1e-13 crossing is within tolerance
+    assert chunk[0, 4, 0] == os_[0, 4] and chunk[0, 4, 1] == 0.0  # capped: PFS = OS at the crossing
+    assert (info.draws, info.points) == (1, 1)
+
+
+def test_fused_psm_kernel_caps_per_draw_like_the_occupancy_path():
+    """kernels.psm2_totals with the per-draw cap flags equals partition_occupancy + accumulate_rewards, draw by
+    draw, on a chunk with one capped and one uncapped draw (bit for bit)."""
+    from ces.engine import conventions as cv
+    from ces.engine.kernels import accumulate_rewards, psm2_totals
+    from ces.engine.psm import CROSS_TOL, partition_occupancy
+
+    pfs, os_ = _crossing_pair()
+    n1, R = pfs.shape[1], 2
+    V = np.array([[[[1000.0, 3000.0, 0.0]], [[0.8, 0.5, 0.0]]]])  # (1, R, 1, S): a cost and a utility per state
+    alpha, beta = cv.counting_weights("life-table", n1 - 1)
+    disc = np.vstack([1.03 ** -np.arange(n1)] * R)
+    occ, _ = partition_occupancy([pfs, os_], "cap", None, 3)
+    want, want_u = np.empty((2, R)), np.empty((2, R))
+    accumulate_rewards(occ, V, alpha, beta, disc, np.zeros((1, 0, 1)), want, want_u, np.empty((0, R, n1)))
+    cap = np.ascontiguousarray((pfs > os_ + CROSS_TOL).any(axis=1))
+    got, got_u = np.empty((2, R)), np.empty((2, R))
+    psm2_totals(pfs, os_, cap, V, alpha, beta, disc, got, got_u)
+    assert list(cap) == [True, False]
+    assert np.array_equal(got, want) and np.array_equal(got_u, want_u)

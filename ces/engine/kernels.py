@@ -157,8 +157,9 @@ def psm2_totals(S1, S2, cap, V, alpha, beta, disc, totals, totals_undisc):  # pr
     """Partition of two curves into 3 states and accumulate_rewards in one pass, keeping only the totals.
 
     S1, S2: (1 or D, n+1) survival of the inner and outer curve, read in place; occupancy at point k is
-    (s1, s2 − s1, 1 − s2) with s1 = min(S1, S2) when ``cap`` (the chunk's crossing policy acted), as
-    :func:`ces.engine.psm.partition_occupancy`.  Same arithmetic, same order: bit-identical totals."""
+    (s1, s2 − s1, 1 − s2) with s1 = min(S1, S2) on the draws where ``cap`` (bool, one per draw of the curves)
+    is set: the crossing policy acted on that draw, as in :func:`ces.engine.psm.partition_occupancy`.  Same
+    arithmetic, same order: bit-identical totals."""
     D = totals.shape[0]
     n1 = alpha.shape[0]
     R = V.shape[1]
@@ -167,6 +168,7 @@ def psm2_totals(S1, S2, cap, V, alpha, beta, disc, totals, totals_undisc):  # pr
         d1 = d if S1.shape[0] > 1 else np.int64(0)
         d2 = d if S2.shape[0] > 1 else np.int64(0)
         dv = d if V.shape[0] > 1 else np.int64(0)
+        capd = cap[d if cap.shape[0] > 1 else np.int64(0)]
         prev = np.empty(3)
         cur = np.empty(3)
         tot = np.zeros(R)
@@ -174,7 +176,7 @@ def psm2_totals(S1, S2, cap, V, alpha, beta, disc, totals, totals_undisc):  # pr
         for k in range(n1):
             a = S1[d1, k]
             b = S2[d2, k]
-            if cap and (b < a or b != b):  # np.minimum(a, b), NaN propagating
+            if capd and (b < a or b != b):  # np.minimum(a, b), NaN propagating
                 a = b
             cur[0] = a
             cur[1] = b - a

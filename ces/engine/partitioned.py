@@ -94,8 +94,8 @@ def psm_path_totals(m, cs, venv, D, shared, V, alpha, beta, disc):
     Dc, n1 = max(S1.shape[0], S2.shape[0]), S1.shape[1]  # as partition_occupancy: the curves' own draws
     cross = np.broadcast_to(S1, (Dc, n1)) > np.broadcast_to(S2, (Dc, n1)) + CROSS_TOL
     info = CrossingInfo()
-    cap = bool(cross.any())
-    if cap:
+    cap = np.ascontiguousarray(cross.any(axis=1))  # per draw, as partition_occupancy
+    if cap.any():
         if spec.crossing == "error":
             return None
         info.points = int(cross.sum())

@@ -152,7 +152,9 @@ def partition_occupancy(curves: list, policy: str, where_msg, n_states: int) -> 
     S = [np.broadcast_to(c, (D, n1)).copy() for c in curves]
     info = CrossingInfo()
     capped = np.zeros((D, n1), dtype=bool)
-    # cap from the outermost curve inwards so every S_(j-1) ≤ S_j holds at the end
+    # cap from the outermost curve inwards so every S_(j-1) ≤ S_j holds at the end.  The decision is per
+    # draw (a draw is capped when any of its points crosses by more than CROSS_TOL, then S_(j-1) = min(S_(j-1),
+    # S_j) on that draw's whole curve), so a draw's result never depends on the other draws of its chunk.
     for j in range(len(S) - 1, 0, -1):
         cross = S[j - 1] > S[j] + CROSS_TOL
         if cross.any():
@@ -160,7 +162,8 @@ def partition_occupancy(curves: list, policy: str, where_msg, n_states: int) -> 
                 d, k = np.argwhere(cross)[0]
                 where_msg(j, int(d), int(k), float(S[j - 1][d, k]), float(S[j][d, k]))
             capped |= cross
-            S[j - 1] = np.minimum(S[j - 1], S[j])
+            rows = cross.any(axis=1)
+            S[j - 1][rows] = np.minimum(S[j - 1][rows], S[j][rows])
     if capped.any():
         info.points = int(capped.sum())
         info.draws = int(capped.any(axis=1).sum())

@@ -169,7 +169,7 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         from ces.survival.boot_run import curve_psa
 
         loaded, model = curve_psa(loaded, model, opts.seed, lambda over: build(path, over), overrides,
-                                  fit_map or map, fit_blocks)
+                                  fit_map or map, fit_blocks, remote=psa_runner is not None)
     if opts is not None:
         sizes.check_cells(loaded, model.n_cycles, len(model.expanded), min(opts.chunk, opts.draws),
                           "--chunk or psa.chunk")

@@ -208,3 +208,14 @@ def test_model_without_recipe(runner, tmp_path):
     r = runner.invoke(app, ["run", str(_config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}")), "-q"])
     assert r.exit_code == 2 and "needs the model's `fits:` recipe" in r.output, r.output
     _located(r.output, "cfg.yaml", "psa.curves")
+
+
+def test_remote_executor_refused(runner, tmp_path):
+    """Workers of `--executor dask` rebuild the model from the bundle, without the refitted entry: refused, not
+    silently drawn from the model's own blocks."""
+    from ces.errors import CesError
+    from ces.pipeline import run
+
+    _setup(runner, tmp_path, n=60)
+    with pytest.raises(CesError, match="cannot run on --executor dask"):
+        run(_config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}"), psa_runner=lambda *a, **k: None)

@@ -160,8 +160,15 @@ def _entry(form: str, names: list, base: list, got: dict, B: int, data: str, see
     return {"names": names, "dist": "mvnormal", "mean": base, "cov": cov.tolist(), "source": src}
 
 
-def curve_psa(loaded, model, seed: int, build, overrides: dict | None, map_fn=map, blocks: int = 1) -> tuple:
-    """(loaded, model) rebuilt with the config's ``psa.curves`` entries; the data files join the provenance."""
+def curve_psa(loaded, model, seed: int, build, overrides: dict | None, map_fn=map, blocks: int = 1,
+              remote: bool = False) -> tuple:
+    """(loaded, model) rebuilt with the config's ``psa.curves`` entries; the data files join the provenance.
+
+    ``remote``: the PSA's chunks would run elsewhere (``--executor dask``), on workers that rebuild the model
+    from the bundled files without the refitted entries: refused rather than silently drawn from the blocks."""
+    if remote:
+        raise loaded.config_loc.error(("psa", "curves"), "the refitted curves cannot run on --executor dask yet "
+                                      "(the workers would not see the replicates): run the PSA locally")
     over, remove, files, extra_dir = curve_overrides(loaded, seed, map_fn, blocks)
     merged = dict(overrides or {})
     merged["replace_parameters"] = {**(merged.get("replace_parameters") or {}), **over}

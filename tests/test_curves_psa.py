@@ -219,3 +219,34 @@ def test_remote_executor_refused(runner, tmp_path):
     _setup(runner, tmp_path, n=60)
     with pytest.raises(CesError, match="cannot run on --executor dask"):
         run(_config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}"), psa_runner=lambda *a, **k: None)
+
+
+def test_unreadable_cache_entry_is_refitted(runner, tmp_path, cache, counter):
+    from ces.pipeline import run
+
+    _setup(runner, tmp_path, n=80)
+    cfg = _config(tmp_path, "{draws: 50, seed: 2, curves: mvn, B: 10}")
+    a = run(cfg)
+    (meta,) = cache.glob("*.json")
+    meta.write_text("{not json")
+    b = run(cfg)
+    assert counter == [10, 10] and json.loads(meta.read_text())["boot_cov"]
+    np.testing.assert_array_equal(a.psa.totals["soc"], b.psa.totals["soc"])
+
+
+def test_merge_carries_the_recipe(runner, tmp_path):
+    """`ces fit --merge MODEL` writes the recipe into the merged model, next to the data path it names."""
+    from tests.test_fit_cli import MODEL_HEAD
+
+    data = tmp_path / "t.csv"
+    _trial(data, 3, 80, 20.0)
+    base = tmp_path / "base.yaml"
+    base.write_text(MODEL_HEAD + "curves:\n  pfs: {dist: exponential, rate: 0.1}\n  os: {dist: exponential, rate: 0.05}\n")
+    out = tmp_path / "fit" / "curves.yaml"
+    _fit(runner, data, out, "--merge", str(base))
+    merged = yaml.safe_load((tmp_path / "fit" / "curves_model.yaml").read_text())
+    assert merged["fits"]["pfs_os"]["data"] == "../t.csv"
+    (tmp_path / "fit" / "cfg.yaml").write_text("ces: 1\nmodel: curves_model.yaml\nallow_paths: [..]\n"
+                                               "psa: {draws: 30, curves: bootstrap, B: 5}\n")
+    r = runner.invoke(app, ["run", str(tmp_path / "fit" / "cfg.yaml"), "-q", "--threads", "1"])
+    assert r.exit_code == 0, r.output

@@ -62,8 +62,11 @@ def fitted(rec, data_path: Path, form: str, B: int, seed: int, map_fn=map, block
     d = cache_dir()
     meta_path, rows_path = d / f"{key}.json", d / f"{key}.csv"
     if meta_path.exists() and (not n_boot or rows_path.exists()):
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        return {**meta, "rows": rows_path if n_boot else None, "cached": True}
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            return {**meta, "rows": rows_path if n_boot else None, "cached": True}
+        except (OSError, ValueError):
+            pass  # an unreadable cache entry is refitted and rewritten
     res = replay(rec, data_path, n_boot, seed, map_fn, blocks)
     from ces.survival.fit_yaml import _py
 

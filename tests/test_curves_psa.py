@@ -195,9 +195,13 @@ def test_recipe_errors(runner, tmp_path, old, new, fragment, where):
     text = model.read_text()
     assert old in text
     model.write_text(text.replace(old, new))
-    r = runner.invoke(app, ["run", str(_config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}")), "-q"])
+    cfg = _config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}")
+    r = runner.invoke(app, ["run", str(cfg), "-q"])
     assert r.exit_code == 2 and fragment in r.output, r.output
     _located(r.output, "cfg.yaml" if where == "psa.curves" else "model.yaml", where)
+    if where != "psa.curves":  # `ces validate` finds it without fitting
+        v = runner.invoke(app, ["validate", str(cfg)])
+        assert v.exit_code == 2 and fragment in v.output, v.output
 
 
 def test_model_without_recipe(runner, tmp_path):
@@ -208,6 +212,8 @@ def test_model_without_recipe(runner, tmp_path):
     r = runner.invoke(app, ["run", str(_config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}")), "-q"])
     assert r.exit_code == 2 and "needs the model's `fits:` recipe" in r.output, r.output
     _located(r.output, "cfg.yaml", "psa.curves")
+    v = runner.invoke(app, ["validate", str(tmp_path / "cfg.yaml")])
+    assert v.exit_code == 2 and "needs the model's `fits:` recipe" in v.output
 
 
 def test_remote_executor_refused(runner, tmp_path):

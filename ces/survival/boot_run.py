@@ -94,21 +94,19 @@ def replay(rec, data_path, B, seed, map_fn, blocks):
     return _replay(rec, data_path, B, seed, map_fn, blocks)
 
 
-def curve_overrides(loaded, seed: int, map_fn=map, blocks: int = 1) -> tuple:
-    """(parameter overrides, keys to remove, data files read, extra data folder) for ``psa.curves``."""
+def check_recipes(loaded) -> list:
+    """[(fits key, recipe, data path, coefficient names, base values)] of the config's ``psa.curves``, after
+    every check that needs no fit (recipe present, data file allowed, present and unchanged, entries joint)."""
     from ces.modelfile.paths import check_data_path
+    from ces.survival.bootstrap import file_sha256
 
-    spec = loaded.config.psa
-    form, B = spec.curves, spec.B if spec.B is not None else DEFAULT_B
-    cl = loaded.config_loc
-    fits = loaded.model.fits
-    if not fits:
-        raise cl.error(("psa", "curves"), f"`curves: {form}` needs the model's `fits:` recipe (written by `ces fit "
-                       "DATA.csv ... --yaml`; a model written before it, or from digitised curves, has none: refit "
-                       "the patient-level data with `ces fit`)")
-    over, remove, files = {}, [], []
-    params = loaded.model.parameters
-    for fname, rec in fits.items():
+    form = loaded.config.psa.curves
+    if not loaded.model.fits:
+        raise loaded.config_loc.error(("psa", "curves"), f"`curves: {form}` needs the model's `fits:` recipe "
+                                      "(written by `ces fit DATA.csv ... --yaml`; a model written before it, or "
+                                      "from digitised curves, has none: refit the patient-level data with `ces fit`)")
+    out = []
+    for fname, rec in loaded.model.fits.items():
         where = ("fits", fname)
         path = Path(rec.data)
         path = path if path.is_absolute() else loaded.base_dir / path
@@ -118,31 +116,39 @@ def curve_overrides(loaded, seed: int, map_fn=map, blocks: int = 1) -> tuple:
             raise loaded.error(where + ("data",), str(exc)) from None
         if not path.is_file():
             raise loaded.error(where + ("data",), f"data file `{rec.data}` not found (resolved to {path})")
-        from ces.survival.bootstrap import file_sha256
-
         sha = file_sha256([path])
         if sha != rec.sha256:
             raise loaded.error(where + ("sha256",), f"`{rec.data}` has changed since `ces fit` recorded it "
                                f"(SHA-256 {rec.sha256[:12]}… recorded, {sha[:12]}… now): rerun `ces fit` on it")
         names, base = [], []
         for i, key in enumerate(rec.parameters):
-            raw = params.get(key)
+            raw = loaded.model.parameters.get(key)
             if not isinstance(raw, dict) or not isinstance(raw.get("names"), list):
                 raise loaded.error(where + ("parameters", i), f"`{key}` is not a joint parameter entry "
                                    "(`names: [...]`) of the model")
-            names += raw["names"]
             value = raw.get("value", raw.get("mean"))
             if not isinstance(value, list) or len(value) != len(raw["names"]):
                 raise loaded.error(("parameters", key), "needs `value` or `mean`: the list of base-case "
                                    "coefficients (as `ces fit` writes it)")
+            names += raw["names"]
             base += value
+        out.append((fname, rec, path, names, base))
+    return out
+
+
+def curve_overrides(loaded, seed: int, map_fn=map, blocks: int = 1) -> tuple:
+    """(parameter overrides, keys to remove, data files read, extra data folder) for ``psa.curves``."""
+    spec = loaded.config.psa
+    form, B = spec.curves, spec.B if spec.B is not None else DEFAULT_B
+    over, remove, files = {}, [], []
+    for fname, rec, path, names, base in check_recipes(loaded):
         try:
             got = fitted(rec, path, form, B, seed, map_fn, blocks)
         except CesError as exc:
-            raise cl.error(("psa", "curves"), f"refitting `{rec.data}`: {exc.message}") from None
+            raise loaded.config_loc.error(("psa", "curves"), f"refitting `{rec.data}`: {exc.message}") from None
         if got["columns"] != names:
-            raise loaded.error(where + ("parameters",), f"the refit's coefficients ({', '.join(got['columns'])}) "
-                               f"are not the entries' names ({', '.join(names)})")
+            raise loaded.error(("fits", fname, "parameters"), f"the refit's coefficients ({', '.join(got['columns'])}"
+                               f") are not the entries' names ({', '.join(names)})")
         over[rec.parameters[0]] = _entry(form, names, base, got, B, rec.data, seed)
         remove += rec.parameters[1:]
         files.append(str(path.resolve()))

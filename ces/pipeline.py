@@ -154,17 +154,23 @@ def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions, persp
 
 def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int | None = None,
         seed: int | None = None, chunk: int | None = None, on_chunk=None, overrides: dict | None = None,
-        checks: bool = True, psa_runner=None) -> RunResult:
+        checks: bool = True, psa_runner=None, fit_map=None, fit_blocks: int = 1) -> RunResult:
     """Base case, and PSA when the config has `psa:` (or ``draws`` is given) and ``psa`` is True.
 
     ``overrides``: {"parameters": {...}, "settings": {...}} applied on top of the config.
     ``checks``: compute the sanity warnings (off for the repeated runs of a DSA, sweep or price search).
     ``psa_runner``: called as :func:`run_psa` (default); :class:`ces.remote.ChunkedPsa` runs the
-    chunks on a cluster with the same result.
+    chunks on a cluster with the same result.  ``fit_map``/``fit_blocks``: where the refits of the config's
+    ``psa.curves`` run (an executor's map, :mod:`ces.survival.boot_run`; same replicates for any).
     """
     loaded, model = build(path, overrides)
     wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp, loaded.config_loc)
     opts = psa_options(loaded, draws, seed, chunk) if psa else None
+    if opts is not None and loaded.config.psa is not None and loaded.config.psa.curves is not None:
+        from ces.survival.boot_run import curve_psa
+
+        loaded, model = curve_psa(loaded, model, opts.seed, lambda over: build(path, over), overrides,
+                                  fit_map or map, fit_blocks, remote=psa_runner is not None)
     if opts is not None:
         sizes.check_cells(loaded, model.n_cycles, len(model.expanded), min(opts.chunk, opts.draws),
                           "--chunk or psa.chunk")

@@ -69,7 +69,7 @@ def _run(config, json_out, wtp, draws, seed, chunk, threads, no_psa, draws_out, 
     t0 = time.perf_counter()
     with psa_runner(executor, scheduler, config) as runner, psa_progress(not quiet) as on_chunk:
         res = run_pipeline(config, wtp=list(wtp) if wtp else None, psa=not no_psa, draws=draws, seed=seed,
-                           chunk=chunk, on_chunk=on_chunk, psa_runner=runner)
+                           chunk=chunk, on_chunk=on_chunk, psa_runner=runner, **_fit_pool())
     seconds = time.perf_counter() - t0
     warn(res.warnings, strict)
     if draws_out is not None and res.psa is None:
@@ -140,3 +140,16 @@ def _print(res, full: bool) -> None:
         from ces.report.console_budget import print_payers
 
         print_payers(res)
+
+
+def _fit_pool() -> dict:
+    """The refits of ``psa.curves`` run on a process pool of ``--threads`` workers (blocks of replicates;
+    the replicates do not depend on it)."""
+    import numba
+
+    n = numba.get_num_threads()
+    if n <= 1:
+        return {}
+    from ces.executors import LocalExecutor
+
+    return {"fit_map": LocalExecutor(n).map, "fit_blocks": 4 * n}

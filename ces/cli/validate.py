@@ -18,4 +18,8 @@ def validate(model: Path = typer.Argument(..., help="Model or config file to che
 
     with limits(max_cycles, limit):
         loaded, m = build(model)
+        if loaded.config.psa is not None and loaded.config.psa.curves is not None:
+            from ces.survival.boot_run import check_recipes
+
+            check_recipes(loaded)  # the refit itself runs in `ces run`
     print_structure(loaded, m)

@@ -190,7 +190,8 @@ def load(path: str | Path, overrides: dict | None = None) -> Loaded:
     """Load a config or a model file; returns validated specs with their locations.
 
     ``overrides`` = {"parameters": {...}, "settings": {...}} is applied on top of the config
-    (sensitivity analyses and scenarios use it).
+    (sensitivity analyses and scenarios use it); ``replace_parameters`` / ``remove_parameters`` replace or drop
+    whole model entries (joint ones too) and ``data_dirs`` allows more data folders (both for the refitted curves of ``psa.curves``, :mod:`ces.survival.boot_run`).
     """
     limits.set_config_limits(None, None, reset=True)
     set_data_dirs(None)
@@ -277,6 +278,11 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
     merged = _deep_merge(mloc.data, cfg.settings)
     if cfg.parameters:
         merged["parameters"] = {**merged.get("parameters", {}), **copy.deepcopy(cfg.parameters)}
+    if overrides and (overrides.get("replace_parameters") or overrides.get("remove_parameters")):
+        sect = merged.setdefault("parameters", {})  # model entries replaced by ces itself (psa.curves)
+        sect.update(copy.deepcopy(overrides.get("replace_parameters") or {}))
+        for key in overrides.get("remove_parameters") or ():
+            sect.pop(key, None)
     model = _validate_model(mloc, merged, cloc, cfg.settings)
     if cfg.strategies is not None:
         for i, s in enumerate(cfg.strategies):
@@ -284,7 +290,11 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
                 raise cloc.error(("strategies", i), f"unknown strategy `{s}` (model has: {', '.join(model.strategies)})")
     if cfg.title:
         model.title = cfg.title
-    return _finish(model, mloc, cfg, cloc, mpath.resolve().parent)
+    loaded = _finish(model, mloc, cfg, cloc, mpath.resolve().parent)
+    if overrides and overrides.get("data_dirs"):  # e.g. the bootstrap cache of psa.curves
+        loaded.data_dirs += [Path(d) for d in overrides["data_dirs"]]
+        set_data_dirs(loaded.data_dirs)
+    return loaded
 
 
 def _check_names(own: ConfigSpec, overrides: dict | None, mloc: Located, cloc: Located) -> None:

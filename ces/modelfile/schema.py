@@ -21,6 +21,7 @@ from ces.modelfile.schema_config import (  # noqa: F401
     CostSharingSpec, DsaSpec, EvppiSpec, OutputsSpec, PayersSpec, PaymentSpec, PopulationSpec, PriceSpec,
     PricingSpec, PsaSpec, ScenarioSpec, SeveritySpec, StageSpec, ThresholdSpec, TwoWaySpec, UptakeSpec, WtpGrid)
 from ces.modelfile.tree_schema import TreeSpec
+from ces.modelfile.schema_fit import FitRecipe
 
 
 class Discount(Strict):
@@ -214,6 +215,9 @@ class ModelSpec(Strict):
                                      "without its own `tree` (docs/tree.md).")
     indirect: Optional[IndirectSpec] = Field(None, description="Societal-perspective cost terms (productivity, "
                                              "informal care, patient time and travel, consumption).")
+    fits: dict[StrictStr, FitRecipe] = Field(
+        default_factory=dict, description="Recipes of the `ces fit` runs behind the curves (written by `ces fit "
+        "--yaml`), for the config's `psa: {curves: bootstrap}` (docs/survival.md).")
     cost_bearers: dict[StrictStr, StrictStr] = Field(
         default_factory=dict, description="Who bears a cost category when it is not the healthcare payer (e.g. "
         "{apheresis_repeat: hospital, oos_product: manufacturer}); such categories are left out of the payer "

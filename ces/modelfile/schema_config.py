@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, model_validator, StrictBool, StrictInt, StrictStr
 
 from ces.modelfile.schema_base import Number, Strict
 
@@ -35,6 +35,18 @@ class PsaSpec(Strict):
     population_years: Optional[StrictInt] = Field(None, ge=1, description="Years of decision relevance, for "
                                                   "population EVPI.")
     population_discount: Number = Field(0.0, ge=0, le=1, description="Annual discount rate for population EVPI.")
+    curves: Optional[Literal["bootstrap", "mvn", "hessian"]] = Field(
+        None, description="PSA of the fitted curves (needs the model's `fits:` recipe): bootstrap (resample the "
+        "patients, refit every endpoint, each draw takes one whole replicate), mvn (one mvnormal, bootstrap "
+        "covariance) or hessian (inverse-Hessian covariance per curve); default: the model's blocks as written.")
+    B: Optional[StrictInt] = Field(None, ge=2, le=100_000, description="Bootstrap replicates for `curves: "
+                                   "bootstrap | mvn` (default 1000).")
+
+    @model_validator(mode="after")
+    def _b_needs_bootstrap(self):
+        if self.B is not None and self.curves not in ("bootstrap", "mvn"):
+            raise ValueError("`B` needs `curves: bootstrap` or `curves: mvn` (the replicates it counts)")
+        return self
 
 
 class OutputsSpec(Strict):

@@ -29,7 +29,9 @@ def merged_model(model: Path, block_text: str, time_unit: str | None = None) -> 
     from ces.engine.psm import CURVE_KEYS
 
     block = yaml.safe_load(block_text)
-    for key in ("parameters", "curves"):
+    for key in ("parameters", "curves", "fits"):
+        if key not in block:
+            continue
         sect = data.get(key) or {}
         if not isinstance(sect, dict):
             raise CesError(f"`{key}` must be a mapping", file=str(model), path=key)

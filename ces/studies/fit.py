@@ -50,7 +50,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
     from ces.report.atomic import write_bytes_atomic, write_text_atomic
     from ces.report.fit_report import merged_model, print_tables
     from ces.survival import fit_output as fo
-    from ces.survival.fit_data import read_ipd
+    from ces.survival.fit_data import floor_inputs, read_endpoints
     from ces.survival.guyot import reconstruct
 
     console = Console()
@@ -92,16 +92,14 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
     if not names:
         names = ["os"] if len(time_col) == 1 else [f"endpoint{i + 1}" for i in range(len(time_col))]
     if df is None:
-        df = read_ipd(data, time_col[0], event_col[0], arm, weight)
-        for t, e in zip(time_col[1:], event_col[1:]):
-            df = _check_more(df, data, t, e)
+        df = read_endpoints(data, time_col, event_col, arm, weight)
     fams = [f.strip() for f in families.split(",")] if families else None
     knot_list = tuple(int(k) for k in _floats(knots, "--knots"))
     if any(k < 1 or k > 5 for k in knot_list):
         raise CesError("--knots: internal knots must be between 1 and 5")
     if joint and arm is None:
         raise CesError("--joint needs --arm")
-    floor = _floor_inputs(background, age, sex)
+    floor = floor_inputs(background, age, sex)
     res = fo.run_fit(df, source, list(zip(names, time_col, event_col)), arm=arm, weight=weight, joint=joint,
                      families=fams, knots=knot_list, cure=cure, time_unit=time_unit,
                      at_years=_floats(at, "--at"), horizon_years=horizon, choose=choose,
@@ -114,6 +112,11 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
         text, more = yaml_block(res, yaml_out, psa=psa, source=source, inputs=[data] if data is not None else
                                 [km, at_risk], seed=seed, time_unit=time_unit, background=background)
         writes.extend(more)
+        if data is not None and (arm is None or joint):
+            text += _recipe_yaml(data, yaml_out, res, names, time_col, event_col, psa or (
+                "bootstrap" if bootstrap_b else "hessian"), arm=arm, joint=joint, weight=weight, families=fams,
+                knots=knot_list, cure=cure, choose=choose, time_unit=time_unit, background=background, age=age,
+                sex=sex)
         if floor is not None and any(f.model.cure for _, f, _, _ in res["chosen"]):
             text = (f"# Cure curves fitted with the background hazard of {floor[0].name} from age {floor[1]:g}, "
                     f"sex weights {floor[2]}: set the model's start_age and sex to match.\n") + text
@@ -141,32 +144,15 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
                 console.print(f"wrote {out / path}")
 
 
-def _floor_inputs(background, age, sex):
-    """(life table, age, sex weights) for the extrapolation plot's floor, or None without --age."""
-    if age is None:
-        return None
-    if background is None:
-        raise CesError("--age needs --background LIFE_TABLE (e.g. us_2021)")
-    from ces.survival.lifetable import life_table
+def _recipe_yaml(data, yaml_out, res, names, time_col, event_col, psa, **options) -> str:
+    """The block's ``fits:`` entry (:mod:`ces.survival.fit_recipe`), for ``psa: {curves: ...}`` in ``ces run``."""
+    import yaml
 
-    if not 0 <= age <= 110:
-        raise CesError(f"--age must be between 0 and 110, got {age:g}")
-    if sex in ("male", "female"):
-        weights = {sex: 1.0}
-    else:
-        try:
-            m = float(sex)
-        except ValueError:
-            raise CesError(f"--sex must be male, female or the male share (0-1), got `{sex}`") from None
-        if not 0 <= m <= 1:
-            raise CesError(f"--sex male share must be in [0, 1], got {m:g}")
-        weights = {"male": m, "female": 1 - m}
-    return life_table(background), float(age), weights
+    from ces.survival.bootstrap import file_sha256
+    from ces.survival.fit_recipe import recipe, recipe_key
 
-
-def _check_more(df, data, t, e):
-    from ces.survival.fit_data import read_ipd
-
-    more = read_ipd(data, t, e)
-    df[t], df[e] = more[t], more[e]
-    return df
+    labels = [m for _, m, _, _ in res["endpoints"]]
+    eps = list(zip(names, time_col, event_col, labels))
+    keys = ["fit_coef"] if psa in ("bootstrap", "mvn") else [f"{n}_coef" for n in names]
+    rec = recipe(data, yaml_out, sha256=file_sha256([data]), endpoints=eps, parameters=keys, **options)
+    return yaml.safe_dump({"fits": {recipe_key(eps): rec}}, sort_keys=False, width=100, default_flow_style=None)

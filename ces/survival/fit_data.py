@@ -58,3 +58,36 @@ def make_data(df, time: str, event: str, weight: str | None = None, arm: str | N
     levels = levels or sorted(set(a))
     X = np.column_stack([(a == lv).astype(float) for lv in levels[1:]]) if len(levels) > 1 else np.zeros((t.size, 0))
     return Data(t, e, w, X, tuple(f"{arm}{lv}" for lv in levels[1:]), background)
+
+
+def read_endpoints(path: Path, time_cols: list, event_cols: list, arm: str | None = None,
+                   weight: str | None = None):
+    """The patient-level data of several endpoints (one row per patient: each keeps all its columns)."""
+    df = read_ipd(path, time_cols[0], event_cols[0], arm, weight)
+    for t, e in zip(time_cols[1:], event_cols[1:]):
+        more = read_ipd(path, t, e)
+        df[t], df[e] = more[t], more[e]
+    return df
+
+
+def floor_inputs(background, age, sex):
+    """(life table, age, sex weights) of ``--background``/``--age``/``--sex``, or None without an age."""
+    if age is None:
+        return None
+    if background is None:
+        raise CesError("--age needs --background LIFE_TABLE (e.g. us_2021)")
+    from ces.survival.lifetable import life_table
+
+    if not 0 <= age <= 110:
+        raise CesError(f"--age must be between 0 and 110, got {age:g}")
+    if sex in ("male", "female"):
+        weights = {sex: 1.0}
+    else:
+        try:
+            m = float(sex)
+        except ValueError:
+            raise CesError(f"--sex must be male, female or the male share (0-1), got `{sex}`") from None
+        if not 0 <= m <= 1:
+            raise CesError(f"--sex male share must be in [0, 1], got {m:g}")
+        weights = {"male": m, "female": 1 - m}
+    return life_table(background), float(age), weights

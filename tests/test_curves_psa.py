@@ -1,0 +1,258 @@
+"""`psa: {curves: bootstrap | mvn | hessian, B}` in an analysis config: the run refits the model's curves from the
+`fits:` recipe that `ces fit --yaml` records (issue 14, item 4; ces/survival/boot_run.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+import yaml
+
+from ces.cli import app
+from tests.test_fit_bootstrap import ENDPOINTS, _model, _trial
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("CES_CACHE_DIR", str(d))
+    return d / "bootstrap"
+
+
+def _fit(runner, data, out, *extra):
+    r = runner.invoke(app, ["fit", str(data), *ENDPOINTS, "--families", "weibull", "--no-cure", "--yaml", str(out),
+                            *extra])
+    assert r.exit_code == 0, r.output
+
+
+def _setup(runner, tmp_path, *extra, n=200, progression=20.0, seed=7):
+    data = tmp_path / "t.csv"
+    _trial(data, seed, n, progression)
+    _fit(runner, data, tmp_path / "curves.yaml", *extra)
+    return data, _model(tmp_path, tmp_path / "curves.yaml", "model.yaml")
+
+
+def _config(tmp_path, psa: str, name="cfg.yaml"):
+    path = tmp_path / name
+    path.write_text(f"ces: 1\nmodel: model.yaml\nwtp: 50000\npsa: {psa}\n")
+    return path
+
+
+@pytest.fixture
+def counter(monkeypatch):
+    """Counts the refits (ces.survival.boot_run.replay)."""
+    from ces.survival import boot_run
+
+    calls = []
+    real = boot_run.replay
+
+    def counted(*a, **k):
+        calls.append(a[2])  # B
+        return real(*a, **k)
+
+    monkeypatch.setattr(boot_run, "replay", counted)
+    return calls
+
+
+def test_recipe_recorded_and_validated(runner, tmp_path):
+    """`ces fit --yaml` records the recipe: data path relative to the block, its SHA-256, columns, models, the PSA
+    entries it wrote; the model validates with it."""
+    import hashlib
+
+    data, model = _setup(runner, tmp_path)
+    rec = yaml.safe_load((tmp_path / "curves.yaml").read_text())["fits"]["pfs_os"]
+    assert rec["data"] == "t.csv" and rec["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert rec["endpoints"] == [{"name": "pfs", "time": "pfs", "event": "pfs_e", "model": "weibull"},
+                                {"name": "os", "time": "os", "event": "os_e", "model": "weibull"}]
+    assert rec["parameters"] == ["pfs_coef", "os_coef"] and rec["families"] == ["weibull"] and rec["cure"] is False
+    assert runner.invoke(app, ["validate", str(model)]).exit_code == 0
+
+
+def test_same_replicates_as_ces_fit_bootstrap(runner, tmp_path, cache, counter):
+    """One definition: the run-time replicates file is byte for byte the one `ces fit --bootstrap B --seed S` writes
+    (S = the run's PSA seed); on a model written with `--bootstrap B --seed S` the config's `curves: bootstrap`
+    gives exactly the PSA of the model as written."""
+    from ces.pipeline import run
+
+    data, model = _setup(runner, tmp_path, "--bootstrap", "25", "--seed", "5")
+    cfg = _config(tmp_path, "{draws: 150, seed: 5, curves: bootstrap, B: 25}")
+    a = run(cfg)
+    assert counter == [25]
+    (rows,) = cache.glob("*.csv")
+    assert rows.read_text() == (tmp_path / "curves_bootstrap.csv").read_text()
+    b = run(_config(tmp_path, "{draws: 150, seed: 5}", "plain.yaml"))
+    for s in a.psa.totals:
+        np.testing.assert_array_equal(a.psa.totals[s], b.psa.totals[s])
+    # provenance: the patient data with its SHA-256
+    from ces.report.provenance import inputs
+
+    rows_in = {i["role"]: i for i in inputs(a)}
+    assert rows_in["patient_data"]["path"] == str(data.resolve())
+    assert rows_in["patient_data"]["sha256"] == yaml.safe_load((tmp_path / "curves.yaml").read_text())[
+        "fits"]["pfs_os"]["sha256"]
+    # another seed: other replicates (the seed reaches the resampling)
+    c = run(cfg, seed=6)
+    assert counter == [25, 25] and not np.array_equal(a.psa.totals["soc"], c.psa.totals["soc"])
+
+
+def test_cache_hit_then_invalidated_by_new_data(runner, tmp_path, cache, counter):
+    from ces.pipeline import run
+
+    data, model = _setup(runner, tmp_path)
+    cfg = _config(tmp_path, "{draws: 100, seed: 2, curves: bootstrap, B: 20}")
+    a = run(cfg)
+    b = run(cfg)
+    assert counter == [20]  # the second run read the cache
+    np.testing.assert_array_equal(a.psa.totals["new"], b.psa.totals["new"])
+    # the data change: the recorded SHA-256 no longer matches -> error until refitted
+    _trial(data, 8, 200, 20.0)
+    r = runner.invoke(app, ["run", str(cfg), "-q"])
+    assert r.exit_code == 2 and "has changed since `ces fit` recorded it" in r.output
+    assert "model.yaml" in r.output and "fits.pfs_os.sha256" in r.output, r.output
+    _fit(runner, data, tmp_path / "curves.yaml")
+    _model(tmp_path, tmp_path / "curves.yaml", "model.yaml")
+    c = run(cfg)
+    assert counter == [20, 20] and len(list(cache.glob("*.csv"))) == 2
+    assert not np.array_equal(a.psa.totals["new"], c.psa.totals["new"])
+
+
+def test_bit_identical_for_threads_and_chunks(runner, tmp_path, monkeypatch):
+    """--threads 1 (serial refits) and 2 (a process pool of 2, 8 blocks), chunk 300 and 70: the same replicates
+    and the same PSA results."""
+    _setup(runner, tmp_path, n=150)
+    cfg = _config(tmp_path, "{draws: 300, seed: 4, curves: bootstrap, B: 20}")
+    docs, rows = [], []
+    for i, extra in enumerate((["--threads", "1", "--chunk", "300"], ["--threads", "2", "--chunk", "70"])):
+        d = tmp_path / f"cache{i}"
+        monkeypatch.setenv("CES_CACHE_DIR", str(d))
+        r = runner.invoke(app, ["run", str(cfg), "-q", "--json", str(tmp_path / f"r{i}.json"), *extra])
+        assert r.exit_code == 0, r.output
+        docs.append(json.loads((tmp_path / f"r{i}.json").read_text()))
+        rows.append(next((d / "bootstrap").glob("*.csv")).read_text())
+    assert rows[0] == rows[1]
+    assert docs[0]["psa"].pop("chunk") == 300 and docs[1]["psa"].pop("chunk") == 70
+    assert docs[0]["psa"] == docs[1]["psa"] and docs[0]["base_case"] == docs[1]["base_case"]
+
+
+def _located(out: str, file: str, where: str) -> None:
+    """One line: ``error: FILE:LINE KEY.PATH: message``, no traceback."""
+    assert re.search(rf"{re.escape(file)}:\d+ {re.escape(where)}: ", out) and out.count("\n") == 1, out
+    assert "Traceback" not in out
+
+
+def _capped(res) -> int:
+    counts = [int(re.search(r"capped in ([\d,]+) of", w["message"]).group(1).replace(",", ""))
+              for w in res.warnings if w["code"] == "psm_capped" and w["message"].startswith("`soc`")]
+    return counts[0] if counts else 0
+
+
+def test_correlation_kept(runner, tmp_path):
+    """Rare progression: PFS ≈ OS patient by patient.  The model's own blocks (one mvnormal per curve, and the
+    config's `curves: hessian`) draw them independently and cross often; `curves: bootstrap` / `mvn` refit both
+    on the same resampled patients and cross far less.  The base case is the model's in every form."""
+    from ces.pipeline import run
+
+    _setup(runner, tmp_path, n=300, progression=150.0, seed=4)
+    res = {form: run(_config(tmp_path, "{draws: 400, seed: 3" + (f", curves: {form}" if form else "") +
+                             (", B: 60" if form in ("bootstrap", "mvn") else "") + "}", f"{form}.yaml"))
+           for form in (None, "hessian", "bootstrap", "mvn")}
+    capped = {k: _capped(v) for k, v in res.items()}
+    assert capped[None] > 40 and capped["hessian"] > 40, capped
+    assert capped["bootstrap"] < capped[None] / 2 and capped["mvn"] < capped[None] / 2, capped
+    for v in res.values():
+        assert v.totals.equals(res[None].totals)
+    entry = res["mvn"].model.model_defs["os_log_scale"]
+    assert entry.dist.name == "mvnormal" and entry.group == "pfs_coef"  # one joint entry over both curves
+
+
+@pytest.mark.parametrize("psa,fragment,where", [
+    ("{curves: bootstrap, B: 1}", "greater than or equal to 2", "psa.B"),
+    ("{curves: bootstrap, B: 100001}", "less than or equal to 100000", "psa.B"),
+    ("{curves: bootstrap, B: 2.5}", "valid integer", "psa.B"),
+    ("{B: 50}", "`B` needs `curves: bootstrap`", "psa"),
+    ("{curves: jackknife}", "expected 'bootstrap', 'mvn' or 'hessian'", "psa.curves"),
+])
+def test_config_errors(runner, tmp_path, psa, fragment, where):
+    _setup(runner, tmp_path, n=60)
+    r = runner.invoke(app, ["run", str(_config(tmp_path, psa)), "-q"])
+    assert r.exit_code == 2 and fragment in r.output, r.output
+    _located(r.output, "cfg.yaml", where)
+
+
+@pytest.mark.parametrize("old,new,fragment,where", [
+    ("data: t.csv", "data: gone.csv", "data file `gone.csv` not found", "fits.pfs_os.data"),
+    ("data: t.csv", "data: /etc/passwd", "outside the model's and the config's folders", "fits.pfs_os.data"),
+    ("    sha256: ", "    sha256: x", "should match pattern", "fits.pfs_os.sha256"),
+    ("    parameters: [pfs_coef, os_coef]", "    parameters: [pfs_shape, os_coef]", "not a joint parameter entry",
+     "fits.pfs_os.parameters[0]"),
+    ("{name: os, time: os, event: os_e, model: weibull}", "{name: os, time: os, event: os_e, model: lognormal}",
+     "the refit chooses `weibull`, the recipe records `lognormal`", "psa.curves"),
+])
+def test_recipe_errors(runner, tmp_path, old, new, fragment, where):
+    _, model = _setup(runner, tmp_path, n=60)
+    text = model.read_text()
+    assert old in text
+    model.write_text(text.replace(old, new))
+    cfg = _config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}")
+    r = runner.invoke(app, ["run", str(cfg), "-q"])
+    assert r.exit_code == 2 and fragment in r.output, r.output
+    _located(r.output, "cfg.yaml" if where == "psa.curves" else "model.yaml", where)
+    if where != "psa.curves":  # `ces validate` finds it without fitting
+        v = runner.invoke(app, ["validate", str(cfg)])
+        assert v.exit_code == 2 and fragment in v.output, v.output
+
+
+def test_model_without_recipe(runner, tmp_path):
+    _, model = _setup(runner, tmp_path, n=60)
+    data = yaml.safe_load(model.read_text())
+    del data["fits"]
+    model.write_text(yaml.safe_dump(data, sort_keys=False))
+    r = runner.invoke(app, ["run", str(_config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}")), "-q"])
+    assert r.exit_code == 2 and "needs the model's `fits:` recipe" in r.output, r.output
+    _located(r.output, "cfg.yaml", "psa.curves")
+    v = runner.invoke(app, ["validate", str(tmp_path / "cfg.yaml")])
+    assert v.exit_code == 2 and "needs the model's `fits:` recipe" in v.output
+
+
+def test_remote_executor_refused(runner, tmp_path):
+    """Workers of `--executor dask` rebuild the model from the bundle, without the refitted entry: refused, not
+    silently drawn from the model's own blocks."""
+    from ces.errors import CesError
+    from ces.pipeline import run
+
+    _setup(runner, tmp_path, n=60)
+    with pytest.raises(CesError, match="cannot run on --executor dask"):
+        run(_config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}"), psa_runner=lambda *a, **k: None)
+
+
+def test_unreadable_cache_entry_is_refitted(runner, tmp_path, cache, counter):
+    from ces.pipeline import run
+
+    _setup(runner, tmp_path, n=80)
+    cfg = _config(tmp_path, "{draws: 50, seed: 2, curves: mvn, B: 10}")
+    a = run(cfg)
+    (meta,) = cache.glob("*.json")
+    meta.write_text("{not json")
+    b = run(cfg)
+    assert counter == [10, 10] and json.loads(meta.read_text())["boot_cov"]
+    np.testing.assert_array_equal(a.psa.totals["soc"], b.psa.totals["soc"])
+
+
+def test_merge_carries_the_recipe(runner, tmp_path):
+    """`ces fit --merge MODEL` writes the recipe into the merged model, next to the data path it names."""
+    from tests.test_fit_cli import MODEL_HEAD
+
+    data = tmp_path / "t.csv"
+    _trial(data, 3, 80, 20.0)
+    base = tmp_path / "base.yaml"
+    base.write_text(MODEL_HEAD + "curves:\n  pfs: {dist: exponential, rate: 0.1}\n  os: {dist: exponential, rate: 0.05}\n")
+    out = tmp_path / "fit" / "curves.yaml"
+    _fit(runner, data, out, "--merge", str(base))
+    merged = yaml.safe_load((tmp_path / "fit" / "curves_model.yaml").read_text())
+    assert merged["fits"]["pfs_os"]["data"] == "../t.csv"
+    (tmp_path / "fit" / "cfg.yaml").write_text("ces: 1\nmodel: curves_model.yaml\nallow_paths: [..]\n"
+                                               "psa: {draws: 30, curves: bootstrap, B: 5}\n")
+    r = runner.invoke(app, ["run", str(tmp_path / "fit" / "cfg.yaml"), "-q", "--threads", "1"])
+    assert r.exit_code == 0, r.output

@@ -142,10 +142,12 @@ def nmb_kernel(c, e, w, enmb, curves, evpi, mcse, best, second, mcse_inc):  # pr
         q = np.zeros(K)
         loss = np.empty(n)
         diff = np.empty(n)
+        row = np.empty(K)
         for d in range(n):
             vmax = e[d, 0] * lam - c[d, 0]
             for k in range(K):
                 v = e[d, k] * lam - c[d, k]
+                row[k] = v
                 dev = v - mean[k]
                 if K == 1:
                     col[d] = dev * dev
@@ -153,10 +155,9 @@ def nmb_kernel(c, e, w, enmb, curves, evpi, mcse, best, second, mcse_inc):  # pr
                     q[k] += dev * dev
                 if v > vmax:
                     vmax = v
-            vb = e[d, b] * lam - c[d, b]
-            loss[d] = vmax - vb
+            loss[d] = vmax - row[b]
             if b2 >= 0:
-                diff[d] = vb - (e[d, b2] * lam - c[d, b2])
+                diff[d] = row[b] - row[b2]
         if K == 1:
             q[0] = _np_sum(col)
         for k in range(K):

@@ -91,10 +91,11 @@ def summarise_draws(values: ArrayLike) -> dict[str, np.ndarray]:
     """
     v = _draws(values, "values")
     sd = _sd(v)
+    lower, upper = np.percentile(v, [2.5, 97.5], axis=0)  # one partition; the same values as two calls
     return {
         "mean": v.mean(axis=0),
-        "lower": np.percentile(v, 2.5, axis=0),
-        "upper": np.percentile(v, 97.5, axis=0),
+        "lower": lower,
+        "upper": upper,
         "sd": sd,
         "mcse": sd / math.sqrt(v.shape[0]),
     }

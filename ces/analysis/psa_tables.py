@@ -95,6 +95,7 @@ def draws_table(psa, perspectives: list = ()) -> pd.DataFrame:
     per sampled parameter (the same value in every strategy's row of a draw), so that users can run
     their own regression or EVPPI on the draws."""
     frames = []
+    samples = psa.samples if psa.sample_names else None  # generated again (not kept by the PSA): once here
     for s in psa.strategies:
         t = psa.totals[s]
         df = pd.DataFrame({"draw": np.arange(1, psa.n_draws + 1), "strategy": s})
@@ -109,7 +110,7 @@ def draws_table(psa, perspectives: list = ()) -> pd.DataFrame:
         df["ly"] = t[:, psa.streams.index("ly")]
         if CAREGIVER_QALY in psa.streams:
             df[CAREGIVER_QALY] = t[:, psa.streams.index(CAREGIVER_QALY)]
-        if psa.samples is not None and len(psa.sample_names):
-            df = pd.concat([df, pd.DataFrame(psa.samples, columns=[f"param.{n}" for n in psa.sample_names])], axis=1)
+        if samples is not None:
+            df = pd.concat([df, pd.DataFrame(samples, columns=[f"param.{n}" for n in psa.sample_names])], axis=1)
         frames.append(df)
     return pd.concat(frames, ignore_index=True)

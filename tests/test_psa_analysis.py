@@ -245,3 +245,21 @@ def test_pairwise_sum_is_numpys_sum(n):
 
     a = np.random.default_rng(n).normal(size=n) * 10 ** np.random.default_rng(n + 1).uniform(-3, 6, size=n)
     assert 0.0 + pairwise_sum(a, 0, n) == np.add.reduce(a)
+
+
+def test_compiled_statistics_do_not_depend_on_the_thread_count():
+    import numba
+
+    from ces.analysis.psa import nmb_statistics
+
+    costs, effects = _random_psa(n=5000, k=3, seed=4)
+    w = np.linspace(0.0, 5000.0, 37)
+    try:
+        numba.set_num_threads(1)
+        one = nmb_statistics(costs, effects, w)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = nmb_statistics(costs, effects, w)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for key in one:
+        assert np.array_equal(one[key], many[key], equal_nan=True), key

@@ -29,6 +29,7 @@ test-browser: install
 bench: install
 	$(BIN)/python bench/floor_compare.py
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/analysis.py
 
 # Long fuzz run: mutates every file in models/ and configs/ and generated models for
 # FUZZ_SECONDS (default 600); prints the number of runs and defects and writes fuzz-report.txt.

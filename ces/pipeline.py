@@ -18,7 +18,7 @@ from ces.analysis.basecase import icer_table, inventory_table, nmb_table, totals
 from ces.analysis.budget_impact import budget_impact
 from ces.analysis.draws import psa_draw_pass
 from ces.analysis.payment import payment_model
-from ces.analysis.psa_tables import convergence_table, probabilistic_icers, summary_table, wtp_table
+from ces.analysis.psa_tables import convergence_table, probabilistic_icers, summary_table, wtp_statistics, wtp_table
 from ces.analysis.results import RunResult
 from ces.economics.appraisal import appraisal
 from ces.economics.payers import payer_analysis
@@ -145,10 +145,10 @@ def analyse_psa(psa: PsaResult, effect: str, wtps: list, opts: PsaOptions, persp
     """PSA summary, probabilistic ICERs, CEAC/CEAF/EVPI and convergence for one perspective (None: payer)."""
     tables = {"summary": summary_table(psa, perspective), "icer": probabilistic_icers(psa, effect, perspective)}
     if wtps:
+        stats = wtp_statistics(psa, effect, wtps, perspective)  # computed once for both tables
         tables["wtp"] = wtp_table(psa, effect, wtps, opts.population, opts.population_years, opts.population_discount,
-                                  perspective)
-        enmb = tables["wtp"][[f"nmb.{s}" for s in psa.strategies]].to_numpy()  # the same floats, not recomputed
-        tables["convergence"] = convergence_table(psa, effect, wtps, opts.precision, perspective, enmb)
+                                  perspective, stats)
+        tables["convergence"] = convergence_table(psa, effect, wtps, opts.precision, perspective, stats)
     return tables
 
 

@@ -56,7 +56,7 @@ def _same_psa(a, b) -> None:
     assert a.psa.strategies == b.psa.strategies and a.psa.n_draws == b.psa.n_draws == N_DRAWS
     for s in a.psa.strategies:
         assert np.array_equal(a.psa.totals[s], b.psa.totals[s])  # bit for bit
-        assert np.array_equal(a.psa.totals_undisc[s], b.psa.totals_undisc[s])
+    assert a.psa.totals_undisc == b.psa.totals_undisc == {}  # kept only on request (run_psa(undiscounted=True))
     assert a.psa.sample_names == b.psa.sample_names and np.array_equal(a.psa.samples, b.psa.samples)
     for name, t in a.psa_tables.items():
         pd.testing.assert_frame_equal(t, b.psa_tables[name], check_exact=True)
@@ -207,8 +207,9 @@ def test_merge_of_parts_in_any_order_equals_one_run():
     from ces.pipeline import build
 
     _, model = build(CONFIGS / "cart_lbcl.yaml")  # partitioned survival: crossing counts are merged too
-    whole = run_psa(model, 700, 5, chunk=300)
-    parts = [(a, run_psa(model, min(700, a + 250) - a, 5, chunk=100, first=a)) for a in (500, 0, 250)]
+    whole = run_psa(model, 700, 5, chunk=300, undiscounted=True)
+    parts = [(a, run_psa(model, min(700, a + 250) - a, 5, chunk=100, first=a, undiscounted=True))
+             for a in (500, 0, 250)]
     merged = merge_psa(parts, 700)
     for s in whole.strategies:
         assert np.array_equal(whole.totals[s], merged.totals[s])

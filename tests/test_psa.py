@@ -133,3 +133,20 @@ def test_bad_psa_flags(runner, tmp_path):
     r = runner.invoke(app, ["sweep", str(CONFIGS / "sick_sicker.yaml"), "--wtp", "0:abc"])
     assert r.exit_code == 2 and "FROM:TO:BY" in r.stderr
     assert not (tmp_path / "x.txt").exists()
+
+
+def test_sampled_parameter_matrix_is_generated_again_with_the_values_the_psa_ran_with():
+    """``PsaResult.samples`` is not kept but generated again (memory); it must equal, bit for bit, the
+    values each chunk was simulated with, for any chunk size and for a part of the draws (``first``)."""
+    from ces.engine.psa import chunk_results
+
+    _, model = build(CONFIGS / "sick_sicker.yaml")
+    ran = [np.hstack([a[:, None] if a.ndim == 1 else a for a in samples.values()])
+           for _, _, samples, _ in chunk_results(model, 1300, 9, 777)]
+    want = np.vstack(ran)
+    psa = run_psa(model, 1300, 9, chunk=500)
+    assert psa.samples.shape == (1300, len(psa.sample_names)) and psa.samples.shape[1] > 0
+    assert np.array_equal(psa.samples, want)
+    part = run_psa(model, 300, 9, chunk=128, first=1000)
+    assert np.array_equal(part.samples, want[1000:])
+    assert psa.totals_undisc == {}  # not kept unless asked for

@@ -213,3 +213,53 @@ def test_validation_other():
 
 def test_scalar_wtp_accepted():
     np.testing.assert_allclose(ceac(COSTS4, EFFECTS4, 100.0), [[0.25, 0.75]])
+
+
+# ---------------------------------------------------------------- compiled pass = numpy formulas, bit for bit
+
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 127, 128, 129, 1000, 4097, 100_003])
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_compiled_statistics_equal_numpy_formulas_bit_for_bit(n, k):
+    """The compiled kernel (C-contiguous input) sums in numpy's order, so every statistic has the same bits
+    as the numpy formulas (:func:`_numpy_statistics`, the pre-kernel code), ties and one draw included."""
+    from ces.analysis.psa import _numpy_statistics, nmb_statistics
+
+    rng = np.random.default_rng(n * 10 + k)
+    costs = rng.gamma(2.0, 1000.0, (n, k)) * 10 ** rng.uniform(0, 3)
+    effects = rng.normal(5.0, 2.0, (n, k))
+    if n % 2:  # rounded values: ties within draws and between expected NMBs
+        costs, effects = np.round(costs, -2), np.round(effects, 1)
+    w = np.concatenate([[0.0], rng.uniform(0.0, 5e4, 5)])
+    got, want = nmb_statistics(costs, effects, w), _numpy_statistics(costs, effects, w)
+    assert set(got) == set(want)
+    for key in want:
+        assert np.array_equal(got[key], want[key], equal_nan=True), key
+    f = nmb_statistics(np.asfortranarray(costs), np.asfortranarray(effects), w)  # numpy path: same values
+    for key in want:
+        np.testing.assert_allclose(f[key], want[key], rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 64, 128, 129, 136, 1000, 8193, 123_457])
+def test_pairwise_sum_is_numpys_sum(n):
+    from ces.analysis.nmb_kernel import pairwise_sum
+
+    a = np.random.default_rng(n).normal(size=n) * 10 ** np.random.default_rng(n + 1).uniform(-3, 6, size=n)
+    assert 0.0 + pairwise_sum(a, 0, n) == np.add.reduce(a)
+
+
+def test_compiled_statistics_do_not_depend_on_the_thread_count():
+    import numba
+
+    from ces.analysis.psa import nmb_statistics
+
+    costs, effects = _random_psa(n=5000, k=3, seed=4)
+    w = np.linspace(0.0, 5000.0, 37)
+    try:
+        numba.set_num_threads(1)
+        one = nmb_statistics(costs, effects, w)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = nmb_statistics(costs, effects, w)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for key in one:
+        assert np.array_equal(one[key], many[key], equal_nan=True), key

@@ -6,7 +6,8 @@ strategy) and a vector of willingness-to-pay (WTP) thresholds ``wtp[n_wtp]``.
 
 Net monetary benefit is ``NMB = effect * wtp - cost`` (Stinnett & Mullahy 1998).  All
 WTP-indexed functions loop over the thresholds, so memory stays at
-``O(n_draws * n_strategies)``; no ``n_draws x n_strategies x n_wtp`` array is built.
+``O(n_draws * n_strategies)``; no ``n_draws x n_strategies x n_wtp`` array is built.  The per-WTP statistics
+are computed together by :func:`nmb_statistics` (a compiled pass that sums in numpy's order).
 
 Conventions follow Fenwick, Claxton & Sculpher (2001) for acceptability curves and
 the frontier, Claxton (1999) for EVPI, and the BCEA R package (Baio et al.) for the
@@ -24,7 +25,7 @@ from numpy.typing import ArrayLike
 from ces.errors import CesError
 
 __all__ = [
-    "summarise_draws", "expected_nmb", "ceac", "ceaf", "ceaf_from", "evpi", "population_evpi",
+    "summarise_draws", "nmb_statistics", "expected_nmb", "ceac", "ceaf", "ceaf_from", "evpi", "population_evpi",
     "mcse_mean_nmb", "convergence_check",
 ]
 
@@ -90,23 +91,69 @@ def summarise_draws(values: ArrayLike) -> dict[str, np.ndarray]:
     """
     v = _draws(values, "values")
     sd = _sd(v)
+    lower, upper = np.percentile(v, [2.5, 97.5], axis=0)  # one partition; the same values as two calls
     return {
         "mean": v.mean(axis=0),
-        "lower": np.percentile(v, 2.5, axis=0),
-        "upper": np.percentile(v, 97.5, axis=0),
+        "lower": lower,
+        "upper": upper,
         "sd": sd,
         "mcse": sd / math.sqrt(v.shape[0]),
     }
 
 
-def expected_nmb(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.ndarray:
-    """Expected (mean over draws) NMB, ``[n_wtp, n_strategies]``."""
+def nmb_statistics(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> dict[str, np.ndarray]:
+    """Every per-WTP statistic of NMB = effect·λ − cost that the PSA tables use, in one computation.
+
+    Keys: ``enmb`` expected NMB and ``ceac`` acceptability, ``mcse`` the MCSE of the mean NMB
+    (``sd / sqrt(n)``, ``ddof=1``, NaN for one draw), all ``[n_wtp, n_strategies]``; ``evpi``
+    (``[n_wtp]``); ``best`` / ``second`` the strategies of highest / second-highest expected NMB
+    (stable order: ties toward the lower index; ``second`` = -1 with one strategy) and
+    ``mcse_incremental`` the MCSE of their mean per-draw difference (``[n_wtp]``).  The formulas are
+    those of :func:`expected_nmb`, :func:`ceac`, :func:`evpi`, :func:`mcse_mean_nmb` and
+    :func:`convergence_check`.  C-contiguous inputs (as the PSA's matrices) go through the compiled
+    :func:`ces.analysis.nmb_kernel.nmb_kernel`, which sums in numpy's order (same bits); others
+    through the numpy formulas of :func:`_numpy_statistics`.
+    """
     c, e = _pair(costs, effects)
     w = _wtp(wtp)
-    out = np.empty((w.size, c.shape[1]))
-    for i, lam in enumerate(w):
-        out[i] = (e * lam - c).mean(axis=0)
+    if not (c.flags.c_contiguous and e.flags.c_contiguous):
+        return _numpy_statistics(c, e, w)
+    from ces.analysis.nmb_kernel import nmb_kernel
+
+    W, K = w.size, c.shape[1]
+    out = {"enmb": np.empty((W, K)), "ceac": np.empty((W, K)), "evpi": np.empty(W), "mcse": np.empty((W, K)),
+           "best": np.empty(W, np.int64), "second": np.empty(W, np.int64), "mcse_incremental": np.empty(W)}
+    nmb_kernel(c, e, w, out["enmb"], out["ceac"], out["evpi"], out["mcse"], out["best"], out["second"],
+               out["mcse_incremental"])
     return out
+
+
+def _numpy_statistics(c: np.ndarray, e: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`nmb_statistics` by numpy, one WTP at a time (memory ``O(n_draws * n_strategies)``)."""
+    n, K = c.shape
+    root_n = math.sqrt(n)
+    out = {"enmb": np.empty((w.size, K)), "ceac": np.empty((w.size, K)), "evpi": np.empty(w.size),
+           "mcse": np.empty((w.size, K)), "best": np.empty(w.size, np.int64), "second": np.empty(w.size, np.int64),
+           "mcse_incremental": np.empty(w.size)}
+    for i, lam in enumerate(w):
+        nmb = e * lam - c
+        mean = nmb.mean(axis=0)
+        out["enmb"][i] = mean
+        out["ceac"][i] = np.bincount(np.argmax(nmb, axis=1), minlength=K) / n
+        best_on_average = int(np.argmax(mean))
+        out["evpi"][i] = (nmb.max(axis=1) - nmb[:, best_on_average]).mean()
+        out["mcse"][i] = _sd(nmb) / root_n
+        order = np.argsort(-mean, kind="stable")
+        out["best"][i] = order[0]
+        out["second"][i] = order[1] if K > 1 else -1
+        out["mcse_incremental"][i] = (float(_sd((nmb[:, order[0]] - nmb[:, order[1]])[:, None])[0] / root_n)
+                                      if K > 1 else float("nan"))
+    return out
+
+
+def expected_nmb(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.ndarray:
+    """Expected (mean over draws) NMB, ``[n_wtp, n_strategies]``."""
+    return nmb_statistics(costs, effects, wtp)["enmb"]
 
 
 def ceac(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.ndarray:
@@ -117,14 +164,7 @@ def ceac(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.ndarray:
     broken toward the **lowest strategy index** (``numpy.argmax`` semantics), so every
     draw counts for exactly one strategy and each row sums to 1.
     """
-    c, e = _pair(costs, effects)
-    w = _wtp(wtp)
-    n_draws, n_strat = c.shape
-    out = np.empty((w.size, n_strat))
-    for i, lam in enumerate(w):
-        best = np.argmax(e * lam - c, axis=1)
-        out[i] = np.bincount(best, minlength=n_strat) / n_draws
-    return out
+    return nmb_statistics(costs, effects, wtp)["ceac"]
 
 
 def ceaf(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -152,14 +192,7 @@ def evpi(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.ndarray:
     highest mean NMB (ties toward the lowest index): every term is >= 0, no large
     numbers cancel, and EVPI is exactly 0 when ``s*`` is best in every draw.
     """
-    c, e = _pair(costs, effects)
-    w = _wtp(wtp)
-    out = np.empty(w.size)
-    for i, lam in enumerate(w):
-        nmb = e * lam - c
-        best_on_average = int(np.argmax(nmb.mean(axis=0)))
-        out[i] = (nmb.max(axis=1) - nmb[:, best_on_average]).mean()
-    return out
+    return nmb_statistics(costs, effects, wtp)["evpi"]
 
 
 def population_evpi(evpi_pp: ArrayLike, population_per_year: float, years: int,
@@ -198,17 +231,11 @@ def mcse_mean_nmb(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.nd
 
     Shape ``[n_wtp, n_strategies]``; sample sd with ``ddof=1`` (NaN for one draw).
     """
-    c, e = _pair(costs, effects)
-    w = _wtp(wtp)
-    root_n = math.sqrt(c.shape[0])
-    out = np.empty((w.size, c.shape[1]))
-    for i, lam in enumerate(w):
-        out[i] = _sd(e * lam - c) / root_n
-    return out
+    return nmb_statistics(costs, effects, wtp)["mcse"]
 
 
 def convergence_check(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike,
-                      precision: float) -> pd.DataFrame:
+                      precision: float, stats: dict | None = None) -> pd.DataFrame:
     """Whether the PSA has enough draws to pin down mean NMBs to ``precision``.
 
     Rule, for each WTP: take the MCSE (``sd / sqrt(n)``, ``ddof=1``) of the mean NMB
@@ -225,7 +252,7 @@ def convergence_check(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike,
     Returns a DataFrame with one row per WTP and columns ``wtp, best, second,
     mcse_max_strategy, mcse_incremental, mcse_max, converged, n_draws, n_needed``.
     With a single draw the MCSE is undefined: ``converged`` is False and ``n_needed``
-    is -1.
+    is -1.  ``stats``: :func:`nmb_statistics` of the same arguments, if already computed.
     """
     c, e = _pair(costs, effects)
     w = _wtp(wtp)
@@ -236,19 +263,13 @@ def convergence_check(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike,
     if not np.all(np.isfinite(precs)) or np.any(precs <= 0):
         raise CesError(f"precision must be a finite number > 0, got {precision!r}")
     n, n_strat = c.shape
-    root_n = math.sqrt(n)
+    if stats is None:
+        stats = nmb_statistics(c, e, w)
     rows = []
-    for lam, prec in zip(w, precs.tolist()):
-        nmb = e * lam - c
-        mcse_strat = _sd(nmb) / root_n
-        order = np.argsort(-nmb.mean(axis=0), kind="stable")
-        best = int(order[0])
-        if n_strat > 1:
-            second = int(order[1])
-            diff = (nmb[:, best] - nmb[:, second])[:, None]
-            mcse_inc = float(_sd(diff)[0] / root_n)
-        else:
-            second, mcse_inc = -1, float("nan")
+    for i, (lam, prec) in enumerate(zip(w, precs.tolist())):
+        mcse_strat = stats["mcse"][i]
+        best, second = int(stats["best"][i]), int(stats["second"][i])
+        mcse_inc = float(stats["mcse_incremental"][i])
         m_strat = float(np.max(mcse_strat))
         m_all = m_strat if n_strat == 1 else max(m_strat, mcse_inc)
         if math.isnan(m_all):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ces.analysis.icer import calculate_icers
 from ces.economics.indirect import CAREGIVER_QALY
-from ces.analysis.psa import ceac, ceaf_from, convergence_check, evpi, expected_nmb, population_evpi, summarise_draws
+from ces.analysis.psa import ceaf_from, convergence_check, nmb_statistics, population_evpi, summarise_draws
 
 #: Default precision of the convergence check: 1 % of |expected NMB| of the optimal strategy,
 #: floored at one currency unit (documented in docs/psa.md, Convergence).
@@ -40,16 +40,23 @@ def probabilistic_icers(psa, effect: str, perspective=None) -> pd.DataFrame:
     return calculate_icers(psa.strategies, _cost(psa, perspective).mean(axis=0), psa.matrix(effect).mean(axis=0))
 
 
+def wtp_statistics(psa, effect: str, wtps, perspective=None) -> dict:
+    """:func:`ces.analysis.psa.nmb_statistics` of the perspective's cost and ``effect`` at ``wtps``: the one
+    computation behind :func:`wtp_table` and :func:`convergence_table`."""
+    return nmb_statistics(_cost(psa, perspective), psa.matrix(effect), np.asarray(wtps, dtype=float))
+
+
 def wtp_table(psa, effect: str, wtps, population: float | None = None, years: int | None = None,
-              discount_rate: float = 0.0, perspective=None) -> pd.DataFrame:
+              discount_rate: float = 0.0, perspective=None, stats: dict | None = None) -> pd.DataFrame:
     """One row per WTP: optimal strategy (highest expected NMB), its expected NMB, CEAC of each strategy,
-    CEAF probability, per-person EVPI and (if a population is given) population EVPI."""
-    c, e = _cost(psa, perspective), psa.matrix(effect)
+    CEAF probability, per-person EVPI and (if a population is given) population EVPI.
+
+    ``stats``: :func:`wtp_statistics` of the same PSA, effect, WTPs and perspective, if already computed."""
+    if stats is None:
+        stats = wtp_statistics(psa, effect, wtps, perspective)
     w = np.asarray(wtps, dtype=float)
-    ce = ceac(c, e, w)
-    enmb = expected_nmb(c, e, w)
+    ce, enmb, ev = stats["ceac"], stats["enmb"], stats["evpi"]
     opt, prob = ceaf_from(enmb, ce)  # = ceaf(c, e, w), without computing both again
-    ev = evpi(c, e, w)
     rows = []
     for i, lam in enumerate(w):
         row = {"wtp": float(lam), "optimal": psa.strategies[int(opt[i])], "expected_nmb": float(enmb[i, opt[i]]),
@@ -65,17 +72,17 @@ def wtp_table(psa, effect: str, wtps, population: float | None = None, years: in
 
 
 def convergence_table(psa, effect: str, wtps, precision: float | None = None, perspective=None,
-                      enmb: np.ndarray | None = None) -> pd.DataFrame:
+                      stats: dict | None = None) -> pd.DataFrame:
     """Monte Carlo check per WTP; default precision = 1 % of |expected NMB| of the optimal strategy (≥ 1).
 
-    ``enmb``: the expected NMBs ``[n_wtp, n_strategies]`` if already computed (e.g. by :func:`wtp_table`)."""
+    ``stats``: :func:`wtp_statistics` of the same arguments if already computed (e.g. for :func:`wtp_table`)."""
     c, e = _cost(psa, perspective), psa.matrix(effect)
     w = np.asarray(wtps, dtype=float)
-    if enmb is None:
-        enmb = expected_nmb(c, e, w)
+    if stats is None:
+        stats = nmb_statistics(c, e, w)
     precs = [precision if precision is not None else max(1.0, DEFAULT_RELATIVE_PRECISION * float(np.max(np.abs(row))))
-             for row in enmb]
-    t = convergence_check(c, e, w, precs)
+             for row in stats["enmb"]]
+    t = convergence_check(c, e, w, precs, stats)
     t["precision"] = precs
     t["best"] = [psa.strategies[b] for b in t["best"]]
     t["second"] = [psa.strategies[b] if b >= 0 else None for b in t["second"]]
@@ -88,6 +95,7 @@ def draws_table(psa, perspectives: list = ()) -> pd.DataFrame:
     per sampled parameter (the same value in every strategy's row of a draw), so that users can run
     their own regression or EVPPI on the draws."""
     frames = []
+    samples = psa.samples if psa.sample_names else None  # generated again (not kept by the PSA): once here
     for s in psa.strategies:
         t = psa.totals[s]
         df = pd.DataFrame({"draw": np.arange(1, psa.n_draws + 1), "strategy": s})
@@ -102,7 +110,7 @@ def draws_table(psa, perspectives: list = ()) -> pd.DataFrame:
         df["ly"] = t[:, psa.streams.index("ly")]
         if CAREGIVER_QALY in psa.streams:
             df[CAREGIVER_QALY] = t[:, psa.streams.index(CAREGIVER_QALY)]
-        if psa.samples is not None and len(psa.sample_names):
-            df = pd.concat([df, pd.DataFrame(psa.samples, columns=[f"param.{n}" for n in psa.sample_names])], axis=1)
+        if samples is not None:
+            df = pd.concat([df, pd.DataFrame(samples, columns=[f"param.{n}" for n in psa.sample_names])], axis=1)
         frames.append(df)
     return pd.concat(frames, ignore_index=True)

@@ -4,10 +4,13 @@ The draw matrix is defined by (seed, parameter, draw index) only (see
 :mod:`ces.params.sampling`), so any chunk size gives the same draws; each draw's
 kernel arithmetic is sequential, so any thread count gives the same per-draw
 results.  Memory is bounded by ``chunk`` (arrays are draws × cycles per chunk);
-only the per-draw totals (draws × streams per strategy) and the sampled parameter values (draws ×
+only the per-draw discounted totals (draws × streams per strategy) are kept, the undiscounted ones
+on request (``undiscounted=True``; no output reads them).  The sampled parameter values (draws ×
 sampled scalars, ``PsaResult.samples`` with ``sample_names``, and ``PsaResult.parameter_draws()`` by
-parameter name; for regression metamodels and EVPPI) are kept.  Every perspective's cost is a sum of stream columns (``PsaResult.costs``), so no perspective
-needs a simulation of its own.
+parameter name; for --draws-out, regression metamodels and EVPPI) are not kept but generated again
+when asked for (:class:`SampleSource`: the same values, since a draw depends on (seed, parameter,
+draw index) only).  Every perspective's cost is a sum of stream columns (``PsaResult.costs``), so no
+perspective needs a simulation of its own.
 """
 
 from __future__ import annotations
@@ -23,21 +26,56 @@ from ces.engine.psm import CrossingInfo
 from ces.params.sampling import sample_draws
 
 
+#: Draws per step when :class:`SampleSource` generates the sampled-parameter matrix again.
+RESAMPLE_STEP = 65_536
+
+
+@dataclass
+class SampleSource:
+    """How to generate the sampled-parameter matrix of draws [first, first + n) again: the sampling keys'
+    distributions (:func:`distribution_keys`) and the seed.  :func:`ces.params.sampling.sample_draws`
+    makes draw i from (seed, key, i) only, so the values are those the PSA ran with, bit for bit."""
+
+    dists: dict
+    seed: int
+    first: int = 0
+
+    def matrix(self, n_draws: int, n_columns: int) -> np.ndarray:
+        """(n_draws, n_columns): one column per scalar draw, in the order of the keys (``sample_names``)."""
+        out = np.empty((n_draws, n_columns))
+        if n_columns == 0:
+            return out
+        blocks: dict = {}
+        for start in range(0, n_draws, RESAMPLE_STEP):
+            stop = min(n_draws, start + RESAMPLE_STEP)
+            drawn = sample_draws(self.dists, self.seed, self.first + start, self.first + stop, blocks)
+            out[start:stop] = np.hstack([a[:, None] if a.ndim == 1 else a for a in drawn.values()])
+        return out
+
+
 @dataclass
 class PsaResult:
     strategies: list
     streams: list
     cost_streams: list
     totals: dict  # strategy -> (n_draws, R) discounted
-    totals_undisc: dict  # strategy -> (n_draws, R)
+    totals_undisc: dict  # strategy -> (n_draws, R); empty unless run_psa(undiscounted=True)
     n_draws: int
     seed: int
     seconds: float = 0.0
     chunk: int = 0
     crossing: dict = field(default_factory=dict)  # PSM: strategy -> CrossingInfo summed over draws
     sample_names: list = field(default_factory=list)  # one name per sampled parameter column
-    samples: np.ndarray | None = None  # (n_draws, n_sampled): the sampled parameter values per draw
+    sample_source: SampleSource | None = None  # generates ``samples`` again (None: no sampled parameter)
     parameter_columns: dict = field(default_factory=dict)  # parameter name -> its column of ``samples``
+
+    @property
+    def samples(self) -> np.ndarray:
+        """(n_draws, n_sampled): the sampled parameter values per draw, one column per ``sample_names``
+        entry; generated again at each access (:class:`SampleSource`), not kept."""
+        if self.sample_source is None:
+            return np.empty((self.n_draws, 0))
+        return self.sample_source.matrix(self.n_draws, len(self.sample_names))
 
     def matrix(self, stream: str) -> np.ndarray:
         """(n_draws, n_strategies) of one stream, or of the payer's total cost for ``cost``."""
@@ -57,9 +95,10 @@ class PsaResult:
         ``samples`` holds one column per sampling key (a joint entry ``KEY: {names: [a, b], ...}`` has
         columns ``KEY[0]``, ``KEY[1]``); ``parameter_columns`` says which column each parameter
         name reads (``a`` → ``KEY[0]``).  Nothing is sampled again.  Used by EVPPI."""
-        if self.samples is None:
+        if self.sample_source is None or not self.parameter_columns:
             return {}
-        return {name: np.ascontiguousarray(self.samples[:, j]) for name, j in self.parameter_columns.items()}
+        samples = self.samples
+        return {name: np.ascontiguousarray(samples[:, j]) for name, j in self.parameter_columns.items()}
 
 
 def distribution_keys(model: CohortModel) -> dict:
@@ -118,39 +157,40 @@ def chunk_results(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000
 
 
 def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,
-            on_chunk: Callable[[int, int], None] | None = None, first: int = 0) -> PsaResult:
+            on_chunk: Callable[[int, int], None] | None = None, first: int = 0,
+            undiscounted: bool = False) -> PsaResult:
     """Run ``n_draws`` PSA draws of every strategy; ``on_chunk(done, total)`` reports progress.
 
     ``first``: index of the first draw, so that draws [first, first + n_draws) of the full PSA are
     run (one task of a PSA split over workers; :func:`merge_psa` joins the parts).
+    ``undiscounted``: also keep the per-draw undiscounted totals (``totals_undisc``).
     """
     t0 = time.perf_counter()
     R = len(model.streams)
     totals = {s: np.empty((n_draws, R)) for s in model.strategies}
-    totals_u = {s: np.empty((n_draws, R)) for s in model.strategies}
+    totals_u = {s: np.empty((n_draws, R)) for s in model.strategies} if undiscounted else {}
     crossing = {}
-    cols: list = []
-    params = None
+    cols: list | None = None
     for start, stop, samples, results in chunk_results(model, n_draws, seed, chunk, first):
-        if params is None:  # the sampled-parameter matrix, one column per scalar draw (for EVPPI, regression)
+        if cols is None:  # the sampled-parameter columns, one per scalar draw (for EVPPI, regression)
+            cols = []
             for name, a in samples.items():
                 cols += [name] if a.ndim == 1 else [f"{name}[{j}]" for j in range(a.shape[1])]
-            params = np.empty((n_draws, len(cols)))
-        if cols:
-            params[start:stop] = np.hstack([a[:, None] if a.ndim == 1 else a for a in samples.values()])
         for s, res in results.items():
             totals[s][start:stop] = res.totals
-            totals_u[s][start:stop] = res.totals_undisc
+            if undiscounted:
+                totals_u[s][start:stop] = res.totals_undisc
             if res.crossing is not None:
                 acc = crossing.setdefault(s, CrossingInfo())
                 acc.points += res.crossing.points
                 acc.draws += res.crossing.draws
         if on_chunk is not None:
             on_chunk(stop, n_draws)
+    cols = cols or []
+    source = SampleSource(distribution_keys(model), seed, first) if cols else None
     return PsaResult(list(model.strategies), list(model.streams), list(model.payer_streams), totals, totals_u,
                      n_draws, seed, time.perf_counter() - t0, chunk, crossing=crossing, sample_names=cols,
-                     samples=params if params is not None else np.empty((n_draws, 0)),
-                     parameter_columns=parameter_columns(model, cols))
+                     sample_source=source, parameter_columns=parameter_columns(model, cols))
 
 
 def merge_psa(parts: Iterable, n_draws: int) -> PsaResult:
@@ -171,7 +211,7 @@ def merge_psa(parts: Iterable, n_draws: int) -> PsaResult:
                 if isinstance(v, dict) and v and all(isinstance(a, np.ndarray) and a.shape[:1] == (p.n_draws,)
                                                      for a in v.values()):
                     merged[f.name] = {k: np.empty((n_draws,) + a.shape[1:], a.dtype) for k, a in v.items()}
-                elif isinstance(v, np.ndarray) and v.shape[:1] == (p.n_draws,):  # e.g. the sampled parameters
+                elif isinstance(v, np.ndarray) and v.shape[:1] == (p.n_draws,):  # a per-draw array field
                     merged[f.name] = np.empty((n_draws,) + v.shape[1:], v.dtype)
         for name, arrays in merged.items():
             if isinstance(arrays, np.ndarray):
@@ -186,4 +226,5 @@ def merge_psa(parts: Iterable, n_draws: int) -> PsaResult:
         covered += p.n_draws
     if out is None or covered != n_draws:
         raise ValueError(f"PSA parts cover {covered} draws, expected {n_draws}")
-    return replace(out, **merged, n_draws=n_draws, crossing=crossing)
+    source = replace(out.sample_source, first=0) if out.sample_source is not None else None  # parts cover [0, n)
+    return replace(out, **merged, n_draws=n_draws, crossing=crossing, sample_source=source)

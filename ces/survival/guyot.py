@@ -16,6 +16,9 @@ times a_i, and optionally the total number of events D.  For each at-risk interv
 In the last interval the number censored is fixed so that the events add up to D when D is given;
 otherwise it is the average censoring rate of the earlier intervals times the interval's length
 (capped at the number at risk), as in Guyot et al.  The result has one row per pseudo-patient.
+
+:func:`pseudo_ipd` reads the two CSVs and reconstructs: the one path of ``ces fit --km`` and of the run-time
+refit of its recipe (:mod:`ces.survival.fit_recipe`).
 """
 
 from __future__ import annotations

@@ -223,4 +223,8 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         from ces.analysis.sanity import sanity_warnings
 
         res.warnings = sanity_warnings(res)
+        if opts is not None and loaded.config.psa is not None and loaded.config.psa.curves is not None:
+            from ces.survival.boot_run import curve_warnings
+
+            res.warnings += curve_warnings(loaded)
     return res

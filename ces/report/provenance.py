@@ -5,7 +5,8 @@ Written into results.json (``provenance``) and manifest.json, so that a regressi
 before any metric is compared.
 
 - ``inputs``: every file read, by role: ``config``, ``model``, ``table`` (CSV look-ups,
-  empirical draws), ``patient_data`` (the data refitted by ``psa: {curves: ...}``), ``life_table`` (background mortality, ``mortality()``, the preset's
+  empirical draws), ``patient_data`` and ``digitised_curve`` (the patient-level data, or the KM and at-risk
+  files, refitted by ``psa: {curves: ...}``), ``life_table`` (background mortality, ``mortality()``, the preset's
   severity life table), ``setting`` (the country preset ``ces/settings/NAME.yaml``).
 - ``parameters``: the effective value of every model parameter after the config's (and a
   sensitivity analysis') overrides, the expression, and the file / key / line that set it;
@@ -39,11 +40,13 @@ def input_files(run) -> list:
         out.append(("config", loaded.config_loc.file))
     out.append(("model", loaded.model_loc.file))
     data_dir = Path(str(resources.files("ces") / "data")).resolve()
-    fit_data = {str((loaded.base_dir / r.data).resolve()) for r in getattr(loaded.model, "fits", {}).values()}
+    from ces.survival.fit_recipe import input_files
+
+    fit_data = {str((loaded.base_dir / rel).resolve()): "patient_data" if key == "data" else "digitised_curve"
+                for r in (getattr(loaded.model, "fits", None) or {}).values() for key, _, rel in input_files(r)}
     for f in run.model.data_files:
         role = "life_table" if Path(f).resolve().parent == data_dir and Path(f).name.startswith("lifetable") else "table"
-        if str(Path(f).resolve()) in fit_data:
-            role = "patient_data"  # refitted by psa.curves (ces.survival.boot_run)
+        role = fit_data.get(str(Path(f).resolve()), role)  # refitted by psa.curves (ces.survival.boot_run)
         out.append((role, f))
     setting = loaded.config.setting
     if setting is not None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ces.errors import CesError
 
 
@@ -21,24 +19,6 @@ def _floats(text: str, what: str) -> tuple:
     except ValueError:
         raise CesError(f"{what} must be a comma list of numbers, got `{text}`") from None
     return vals
-
-
-def read_km(km: Path, at_risk: Path):
-    """Two-column CSVs: (time, survival) and (time, n_risk); the first two columns are used."""
-    import pandas as pd
-
-    out = []
-    for path, cols in ((km, ("time", "survival")), (at_risk, ("time", "n_risk"))):
-        try:
-            df = pd.read_csv(path, comment="#")
-        except FileNotFoundError:
-            raise CesError(f"file `{path}` not found") from None
-        except Exception as exc:  # malformed CSV
-            raise CesError(f"cannot read CSV: {exc}".splitlines()[0], file=str(path)) from None
-        if df.shape[1] < 2 or len(df) > 100_000:
-            raise CesError(f"expected 2 columns ({', '.join(cols)}) and at most 100000 rows", file=str(path))
-        out.append([pd.to_numeric(df.iloc[:, j], errors="coerce").to_numpy(dtype=float) for j in (0, 1)])
-    return out
 
 
 def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, events, ipd_out, families,
@@ -51,7 +31,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
     from ces.report.fit_report import merged_model, print_tables
     from ces.survival import fit_output as fo
     from ces.survival.fit_data import floor_inputs, read_endpoints
-    from ces.survival.guyot import reconstruct
+    from ces.survival.guyot import pseudo_ipd, source_label
 
     console = Console()
     writes: list = []  # (path, text) written at the end
@@ -63,12 +43,10 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
             raise CesError("the digitised path needs both --km KM.csv and --at-risk RISK.csv")
         if data is not None:
             raise CesError("give either DATA.csv or --km/--at-risk, not both")
-        (t, s), (rt, rn) = read_km(km, at_risk)
-        if s.size and np.nanmax(s) > 1.0 + 1e-9 and np.nanmax(s) <= 100:
-            raise CesError("survival values above 1: give proportions (0–1), not percentages", file=str(km))
-        time, event = reconstruct(t, s, rt, rn, events, km_file=str(km), risk_file=str(at_risk))
-        df = pd.DataFrame({"time": time, "event": event})
-        df = df[df.time > 0].reset_index(drop=True)  # events at t = 0 carry no likelihood information here
+        if arm is not None or joint or weight is not None:
+            raise CesError("--arm, --joint and --weight need patient-level data: digitise each arm's curve and "
+                           "fit it with its own `ces fit --km ... --name NAME`")
+        df, rt, rn, time = pseudo_ipd(km, at_risk, events)
         ipd_path = ipd_out or km.with_name(km.stem + "_ipd.csv")
         writes.append((ipd_path, f"# reconstructed from {km.name} and {at_risk.name} (Guyot et al. 2012)\n"
                        + df.to_csv(index=False)))
@@ -78,7 +56,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
         rec = number_at_risk(time, rt[rt <= time.max()])
         console.print("numbers at risk, published vs reconstructed: " + ", ".join(
             f"t={a:g}: {n:.0f}/{r:.0f}" for a, n, r in zip(rt, rn, rec)))
-        time_col, event_col, source = ["time"], ["event"], f"{km.name} + {at_risk.name} (Guyot reconstruction)"
+        time_col, event_col, source = ["time"], ["event"], source_label(km, at_risk)
     else:
         if data is None:
             raise CesError("give DATA.csv with --time and --event, or --km KM.csv --at-risk RISK.csv")
@@ -100,11 +78,14 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
     if joint and arm is None:
         raise CesError("--joint needs --arm")
     floor = floor_inputs(background, age, sex)
+    from ces.survival.bootstrap import curve_stream
+
+    stream = curve_stream(names[0]) if km is not None else ()  # each digitised curve resampled on its own
     res = fo.run_fit(df, source, list(zip(names, time_col, event_col)), arm=arm, weight=weight, joint=joint,
                      families=fams, knots=knot_list, cure=cure, time_unit=time_unit,
                      at_years=_floats(at, "--at"), horizon_years=horizon, choose=choose,
                      bootstrap_b=bootstrap_b, seed=seed, background=background, mortality=floor,
-                     map_fn=executor.map if executor is not None else map, blocks=blocks)
+                     map_fn=executor.map if executor is not None else map, blocks=blocks, bootstrap_stream=stream)
     print_tables(console, res)
     if yaml_out is not None:
         from ces.survival.bootstrap import yaml_block
@@ -112,8 +93,8 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
         text, more = yaml_block(res, yaml_out, psa=psa, source=source, inputs=[data] if data is not None else
                                 [km, at_risk], seed=seed, time_unit=time_unit, background=background)
         writes.extend(more)
-        if data is not None and (arm is None or joint):
-            text += _recipe_yaml(data, yaml_out, res, names, time_col, event_col, psa or (
+        if arm is None or joint:
+            text += _recipe_yaml(data, km, at_risk, events, yaml_out, res, names, time_col, event_col, psa or (
                 "bootstrap" if bootstrap_b else "hessian"), arm=arm, joint=joint, weight=weight, families=fams,
                 knots=knot_list, cure=cure, choose=choose, time_unit=time_unit, background=background, age=age,
                 sex=sex)
@@ -144,15 +125,14 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
                 console.print(f"wrote {out / path}")
 
 
-def _recipe_yaml(data, yaml_out, res, names, time_col, event_col, psa, **options) -> str:
+def _recipe_yaml(data, km, at_risk, events, yaml_out, res, names, time_col, event_col, psa, **options) -> str:
     """The block's ``fits:`` entry (:mod:`ces.survival.fit_recipe`), for ``psa: {curves: ...}`` in ``ces run``."""
     import yaml
 
-    from ces.survival.bootstrap import file_sha256
     from ces.survival.fit_recipe import recipe, recipe_key
 
     labels = [m for _, m, _, _ in res["endpoints"]]
     eps = list(zip(names, time_col, event_col, labels))
     keys = ["fit_coef"] if psa in ("bootstrap", "mvn") else [f"{n}_coef" for n in names]
-    rec = recipe(data, yaml_out, sha256=file_sha256([data]), endpoints=eps, parameters=keys, **options)
+    rec = recipe(data, yaml_out, endpoints=eps, parameters=keys, km=km, at_risk=at_risk, events=events, **options)
     return yaml.safe_dump({"fits": {recipe_key(eps): rec}}, sort_keys=False, width=100, default_flow_style=None)

@@ -11,8 +11,13 @@ run's PSA seed.  The recipe's PSA entries (``parameters``) are then replaced by 
 - ``mvn``: ``dist: mvnormal``, covariance = the bootstrap covariance of the replicates;
 - ``hessian``: ``dist: mvnormal``, block-diagonal covariance = each curve's inverse Hessian (curves independent).
 
+A recipe of a digitised curve (``ces fit --km``) rebuilds the same Guyot pseudo-patients and resamples them
+with its own seed stream: separately digitised curves (PFS and OS, or two arms) are resampled independently,
+so each keeps its parametric uncertainty but NOT the correlation between them (e.g. PFS–OS; the curves are not
+linked patient by patient); the run warns when it combines several such recipes (:func:`curve_warnings`).
+
 The base-case values stay the model's own (the MLEs the block records).  Replicates are cached on disk, keyed
-by SHA-256 of (ces version, data SHA-256, recipe, form, B, seed): ``$CES_CACHE_DIR/bootstrap/`` (default
+by SHA-256 of (ces version, SHA-256 of the input files, recipe, form, B, seed): ``$CES_CACHE_DIR/bootstrap/`` (default
 ``~/.cache/ces/bootstrap/``); a second run with the same key reads them back without refitting.
 """
 
@@ -51,12 +56,13 @@ def cache_key(data_sha: str, rec: dict, form: str, B: int, seed: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def fitted(rec, data_path: Path, form: str, B: int, seed: int, map_fn=map, blocks: int = 1) -> dict:
+def fitted(rec, paths: list, form: str, B: int, seed: int, map_fn=map, blocks: int = 1) -> dict:
     """{"columns", "hessian": [cov per endpoint], "rows": replicates CSV path or None}, from the cache or
-    refitted (and cached)."""
+    refitted (and cached); ``paths``: the recipe's input files (fit_recipe.input_files), resolved."""
     from ces.survival.bootstrap import file_sha256, rows_csv
+    from ces.survival.fit_recipe import source
 
-    sha = file_sha256([data_path])
+    sha = file_sha256(paths)
     n_boot = 0 if form == "hessian" else B
     key = cache_key(sha, rec.model_dump(), form, n_boot, seed if n_boot else 0)
     d = cache_dir()
@@ -67,7 +73,7 @@ def fitted(rec, data_path: Path, form: str, B: int, seed: int, map_fn=map, block
             return {**meta, "rows": rows_path if n_boot else None, "cached": True}
         except (OSError, ValueError):
             pass  # an unreadable cache entry is refitted and rewritten
-    res = replay(rec, data_path, n_boot, seed, map_fn, blocks)
+    res = replay(rec, paths, n_boot, seed, map_fn, blocks)
     from ces.survival.fit_yaml import _py
 
     meta = {"columns": [f"{n}_{_py(c)}" for n, f, _, _ in res["chosen"] for c in f.coef_names],
@@ -79,7 +85,7 @@ def fitted(rec, data_path: Path, form: str, B: int, seed: int, map_fn=map, block
             if len(rep.draws) < 2:
                 raise CesError(f"only {len(rep.draws)} of {B} bootstrap replicates could be fitted: too few")
             meta["boot_cov"] = rep.covariance().tolist()
-            _write(rows_path, rows_csv(rep, source=data_path.name, data_sha256=sha, seed=seed,
+            _write(rows_path, rows_csv(rep, source=source(rec, paths), data_sha256=sha, seed=seed,
                                        models=res["endpoints"]))
         _write(meta_path, json.dumps(meta))
     except OSError as exc:
@@ -87,39 +93,43 @@ def fitted(rec, data_path: Path, form: str, B: int, seed: int, map_fn=map, block
     return {**meta, "rows": rows_path if n_boot else None, "cached": False}
 
 
-def replay(rec, data_path, B, seed, map_fn, blocks):
+def replay(rec, paths, B, seed, map_fn, blocks):
     """:func:`ces.survival.fit_recipe.replay` (a seam for the tests' refit counter)."""
     from ces.survival.fit_recipe import replay as _replay
 
-    return _replay(rec, data_path, B, seed, map_fn, blocks)
+    return _replay(rec, paths, B, seed, map_fn, blocks)
 
 
 def check_recipes(loaded) -> list:
-    """[(fits key, recipe, data path, coefficient names, base values)] of the config's ``psa.curves``, after
-    every check that needs no fit (recipe present, data file allowed, present and unchanged, entries joint)."""
+    """[(fits key, recipe, input paths, coefficient names, base values)] of the config's ``psa.curves``, after
+    every check that needs no fit (recipe present, input files allowed, present and unchanged, entries joint)."""
     from ces.modelfile.paths import check_data_path
     from ces.survival.bootstrap import file_sha256
+    from ces.survival.fit_recipe import input_files
 
     form = loaded.config.psa.curves
     if not loaded.model.fits:
         raise loaded.config_loc.error(("psa", "curves"), f"`curves: {form}` needs the model's `fits:` recipe "
-                                      "(written by `ces fit DATA.csv ... --yaml`; a model written before it, or "
-                                      "from digitised curves, has none: refit the patient-level data with `ces fit`)")
+                                      "(written by `ces fit DATA.csv ... --yaml` or `ces fit --km KM.csv --at-risk "
+                                      "RISK.csv ... --yaml`; a model written before it has none: rerun `ces fit`)")
     out = []
     for fname, rec in loaded.model.fits.items():
         where = ("fits", fname)
-        path = Path(rec.data)
-        path = path if path.is_absolute() else loaded.base_dir / path
-        try:
-            check_data_path(path, loaded.data_dirs, "fit data file", rec.data)
-        except ValueError as exc:
-            raise loaded.error(where + ("data",), str(exc)) from None
-        if not path.is_file():
-            raise loaded.error(where + ("data",), f"data file `{rec.data}` not found (resolved to {path})")
-        sha = file_sha256([path])
-        if sha != rec.sha256:
-            raise loaded.error(where + ("sha256",), f"`{rec.data}` has changed since `ces fit` recorded it "
-                               f"(SHA-256 {rec.sha256[:12]}… recorded, {sha[:12]}… now): rerun `ces fit` on it")
+        paths = []
+        for key, sha_key, rel in input_files(rec):
+            path = Path(rel)
+            path = path if path.is_absolute() else loaded.base_dir / path
+            try:
+                check_data_path(path, loaded.data_dirs, "fit data file", rel)
+            except ValueError as exc:
+                raise loaded.error(where + (key,), str(exc)) from None
+            if not path.is_file():
+                raise loaded.error(where + (key,), f"data file `{rel}` not found (resolved to {path})")
+            sha, recorded = file_sha256([path]), getattr(rec, sha_key)
+            if sha != recorded:
+                raise loaded.error(where + (sha_key,), f"`{rel}` has changed since `ces fit` recorded it "
+                                   f"(SHA-256 {recorded[:12]}… recorded, {sha[:12]}… now): rerun `ces fit` on it")
+            paths.append(path)
         names, base = [], []
         for i, key in enumerate(rec.parameters):
             raw = loaded.model.parameters.get(key)
@@ -132,7 +142,7 @@ def check_recipes(loaded) -> list:
                                    "coefficients (as `ces fit` writes it)")
             names += raw["names"]
             base += value
-        out.append((fname, rec, path, names, base))
+        out.append((fname, rec, paths, names, base))
     return out
 
 
@@ -140,18 +150,21 @@ def curve_overrides(loaded, seed: int, map_fn=map, blocks: int = 1) -> tuple:
     """(parameter overrides, keys to remove, data files read, extra data folder) for ``psa.curves``."""
     spec = loaded.config.psa
     form, B = spec.curves, spec.B if spec.B is not None else DEFAULT_B
+    from ces.survival.fit_recipe import input_files
+
     over, remove, files = {}, [], []
-    for fname, rec, path, names, base in check_recipes(loaded):
+    for fname, rec, paths, names, base in check_recipes(loaded):
+        label = " + ".join(rel for _, _, rel in input_files(rec))
         try:
-            got = fitted(rec, path, form, B, seed, map_fn, blocks)
+            got = fitted(rec, paths, form, B, seed, map_fn, blocks)
         except CesError as exc:
-            raise loaded.config_loc.error(("psa", "curves"), f"refitting `{rec.data}`: {exc.message}") from None
+            raise loaded.config_loc.error(("psa", "curves"), f"refitting `{label}`: {exc.message}") from None
         if got["columns"] != names:
             raise loaded.error(("fits", fname, "parameters"), f"the refit's coefficients ({', '.join(got['columns'])}"
                                f") are not the entries' names ({', '.join(names)})")
-        over[rec.parameters[0]] = _entry(form, names, base, got, B, rec.data, seed)
+        over[rec.parameters[0]] = _entry(form, names, base, got, B, label, seed)
         remove += rec.parameters[1:]
-        files.append(str(path.resolve()))
+        files += [str(p.resolve()) for p in paths]
     return over, remove, files, str(cache_dir())
 
 
@@ -186,3 +199,18 @@ def curve_psa(loaded, model, seed: int, build, overrides: dict | None, map_fn=ma
     loaded, model = build(merged)
     model.data_files.extend(f for f in files if f not in model.data_files)
     return loaded, model
+
+
+def curve_warnings(loaded) -> list:
+    """The run's warning when ``psa.curves`` combines several recipes and one is a digitised curve: those are
+    resampled independently (module docstring), so the correlation between the curves is not kept."""
+    spec = loaded.config.psa
+    fits = loaded.model.fits or {}
+    if spec is None or spec.curves in (None, "hessian") or len(fits) < 2 or all(r.km is None for r in fits.values()):
+        return []
+    names = ", ".join(f"`{k}`" for k in fits)
+    loc = loaded.config_loc
+    return [{"code": "curves_independent", "where": f"{loc.file}:{loc.line(('psa', 'curves'))} psa.curves",
+             "message": f"the recipes {names} are resampled independently (a digitised KM curve is "
+                        "not linked patient by patient to another curve): each keeps its own uncertainty, the "
+                        "correlation between them (e.g. PFS–OS) is not kept"}]

@@ -63,12 +63,13 @@ class Replicates:
 
 
 def bootstrap_replicates(df, endpoints: list, B: int, seed: int, weight: str | None = None,
-                         arm: str | None = None, map_fn=map, blocks: int = 1) -> Replicates:
+                         arm: str | None = None, map_fn=map, blocks: int = 1, stream: tuple = ()) -> Replicates:
     """Refit every endpoint's chosen model on B resamples of the patients (rows), the same rows for all.
 
     endpoints: [(name, time col, event col, Fit, levels)]; each refit starts from the full-data MLE.
     ``map_fn``: the builtin map, or an executor's map (e.g. :class:`ces.executors.LocalExecutor`);
-    the B replicates are cut into ``blocks`` contiguous ranges.  A replicate that cannot be fitted
+    the B replicates are cut into ``blocks`` contiguous ranges; ``stream`` (:func:`curve_stream`) extends the
+    seed of every replicate: ``default_rng([seed, b, *stream])``.  A replicate that cannot be fitted
     (a resample without events) is dropped; ``index`` records which replicates are kept.
     """
     from ces.survival.fit_yaml import _py
@@ -77,13 +78,13 @@ def bootstrap_replicates(df, endpoints: list, B: int, seed: int, weight: str | N
     cols = [f"{n}_{_py(c)}" for n, _, _, f, _ in endpoints for c in f.coef_names]
     blocks = max(1, min(int(blocks), B))
     reps = [range(B * j // blocks, B * (j + 1) // blocks) for j in range(blocks)]
-    fn = partial(_boot_block, df=df, endpoints=endpoints, seed=seed, weight=weight, arm=arm)
+    fn = partial(_boot_block, df=df, endpoints=endpoints, seed=seed, weight=weight, arm=arm, stream=tuple(stream))
     out = np.vstack(list(map_fn(fn, reps)))
     ok = np.all(np.isfinite(out), axis=1)
     return Replicates(cols, np.flatnonzero(ok), out[ok], B)
 
 
-def _boot_block(reps, *, df, endpoints, seed, weight, arm) -> np.ndarray:
+def _boot_block(reps, *, df, endpoints, seed, weight, arm, stream=()) -> np.ndarray:
     """Replicates ``reps`` (one row each; NaN where a resample cannot be fitted)."""
     import numba
 
@@ -96,7 +97,7 @@ def _boot_block(reps, *, df, endpoints, seed, weight, arm) -> np.ndarray:
     numba.set_num_threads(1)
     try:
         for i, b in enumerate(reps):
-            rng = np.random.default_rng([seed, b])
+            rng = np.random.default_rng([seed, b, *stream])
             boot = df.iloc[rng.integers(0, n, n)]
             row = []
             try:
@@ -109,6 +110,17 @@ def _boot_block(reps, *, df, endpoints, seed, weight, arm) -> np.ndarray:
     finally:
         numba.set_num_threads(threads)
     return out
+
+
+def curve_stream(name: str) -> tuple:
+    """The replicate-seed suffix of a curve fitted to a digitised KM (``ces fit --km --name NAME``): (CRC-32 of
+    NAME,).  Separately digitised curves (PFS and OS, or two arms) have pseudo-patients sorted by time and
+    often the same number of them; with the plain ``[seed, b]`` every curve would draw the same row indices,
+    coupling the curves' replicates rank by rank.  The suffix makes each curve's resamples independent of
+    the others' (names are unique in a model), and the same in ``ces fit`` and ``ces run``."""
+    import zlib
+
+    return (zlib.crc32(name.encode("utf-8")),)
 
 
 def file_sha256(paths) -> str:

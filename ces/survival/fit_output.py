@@ -68,11 +68,12 @@ def estimates_text(fit: Fit) -> str:
 def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=False, families=None,
             knots=(1, 2, 3), cure=True, time_unit="month", at_years=(1, 2, 5, 10), horizon_years=40.0,
             choose=None, bootstrap_b=0, seed=2026, background=None, mortality=None, map_fn=map,
-            blocks=1):
+            blocks=1, bootstrap_stream=()):
     """The whole ``ces fit`` workflow over endpoints [(name, time col, event col)].
 
     ``mortality`` = (life table, age, sex weights): cure models are then fitted with the background
-    hazard, as the engine evaluates them (see :class:`ces.survival.fit.Data`).
+    hazard, as the engine evaluates them (see :class:`ces.survival.fit.Data`).  ``bootstrap_stream``: the
+    replicates' seed suffix (:func:`ces.survival.bootstrap.curve_stream`; digitised curves).
     Returns {"tables": [(title, rows, fits)], "boot": :class:`ces.survival.bootstrap.Replicates` or None,
     "chosen": [(name, Fit, levels, data)], "time_unit": unit, "endpoints": [(name, model, time, event)]}.
     """
@@ -127,6 +128,6 @@ def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=Fa
         from ces.survival.bootstrap import bootstrap_replicates
 
         boot = bootstrap_replicates(df, [(n, t, e, f, lv) for n, t, e, f, lv, _ in boot_eps], bootstrap_b, seed,
-                                    weight, arm if joint else None, map_fn, blocks)
+                                    weight, arm if joint else None, map_fn, blocks, bootstrap_stream)
     endpoints_used = [(n, f.model.label, t, e) for n, t, e, f, _, _ in boot_eps]
     return {"tables": tables, "chosen": chosen, "boot": boot, "time_unit": time_unit, "endpoints": endpoints_used}

@@ -6,6 +6,11 @@ weights and background mortality (schema: :mod:`ces.modelfile.schema_fit`).  :fu
 :func:`ces.survival.fit_output.run_fit` as ``ces fit``, with the same arguments, so the full-data fits and the
 bootstrap replicates (seeded by ``np.random.default_rng([seed, b])``, :mod:`ces.survival.bootstrap`) are those
 ``ces fit DATA.csv ... --bootstrap B --seed S`` gives, bit for bit.
+
+A fit to a digitised curve (``ces fit --km KM.csv --at-risk RISK.csv [--events D]``) records the two files
+(SHA-256 each) and D instead of the data file; :func:`replay` rebuilds the pseudo-patients with the same
+:func:`ces.survival.guyot.pseudo_ipd` (deterministic) and resamples them with the curve's own seed stream
+(:func:`ces.survival.bootstrap.curve_stream`), as ``ces fit --km ... --bootstrap B --seed S`` does.
 """
 
 from __future__ import annotations
@@ -16,12 +21,27 @@ from pathlib import Path
 from ces.errors import CesError
 
 
-def recipe(data: Path, yaml_out: Path, *, sha256: str, endpoints: list, arm, joint: bool, weight, families,
-           knots: tuple, cure: bool, choose, time_unit: str, background, age, sex: str, parameters: list) -> dict:
-    """The ``fits:`` entry of a block written to ``yaml_out``; ``endpoints``: [(name, time, event, model label)]."""
-    rel = os.path.relpath(Path(data).resolve(), Path(yaml_out).resolve().parent)
-    out = {"data": Path(rel).as_posix(), "sha256": sha256,
-           "endpoints": [{"name": n, "time": t, "event": e, "model": m} for n, t, e, m in endpoints]}
+def _rel(path: Path, yaml_out: Path) -> str:
+    return Path(os.path.relpath(Path(path).resolve(), Path(yaml_out).resolve().parent)).as_posix()
+
+
+def recipe(data: Path | None, yaml_out: Path, *, endpoints: list, arm, joint: bool, weight, families,
+           knots: tuple, cure: bool, choose, time_unit: str, background, age, sex: str, parameters: list,
+           km: Path | None = None, at_risk: Path | None = None, events: int | None = None) -> dict:
+    """The ``fits:`` entry of a block written to ``yaml_out``; ``endpoints``: [(name, time, event, model label)].
+
+    ``data`` (patient-level CSV) or ``km`` + ``at_risk`` (digitised curve; ``events``: ``--events``); paths are
+    written relative to the block's folder, each with the SHA-256 of its bytes."""
+    from ces.survival.bootstrap import file_sha256
+
+    if km is not None:
+        out = {"km": _rel(km, yaml_out), "at_risk": _rel(at_risk, yaml_out), "sha256": file_sha256([km]),
+               "at_risk_sha256": file_sha256([at_risk])}
+        if events is not None:
+            out["events"] = int(events)
+    else:
+        out = {"data": _rel(data, yaml_out), "sha256": file_sha256([data])}
+    out["endpoints"] = [{"name": n, "time": t, "event": e, "model": m} for n, t, e, m in endpoints]
     for key, value, default in (("arm", arm, None), ("joint", bool(joint), False), ("weight", weight, None),
                                 ("families", list(families) if families else None, None),
                                 ("knots", [int(k) for k in knots], [1, 2, 3]), ("cure", bool(cure), True),
@@ -39,19 +59,39 @@ def recipe_key(endpoints: list) -> str:
     return "_".join(n for n, *_ in endpoints)
 
 
-def replay(rec, data_path: Path, B: int, seed: int, map_fn=map, blocks: int = 1) -> dict:
+def input_files(rec) -> list:
+    """[(recipe key of the file, key of its SHA-256, the path as recorded)] of a recipe, in hashing order."""
+    if rec.km is not None:
+        return [("km", "sha256", rec.km), ("at_risk", "at_risk_sha256", rec.at_risk)]
+    return [("data", "sha256", rec.data)]
+
+
+def source(rec, paths: list) -> str:
+    """The fit's ``source`` (as ``ces fit`` writes it in the replicates-file header)."""
+    from ces.survival.guyot import source_label
+
+    return source_label(*paths) if rec.km is not None else Path(paths[0]).name
+
+
+def replay(rec, paths: list, B: int, seed: int, map_fn=map, blocks: int = 1) -> dict:
     """``run_fit`` on the recipe ``rec`` (a :class:`ces.modelfile.schema_fit.FitRecipe`) with ``B`` replicates
-    (0: the full-data fits only); checks that every endpoint chooses the recorded model again."""
+    (0: the full-data fits only); ``paths``: the resolved :func:`input_files`.  Checks that every endpoint
+    chooses the recorded model again."""
+    from ces.survival.bootstrap import curve_stream
     from ces.survival.fit_data import floor_inputs, read_endpoints
     from ces.survival.fit_output import run_fit
+    from ces.survival.guyot import pseudo_ipd
 
     eps = rec.endpoints
-    df = read_endpoints(data_path, [e.time for e in eps], [e.event for e in eps], rec.arm, rec.weight)
-    res = run_fit(df, data_path.name, [(e.name, e.time, e.event) for e in eps], arm=rec.arm, weight=rec.weight,
+    if rec.km is not None:
+        df, stream = pseudo_ipd(paths[0], paths[1], rec.events)[0], curve_stream(eps[0].name)
+    else:
+        df, stream = read_endpoints(paths[0], [e.time for e in eps], [e.event for e in eps], rec.arm, rec.weight), ()
+    res = run_fit(df, source(rec, paths), [(e.name, e.time, e.event) for e in eps], arm=rec.arm, weight=rec.weight,
                   joint=rec.joint, families=rec.families, knots=tuple(rec.knots), cure=rec.cure,
                   time_unit=rec.time_unit, choose=rec.choose, bootstrap_b=B, seed=seed,
                   background=rec.background, mortality=floor_inputs(rec.background, rec.age, rec.sex),
-                  map_fn=map_fn, blocks=blocks)
+                  map_fn=map_fn, blocks=blocks, bootstrap_stream=stream)
     for e, (name, label, _, _) in zip(eps, res["endpoints"]):
         if label != e.model:
             raise CesError(f"{name}: the refit chooses `{label}`, the recipe records `{e.model}` (rerun `ces fit`)")

@@ -16,6 +16,9 @@ times a_i, and optionally the total number of events D.  For each at-risk interv
 In the last interval the number censored is fixed so that the events add up to D when D is given;
 otherwise it is the average censoring rate of the earlier intervals times the interval's length
 (capped at the number at risk), as in Guyot et al.  The result has one row per pseudo-patient.
+
+:func:`pseudo_ipd` reads the two CSVs and reconstructs: the one path of ``ces fit --km`` and of the run-time
+refit of its recipe (:mod:`ces.survival.fit_recipe`).
 """
 
 from __future__ import annotations
@@ -143,3 +146,43 @@ def reconstruct(t, s, at_time, at_n, total_events: int | None = None, km_file=No
     event = np.concatenate([np.ones(ev.size, dtype=int), np.zeros(ce.size, dtype=int)])
     order = np.lexsort((1 - event, time))
     return time[order], event[order]
+
+
+def read_km(km, at_risk):
+    """Two-column CSVs: (time, survival) and (time, n_risk); the first two columns are used."""
+    import pandas as pd
+
+    out = []
+    for path, cols in ((km, ("time", "survival")), (at_risk, ("time", "n_risk"))):
+        try:
+            df = pd.read_csv(path, comment="#")
+        except FileNotFoundError:
+            raise CesError(f"file `{path}` not found") from None
+        except Exception as exc:  # malformed CSV
+            raise CesError(f"cannot read CSV: {exc}".splitlines()[0], file=str(path)) from None
+        if df.shape[1] < 2 or len(df) > 100_000:
+            raise CesError(f"expected 2 columns ({', '.join(cols)}) and at most 100000 rows", file=str(path))
+        out.append([pd.to_numeric(df.iloc[:, j], errors="coerce").to_numpy(dtype=float) for j in (0, 1)])
+    return out
+
+
+def source_label(km, at_risk) -> str:
+    """The ``source`` of a fit to a digitised curve (block comment and replicates-file header)."""
+    from pathlib import Path
+
+    return f"{Path(km).name} + {Path(at_risk).name} (Guyot reconstruction)"
+
+
+def pseudo_ipd(km, at_risk, total_events: int | None = None):
+    """(DataFrame of pseudo-patients ``time, event`` with time > 0, at-risk times, at-risk numbers, all
+    reconstructed times): :func:`reconstruct` on the files ``km`` and ``at_risk``.  Deterministic: the same
+    files give the same rows (``ces fit --km`` and ``ces run``'s ``psa.curves`` refit, fit_recipe.py)."""
+    import pandas as pd
+
+    (t, s), (rt, rn) = read_km(km, at_risk)
+    if s.size and np.nanmax(s) > 1.0 + 1e-9 and np.nanmax(s) <= 100:
+        raise CesError("survival values above 1: give proportions (0–1), not percentages", file=str(km))
+    time, event = reconstruct(t, s, rt, rn, total_events, km_file=str(km), risk_file=str(at_risk))
+    df = pd.DataFrame({"time": time, "event": event})
+    df = df[df.time > 0].reset_index(drop=True)  # events at t = 0 carry no likelihood information here
+    return df, rt, rn, time

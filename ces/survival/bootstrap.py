@@ -16,9 +16,11 @@ For one correctly specified endpoint Σ* estimates the same matrix as the invers
 the asymptotic covariance of the MLE); under misspecification the bootstrap estimates the robust
 (sandwich) covariance instead.
 
-Replicate b draws its n row indices from ``np.random.default_rng([seed, b])``: it depends only on
-(seed, b), so the replicates are the same however they are split into blocks or mapped onto worker
-processes, and the first B replicates of a larger run are those of a run with B.
+Replicate b draws its n row indices from ``np.random.default_rng([seed, b, c])``, c the CRC-32 of the fit's
+endpoint names joined by ``+`` (:func:`curve_stream`): it depends only on (seed, b, names), so the replicates
+are the same however they are split into blocks or mapped onto worker processes, the first B replicates of a
+larger run are those of a run with B, and two separate fits (two arms, or two trials, with as many rows)
+never resample the same row indices.
 """
 
 from __future__ import annotations
@@ -113,11 +115,12 @@ def _boot_block(reps, *, df, endpoints, seed, weight, arm, stream=()) -> np.ndar
 
 
 def curve_stream(name: str) -> tuple:
-    """The replicate-seed suffix of a curve fitted to a digitised KM (``ces fit --km --name NAME``): (CRC-32 of
-    NAME,).  Separately digitised curves (PFS and OS, or two arms) have pseudo-patients sorted by time and
-    often the same number of them; with the plain ``[seed, b]`` every curve would draw the same row indices,
-    coupling the curves' replicates rank by rank.  The suffix makes each curve's resamples independent of
-    the others' (names are unique in a model), and the same in ``ces fit`` and ``ces run``."""
+    """The replicate-seed suffix of one fit: (CRC-32 of NAME,), NAME the fit's endpoint names joined by ``+``
+    (``pfs+os`` for PFS and OS of the same patients, resampled jointly; ``os`` for one digitised curve).
+    Separate fits (PFS and OS digitised separately, two arms, two trials) often have as many rows, and
+    pseudo-patients or exported files sorted by time; with the plain ``[seed, b]`` every fit would draw the
+    same row indices, coupling their replicates rank by rank.  The suffix makes each fit's resamples
+    independent of the others' (names are unique in a model), and the same in ``ces fit`` and ``ces run``."""
     import zlib
 
     return (zlib.crc32(name.encode("utf-8")),)

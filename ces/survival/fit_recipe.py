@@ -4,7 +4,8 @@ The recipe holds every input that determines the fitted coefficients: the data f
 block, SHA-256), the endpoint columns, the candidate families, knots and cure option, ``--choose``, arm/joint,
 weights and background mortality (schema: :mod:`ces.modelfile.schema_fit`).  :func:`replay` calls the same
 :func:`ces.survival.fit_output.run_fit` as ``ces fit``, with the same arguments, so the full-data fits and the
-bootstrap replicates (seeded by ``np.random.default_rng([seed, b])``, :mod:`ces.survival.bootstrap`) are those
+bootstrap replicates (seeded by ``np.random.default_rng([seed, b, crc32(endpoint names)])``,
+:mod:`ces.survival.bootstrap`) are those
 ``ces fit DATA.csv ... --bootstrap B --seed S`` gives, bit for bit.
 
 A fit to a digitised curve (``ces fit --km KM.csv --at-risk RISK.csv [--events D]``) records the two files
@@ -86,7 +87,8 @@ def replay(rec, paths: list, B: int, seed: int, map_fn=map, blocks: int = 1) -> 
     if rec.km is not None:
         df, stream = pseudo_ipd(paths[0], paths[1], rec.events)[0], curve_stream(eps[0].name)
     else:
-        df, stream = read_endpoints(paths[0], [e.time for e in eps], [e.event for e in eps], rec.arm, rec.weight), ()
+        df = read_endpoints(paths[0], [e.time for e in eps], [e.event for e in eps], rec.arm, rec.weight)
+        stream = curve_stream("+".join(e.name for e in eps))  # as ces fit: the fit's endpoints jointly
     res = run_fit(df, source(rec, paths), [(e.name, e.time, e.event) for e in eps], arm=rec.arm, weight=rec.weight,
                   joint=rec.joint, families=rec.families, knots=tuple(rec.knots), cure=rec.cure,
                   time_unit=rec.time_unit, choose=rec.choose, bootstrap_b=B, seed=seed,

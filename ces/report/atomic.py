@@ -1,7 +1,8 @@
 """Atomic writes of files and of whole output directories.
 
 Files: written to a temporary file in the same folder, flushed to disk (``fsync``), then
-renamed over the target: a reader sees the old file or the new one, never a partial one.
+renamed over the target: a reader sees the old file or the new one, never a partial one
+(:mod:`ces.atomic_file`, re-exported here).
 
 Directories (``ces run --out DIR``): :class:`DirTransaction` builds the complete new
 directory in a sibling temporary folder ``.DIR.ces-new-PID-XXXX``, fsyncs every file and
@@ -30,23 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from ces.atomic_file import _fsync_dir, dir_mode, file_mode
+from ces.atomic_file import write_bytes_atomic, write_text_atomic  # noqa: F401  (re-exported: the file writers)
 from ces.errors import CesError
 
 NEW, OLD = "ces-new", "ces-old"
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def file_mode() -> int:
-    return 0o666 & ~_umask()
-
-
-def dir_mode() -> int:
-    return 0o777 & ~_umask()
 
 
 def pause(stage: str) -> None:
@@ -57,45 +46,6 @@ def pause(stage: str) -> None:
     if marker:
         Path(marker).write_text(stage)
     time.sleep(float(os.environ.get("CES_TEST_PAUSE_SECONDS", "60")))
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(exc, OSError):
-            raise CesError(f"cannot write the file ({exc.strerror or exc}); nothing was changed", file=str(path)) from None
-        raise
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 # ----------------------------------------------------------------- path checks

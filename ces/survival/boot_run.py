@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ces.atomic_file import write_text_atomic
 from ces.errors import CesError
 
 DEFAULT_B = 1000
@@ -39,12 +40,6 @@ def cache_dir() -> Path:
     """``$CES_CACHE_DIR/bootstrap`` (default ``~/.cache/ces/bootstrap``)."""
     root = os.environ.get("CES_CACHE_DIR") or Path.home() / ".cache" / "ces"
     return Path(root) / "bootstrap"
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def cache_key(data_sha: str, rec: dict, form: str, B: int, seed: int) -> str:
@@ -78,18 +73,21 @@ def fitted(rec, paths: list, form: str, B: int, seed: int, map_fn=map, blocks: i
 
     meta = {"columns": [f"{n}_{_py(c)}" for n, f, _, _ in res["chosen"] for c in f.coef_names],
             "hessian": [np.atleast_2d(f.cov).tolist() for _, f, _, _ in res["chosen"]]}
+    if n_boot:
+        rep = res["boot"]
+        if len(rep.draws) < 2:
+            raise CesError(f"only {len(rep.draws)} of {B} bootstrap replicates could be fitted: too few")
+        meta["boot_cov"] = rep.covariance().tolist()
     try:
         d.mkdir(parents=True, exist_ok=True)
         if n_boot:
-            rep = res["boot"]
-            if len(rep.draws) < 2:
-                raise CesError(f"only {len(rep.draws)} of {B} bootstrap replicates could be fitted: too few")
-            meta["boot_cov"] = rep.covariance().tolist()
-            _write(rows_path, rows_csv(rep, source=source(rec, paths), data_sha256=sha, seed=seed,
-                                       models=res["endpoints"]))
-        _write(meta_path, json.dumps(meta))
+            write_text_atomic(rows_path, rows_csv(rep, source=source(rec, paths), data_sha256=sha, seed=seed,
+                                                  models=res["endpoints"]))
+        write_text_atomic(meta_path, json.dumps(meta))
     except OSError as exc:
         raise CesError(f"cannot write the bootstrap cache {d} ({exc.strerror}): set CES_CACHE_DIR") from None
+    except CesError as exc:  # write_text_atomic's own error, with the same advice
+        raise CesError(f"cannot write the bootstrap cache {d} ({exc.message}): set CES_CACHE_DIR") from None
     return {**meta, "rows": rows_path if n_boot else None, "cached": False}
 
 

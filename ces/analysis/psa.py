@@ -174,7 +174,8 @@ def ceaf(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> tuple[np.ndarr
     highest *expected* NMB (ties toward the lowest index) and its CEAC value, i.e. the
     probability that the optimal-on-average strategy is the most cost-effective.
     """
-    return ceaf_from(expected_nmb(costs, effects, wtp), ceac(costs, effects, wtp))
+    stats = nmb_statistics(costs, effects, wtp)  # expected NMB and CEAC from one computation
+    return ceaf_from(stats["enmb"], stats["ceac"])
 
 
 def ceaf_from(enmb: np.ndarray, curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

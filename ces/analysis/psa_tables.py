@@ -79,7 +79,7 @@ def convergence_table(psa, effect: str, wtps, precision: float | None = None, pe
     c, e = _cost(psa, perspective), psa.matrix(effect)
     w = np.asarray(wtps, dtype=float)
     if stats is None:
-        stats = nmb_statistics(c, e, w)
+        stats = wtp_statistics(psa, effect, wtps, perspective)
     precs = [precision if precision is not None else max(1.0, DEFAULT_RELATIVE_PRECISION * float(np.max(np.abs(row))))
              for row in stats["enmb"]]
     t = convergence_check(c, e, w, precs, stats)

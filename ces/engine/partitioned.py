@@ -86,21 +86,17 @@ def psm_path_totals(m, cs, venv, D, shared, V, alpha, beta, disc):
     (two partition curves, no curve costs, no entry rewards) without building the occupancy:
     :func:`ces.engine.kernels.psm2_totals`, bit-identical to :func:`psm_path` + the reward kernel.
     None when the crossing policy `error` must act (then :func:`psm_path` raises the located error)."""
-    from ces.engine.psm import CROSS_TOL, CrossingInfo
+    from ces.engine.psm import CROSS_TOL, crossing_info
 
     spec = m.loaded.model
     surv = strategy_curves(m, cs, venv, D, shared)
     S1, S2 = (np.ascontiguousarray(surv[c], dtype=np.float64) for c in spec.partition)
     Dc, n1 = max(S1.shape[0], S2.shape[0]), S1.shape[1]  # as partition_occupancy: the curves' own draws
     cross = np.broadcast_to(S1, (Dc, n1)) > np.broadcast_to(S2, (Dc, n1)) + CROSS_TOL
-    info = CrossingInfo()
     cap = np.ascontiguousarray(cross.any(axis=1))  # per draw, as partition_occupancy
-    if cap.any():
-        if spec.crossing == "error":
-            return None
-        info.points = int(cross.sum())
-        info.draws = int(cross.any(axis=1).sum())
-        info.cycles = [int(k) for k in np.flatnonzero(cross[np.flatnonzero(cross.any(axis=1))[0]])]
+    if cap.any() and spec.crossing == "error":
+        return None
+    info = crossing_info(cross)
     totals = np.empty((D, V.shape[1]))
     totals_u = np.empty((D, V.shape[1]))
     psm2_totals(S1, S2, cap, V, alpha, beta, disc, totals, totals_u)

@@ -145,12 +145,23 @@ def mixture_survival(model, cdef: CurveDef, surv: dict, env: dict) -> np.ndarray
     return np.asarray(out)
 
 
+def crossing_info(capped: np.ndarray) -> CrossingInfo:
+    """The crossing report of a (D, n+1) mask of capped points: their number, the number of draws with one,
+    and the cycles capped in the first such draw."""
+    info = CrossingInfo()
+    if capped.any():
+        rows = capped.any(axis=1)
+        info.points = int(capped.sum())
+        info.draws = int(rows.sum())
+        info.cycles = [int(k) for k in np.flatnonzero(capped[np.flatnonzero(rows)[0]])]
+    return info
+
+
 def partition_occupancy(curves: list, policy: str, where_msg, n_states: int) -> tuple:
     """Occupancy (D, n+1, N) from curves S_1..S_(N−1) (each (Di, n+1)); applies the crossing policy."""
     D = max(c.shape[0] for c in curves)
     n1 = curves[0].shape[1]
     S = [np.broadcast_to(c, (D, n1)).copy() for c in curves]
-    info = CrossingInfo()
     capped = np.zeros((D, n1), dtype=bool)
     # cap from the outermost curve inwards so every S_(j-1) ≤ S_j holds at the end.  The decision is per
     # draw (a draw is capped when any of its points crosses by more than CROSS_TOL, then S_(j-1) = min(S_(j-1),
@@ -164,10 +175,7 @@ def partition_occupancy(curves: list, policy: str, where_msg, n_states: int) -> 
             capped |= cross
             rows = cross.any(axis=1)
             S[j - 1][rows] = np.minimum(S[j - 1][rows], S[j][rows])
-    if capped.any():
-        info.points = int(capped.sum())
-        info.draws = int(capped.any(axis=1).sum())
-        info.cycles = [int(k) for k in np.flatnonzero(capped[np.flatnonzero(capped.any(axis=1))[0]])]
+    info = crossing_info(capped)
     occ = np.empty((D, n1, n_states))
     occ[:, :, 0] = S[0]
     for j in range(1, len(S)):

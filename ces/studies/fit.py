@@ -80,7 +80,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
     floor = floor_inputs(background, age, sex)
     from ces.survival.bootstrap import curve_stream
 
-    stream = curve_stream("+".join(names))  # each fit (its endpoints jointly) resampled on its own stream
+    stream = curve_stream(names)  # each fit (its endpoints jointly) resampled on its own stream
     res = fo.run_fit(df, source, list(zip(names, time_col, event_col)), arm=arm, weight=weight, joint=joint,
                      families=fams, knots=knot_list, cure=cure, time_unit=time_unit,
                      at_years=_floats(at, "--at"), horizon_years=horizon, choose=choose,

@@ -17,7 +17,7 @@ the asymptotic covariance of the MLE); under misspecification the bootstrap esti
 (sandwich) covariance instead.
 
 Replicate b draws its n row indices from ``np.random.default_rng([seed, b, c])``, c the CRC-32 of the fit's
-endpoint names joined by ``+`` (:func:`curve_stream`): it depends only on (seed, b, names), so the replicates
+name, its endpoint names joined by ``_`` (:func:`curve_stream`): it depends only on (seed, b, names), so the replicates
 are the same however they are split into blocks or mapped onto worker processes, the first B replicates of a
 larger run are those of a run with B, and two separate fits (two arms, or two trials, with as many rows)
 never resample the same row indices.
@@ -114,16 +114,22 @@ def _boot_block(reps, *, df, endpoints, seed, weight, arm, stream=()) -> np.ndar
     return out
 
 
-def curve_stream(name: str) -> tuple:
-    """The replicate-seed suffix of one fit: (CRC-32 of NAME,), NAME the fit's endpoint names joined by ``+``
-    (``pfs+os`` for PFS and OS of the same patients, resampled jointly; ``os`` for one digitised curve).
+def fit_key(names) -> str:
+    """The name of one fit: its endpoint names joined by ``_`` (``pfs_os``; ``os`` for one curve), the key
+    of its recipe in a model's ``fits:`` block (:mod:`ces.survival.fit_recipe`)."""
+    return "_".join(names)
+
+
+def curve_stream(names) -> tuple:
+    """The replicate-seed suffix of one fit: (CRC-32 of :func:`fit_key` of its endpoint ``names``,).
     Separate fits (PFS and OS digitised separately, two arms, two trials) often have as many rows, and
     pseudo-patients or exported files sorted by time; with the plain ``[seed, b]`` every fit would draw the
     same row indices, coupling their replicates rank by rank.  The suffix makes each fit's resamples
-    independent of the others' (names are unique in a model), and the same in ``ces fit`` and ``ces run``."""
+    independent of the others' (fit keys are unique in a model), and the same in ``ces fit`` and ``ces run``;
+    the endpoints of one fit (PFS and OS of the same patients) share one resample."""
     import zlib
 
-    return (zlib.crc32(name.encode("utf-8")),)
+    return (zlib.crc32(fit_key(names).encode("utf-8")),)
 
 
 def file_sha256(paths) -> str:

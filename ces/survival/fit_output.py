@@ -73,7 +73,7 @@ def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=Fa
 
     ``mortality`` = (life table, age, sex weights): cure models are then fitted with the background
     hazard, as the engine evaluates them (see :class:`ces.survival.fit.Data`).  ``bootstrap_stream``: the
-    replicates' seed suffix (:func:`ces.survival.bootstrap.curve_stream`; digitised curves).
+    replicates' seed suffix (:func:`ces.survival.bootstrap.curve_stream`: each fit its own).
     Returns {"tables": [(title, rows, fits)], "boot": :class:`ces.survival.bootstrap.Replicates` or None,
     "chosen": [(name, Fit, levels, data)], "time_unit": unit, "endpoints": [(name, model, time, event)]}.
     """

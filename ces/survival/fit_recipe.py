@@ -4,7 +4,7 @@ The recipe holds every input that determines the fitted coefficients: the data f
 block, SHA-256), the endpoint columns, the candidate families, knots and cure option, ``--choose``, arm/joint,
 weights and background mortality (schema: :mod:`ces.modelfile.schema_fit`).  :func:`replay` calls the same
 :func:`ces.survival.fit_output.run_fit` as ``ces fit``, with the same arguments, so the full-data fits and the
-bootstrap replicates (seeded by ``np.random.default_rng([seed, b, crc32(endpoint names)])``,
+bootstrap replicates (seeded by ``np.random.default_rng([seed, b, crc32(fit key)])``,
 :mod:`ces.survival.bootstrap`) are those
 ``ces fit DATA.csv ... --bootstrap B --seed S`` gives, bit for bit.
 
@@ -43,21 +43,23 @@ def recipe(data: Path | None, yaml_out: Path, *, endpoints: list, arm, joint: bo
     else:
         out = {"data": _rel(data, yaml_out), "sha256": file_sha256([data])}
     out["endpoints"] = [{"name": n, "time": t, "event": e, "model": m} for n, t, e, m in endpoints]
-    for key, value, default in (("arm", arm, None), ("joint", bool(joint), False), ("weight", weight, None),
-                                ("families", list(families) if families else None, None),
-                                ("knots", [int(k) for k in knots], [1, 2, 3]), ("cure", bool(cure), True),
-                                ("choose", choose, None), ("time_unit", time_unit, "month"),
-                                ("background", background, None),
-                                ("age", float(age) if age is not None else None, None), ("sex", str(sex), "0.5")):
-        if value != default:
+    from ces.modelfile.schema_fit import FitRecipe
+
+    options = {"arm": arm, "joint": bool(joint), "weight": weight, "families": list(families) if families else None,
+               "knots": [int(k) for k in knots], "cure": bool(cure), "choose": choose, "time_unit": time_unit,
+               "background": background, "age": float(age) if age is not None else None, "sex": str(sex)}
+    for key, value in options.items():  # written only where it differs from the schema's default
+        if value != FitRecipe.model_fields[key].default:
             out[key] = value
     out["parameters"] = list(parameters)
     return out
 
 
 def recipe_key(endpoints: list) -> str:
-    """The ``fits:`` key of a recipe: its endpoint names joined (e.g. ``pfs_os``)."""
-    return "_".join(n for n, *_ in endpoints)
+    """The ``fits:`` key of a recipe: :func:`ces.survival.bootstrap.fit_key` of its endpoint names (``pfs_os``)."""
+    from ces.survival.bootstrap import fit_key
+
+    return fit_key([n for n, *_ in endpoints])
 
 
 def input_files(rec) -> list:
@@ -85,10 +87,10 @@ def replay(rec, paths: list, B: int, seed: int, map_fn=map, blocks: int = 1) -> 
 
     eps = rec.endpoints
     if rec.km is not None:
-        df, stream = pseudo_ipd(paths[0], paths[1], rec.events)[0], curve_stream(eps[0].name)
+        df = pseudo_ipd(paths[0], paths[1], rec.events)[0]
     else:
         df = read_endpoints(paths[0], [e.time for e in eps], [e.event for e in eps], rec.arm, rec.weight)
-        stream = curve_stream("+".join(e.name for e in eps))  # as ces fit: the fit's endpoints jointly
+    stream = curve_stream([e.name for e in eps])  # as ces fit: the fit's own stream, its endpoints jointly
     res = run_fit(df, source(rec, paths), [(e.name, e.time, e.event) for e in eps], arm=rec.arm, weight=rec.weight,
                   joint=rec.joint, families=rec.families, knots=tuple(rec.knots), cure=rec.cure,
                   time_unit=rec.time_unit, choose=rec.choose, bootstrap_b=B, seed=seed,

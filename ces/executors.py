@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import partial
+from functools import cache, partial
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import as_completed as cf_as_completed
 from typing import Callable, Iterable, Iterator, Protocol
 
 from ces.errors import CesError
-
 
 
 class Executor(Protocol):
@@ -114,6 +113,7 @@ def on_worker(fn, item):
         return fn(item)
 
 
+@cache
 def _warm_numba_class():
     """The Dask worker plugin class, built on first use so that importing this module does not import
     ``distributed`` (~0.3–0.6 s of every ``ces`` start-up; only the Dask executor needs it)."""
@@ -140,9 +140,8 @@ def _warm_numba_class():
 
 
 def __getattr__(name):
-    if name == "WarmNumba":
-        cls = globals()["WarmNumba"] = _warm_numba_class()
-        return cls
+    if name == "WarmNumba":  # one class (cached), so that pickling it by reference finds the same object
+        return _warm_numba_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -187,7 +186,7 @@ class DaskExecutor(_Base):
         self.client = client
         self.cluster = cluster  # a LocalCluster we started (closed with the executor)
         self.retried = 0
-        warm = globals().get("WarmNumba") or __getattr__("WarmNumba")
+        warm = _warm_numba_class()
         client.register_plugin(warm(), name=warm.name)
 
     @classmethod

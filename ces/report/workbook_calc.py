@@ -27,8 +27,7 @@ def calc_sheet(book: _Book, run, strategy: str) -> dict:
     costs = model.cost_streams
     cur = spec.currency
     label = model.strategies[strategy].label
-    _, times = cv.period_cycles_and_times(spec.correction, n, model.cycle_years)
-    cycles, _ = cv.period_cycles_and_times(spec.correction, n, model.cycle_years)
+    cycles, times = cv.period_cycles_and_times(spec.correction, n, model.cycle_years)
     alpha, beta = r.weights
     disc = r.disc
     ci = streams.index(costs[0]) if costs else None

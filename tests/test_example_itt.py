@@ -31,15 +31,21 @@ def _totals(overrides=None):
     return res, res.totals.set_index("strategy")
 
 
-def test_itt_cart_arm_is_the_weighted_sum_of_the_infused_and_not_infused_branches():
-    res, t = _totals()
-    _, inf = _totals({"p_infused": 1.0})
-    _, non = _totals({"p_infused": 0.0})
-    p = 101 / 111  # ZUMA-1: 101 of 111 leukapheresed were infused
-    assert res.loaded.model.parameters["p_infused"]["value"] == pytest.approx(p, abs=1e-5)
+def _itt_branches(totals_of, arm: str) -> tuple:
+    """(p_infused, totals, infused-only totals, not-infused-only totals) of an intention-to-treat arm, after
+    checking that the arm is p·infused + (1 − p)·not infused in cost, QALYs and LYs."""
+    res, t = totals_of()
+    _, inf = totals_of({"p_infused": 1.0})
+    _, non = totals_of({"p_infused": 0.0})
     p = res.loaded.model.parameters["p_infused"]["value"]
     for col in ("cost", "qaly", "ly"):
-        assert t.loc["cart", col] == pytest.approx(p * inf.loc["cart", col] + (1 - p) * non.loc["cart", col], rel=1e-12)
+        assert t.loc[arm, col] == pytest.approx(p * inf.loc[arm, col] + (1 - p) * non.loc[arm, col], rel=1e-12)
+    return p, t, inf, non
+
+
+def test_itt_cart_arm_is_the_weighted_sum_of_the_infused_and_not_infused_branches():
+    p, t, inf, non = _itt_branches(_totals, "cart")
+    assert p == pytest.approx(101 / 111, abs=1e-5)  # ZUMA-1: 101 of 111 leukapheresed were infused
     # the not-infused branch is the comparator's run (same curves, no IVIG) after the 22-day wait (utility u_pd,
     # everything after it discounted by d = 1.03^-w), plus apheresis (at t = 0) and bridging (after the wait)
     w = 22 / 365.25
@@ -122,13 +128,8 @@ def test_tisacel_itt_arm_is_the_weighted_sum_of_the_infused_and_not_infused_bran
     """ELIANA: 75 of 92 enrolled were infused. Arm = p x infused + (1 - p) x not infused; the not infused get the
     comparator's run after the 43-day wait (utility u_pd = 0.5, everything after it discounted by d = 1.03^-w) plus
     apheresis at t = 0; the price is paid on the infused branch only (after the wait)."""
-    res, t = _tisa()
-    _, inf = _tisa({"p_infused": 1.0})
-    _, non = _tisa({"p_infused": 0.0})
-    p = res.loaded.model.parameters["p_infused"]["value"]
+    p, t, inf, non = _itt_branches(_tisa, "tisa")
     assert p == pytest.approx(75 / 92, abs=1e-5)
-    for col in ("cost", "qaly", "ly"):
-        assert t.loc["tisa", col] == pytest.approx(p * inf.loc["tisa", col] + (1 - p) * non.loc["tisa", col], rel=1e-12)
     w = 43 / 365.25
     d = 1.03 ** -w
     assert non.loc["tisa", "qaly"] == pytest.approx(0.5 * w + d * t.loc["chemo", "qaly"], rel=1e-12)

@@ -28,6 +28,7 @@ test-browser: install
 
 bench: install
 	$(BIN)/python bench/floor_compare.py
+	$(BIN)/python bench/own_floor.py
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/analysis.py
 

@@ -45,8 +45,9 @@ def run_floor(floor: Path, model: str, n: int, env: dict) -> float:
     return float(json.loads(line[len("RESULT_JSON "):])["psa_seconds"])
 
 
-def run_ces(model: str, n: int, env: dict) -> float:
-    out = subprocess.run([PY, str(HERE / "worker.py"), str(MODELS[model]), str(n), "2026"], cwd=ROOT, env=env,
+def run_ces(model: Path, n: int, env: dict) -> float:
+    """ces's in-process PSA seconds of the model file ``model`` at ``n`` draws (bench/worker.py, a fresh process)."""
+    out = subprocess.run([PY, str(HERE / "worker.py"), str(model), str(n), "2026"], cwd=ROOT, env=env,
                          capture_output=True, text=True, check=True)
     return float(json.loads(out.stdout.strip().splitlines()[-1])["psa_s"])
 
@@ -60,7 +61,7 @@ def main() -> None:
         base = {**os.environ, "NUMBA_CACHE_DIR": cache}  # ../shared is read-only: the floor's cache lives here
         for model in MODELS:  # compile both once, so every timed process loads from a warm cache
             run_floor(floor, model, 100, base)
-            run_ces(model, 100, base)
+            run_ces(MODELS[model], 100, base)
         print(f"\nces vs the hand-written numba kernel ({floor}/floor_numba.py), PSA seconds, median of {REPS} "
               f"fresh processes, interleaved")
         print(f"  {'model':<6} {'draws':>8} {'threads':>8} {'floor s':>9} {'ces s':>9} {'ces/floor':>10}")
@@ -72,7 +73,7 @@ def main() -> None:
                     fl, ce = [], []
                     for _ in range(REPS):
                         fl.append(run_floor(floor, model, n, env))
-                        ce.append(run_ces(model, n, env))
+                        ce.append(run_ces(MODELS[model], n, env))
                     f, c = statistics.median(fl), statistics.median(ce)
                     ces_t[(model, n, t)] = c
                     print(f"  {model:<6} {n:>8,} {t:>8} {f:>9.3f} {c:>9.3f} {c / f:>9.2f}x", flush=True)

@@ -84,7 +84,7 @@ def period_value(V, dv, r, kv, a, b, prev, cur, has_extra, ex):  # pragma: no co
     return val
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def markov_totals(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, V, alpha, beta, disc, err,
                   totals, totals_undisc, trace, periods):  # pragma: no cover
     """Cohort trace m_k = m_{k-1} · P_k and the reward totals (D, R) in one pass per draw, with the run checks.
@@ -152,7 +152,7 @@ def markov_totals(frm, to, rest, buf, off, sd, sk, n_states, init, TR, tol, V, a
             totals_undisc[d, r] = tot_u[r]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def psm2_totals(S1, S2, cap, V, alpha, beta, disc, totals, totals_undisc):  # pragma: no cover
     """Partition of two curves into 3 states and accumulate_rewards in one pass, keeping only the totals.
 
@@ -193,7 +193,7 @@ def psm2_totals(S1, S2, cap, V, alpha, beta, disc, totals, totals_undisc):  # pr
             totals_undisc[d, r] = tot_u[r]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def accumulate_rewards(trace, V, alpha, beta, disc, extra, totals, totals_undisc, periods):  # pragma: no cover
     """Discounted and undiscounted reward totals (see conventions.py for the formula).
 

@@ -15,7 +15,10 @@ perspective needs a simulation of its own.
 
 from __future__ import annotations
 
+import contextvars
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from typing import Callable, Iterable
 
@@ -23,6 +26,7 @@ import numpy as np
 
 from ces.engine.model import CohortModel
 from ces.engine.psm import CrossingInfo
+from ces.modelfile import limits
 from ces.params.sampling import sample_draws
 
 
@@ -138,22 +142,88 @@ def parameter_columns(model: CohortModel, sample_names: list) -> dict:
     return out
 
 
+#: numba threading layers that may be entered by several threads at once (numba's documentation, "The
+#: Threading Layers": tbb and omp are thread-safe, workqueue is not).
+THREADSAFE_LAYERS = ("tbb", "omp")
+
+#: Fewest draws per chunk when a PSA is split finer than ``chunk`` to keep N threads busy (below a few
+#: hundred draws the per-chunk Python work of expression evaluation starts to show).
+MIN_THREAD_CHUNK = 500
+
+
+def chunk_plan(model: CohortModel, n_draws: int, chunk: int) -> tuple[list, int]:
+    """The chunks ``[(start, stop), ...]`` of draws [0, n_draws) and how many are evaluated at once.
+
+    With N numba threads (``--threads``; numba's thread count in the calling thread) and a thread-safe
+    threading layer, the chunk is at most ``chunk`` and at most n_draws / (4·N) draws (not below
+    :data:`MIN_THREAD_CHUNK`), so that each of the N threads gets several chunks and none waits long for
+    the last; N chunks are in flight, fewer if together they would exceed ``max_cells`` (cycles × states ×
+    draws, the bound of one chunk, :func:`ces.modelfile.sizes.check_cells`).  Otherwise (N = 1, a single
+    chunk, a layer that is not thread-safe) chunks of ``chunk`` draws run one after the other, each spread
+    over the N threads by the kernels' ``prange``.  Results do not depend on the plan (module docstring)."""
+    import numba
+
+    n = numba.get_num_threads()
+    if n > 1 and numba.threading_layer() in THREADSAFE_LAYERS:
+        step = min(chunk, max(MIN_THREAD_CHUNK, -(-n_draws // (4 * n))))
+        spans = [(a, min(n_draws, a + step)) for a in range(0, n_draws, step)]
+        cells = (model.n_cycles + 1) * max(1, len(model.expanded)) * step
+        workers = min(n, len(spans), limits.current().max_cells // cells)
+        if workers > 1:
+            return spans, workers
+    return [(a, min(n_draws, a + chunk)) for a in range(0, n_draws, chunk)], 1
+
+
+def _one_thread() -> None:
+    import numba
+
+    numba.set_num_threads(1)  # thread-local: this worker's kernels run on this worker's thread only
+
+
 def chunk_results(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000, first: int = 0,
                   keep: bool = False):
     """Yield ``(start, stop, samples, {strategy: StrategyResult})`` for each chunk of draws
-    [first + start, first + stop): the one loop over PSA chunks (sampling, then every strategy with
-    the parameter values common to all strategies evaluated once per chunk).  ``keep``: also keep
-    each draw's trace and per-period values (for payments and the per-draw budget impact)."""
+    [first + start, first + stop), in order: the one loop over PSA chunks (sampling, then every strategy
+    with the parameter values common to all strategies evaluated once per chunk).  ``keep``: also keep
+    each draw's trace and per-period values (for payments and the per-draw budget impact).
+
+    With several chunks in flight (:func:`chunk_plan`: N numba threads), each chunk is evaluated on one
+    thread of a pool of N, its kernels on that thread only (numpy's array loops and the ``nogil`` kernels
+    release the GIL, so the N run at once; each in a copy of this thread's context variables: limits, numpy
+    error state); this thread samples the chunks in order (each sampling block
+    generated once, by one thread) at most 2·N chunks ahead of the one yielded.  A draw's arithmetic is
+    the same on any thread and chunks are yielded in order, so every result is bit-identical to one chunk
+    after the other (and the first failing chunk raises, as there)."""
     dists = distribution_keys(model)
     blocks: dict = {}  # sampling blocks shared by consecutive chunks, generated once
-    for start in range(0, n_draws, chunk):
-        stop = min(n_draws, start + chunk)
-        samples = sample_draws(dists, seed, first + start, first + stop, blocks)
+    spans, workers = chunk_plan(model, n_draws, chunk)
+
+    def evaluate(start: int, stop: int, samples: dict) -> dict:
         shared: dict = {}  # parameter values common to all strategies, evaluated once per chunk
-        res = {s: model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, keep=keep,
-                                     draw_offset=first + start, shared=shared)
-               for s, cs in model.strategies.items()}
-        yield start, stop, samples, res
+        return {s: model.run_strategy(s, strategy_draws(cs, samples), n_draws=stop - start, keep=keep,
+                                      draw_offset=first + start, shared=shared)
+                for s, cs in model.strategies.items()}
+
+    if workers == 1:
+        for start, stop in spans:
+            samples = sample_draws(dists, seed, first + start, first + stop, blocks)
+            yield start, stop, samples, evaluate(start, stop, samples)
+        return
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="ces-chunk", initializer=_one_thread)
+    pending: deque = deque()
+    try:
+        for start, stop in spans:
+            samples = sample_draws(dists, seed, first + start, first + stop, blocks)
+            task = contextvars.copy_context().run  # this thread's context (limits, numpy errstate) in the worker
+            pending.append((start, stop, samples, pool.submit(task, evaluate, start, stop, samples)))
+            if len(pending) >= 2 * workers:
+                a, b, smp, fut = pending.popleft()
+                yield a, b, smp, fut.result()
+        while pending:
+            a, b, smp, fut = pending.popleft()
+            yield a, b, smp, fut.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_psa(model: CohortModel, n_draws: int, seed: int, chunk: int = 2000,

@@ -216,7 +216,7 @@ def hazard_scalar(code, t, theta, extra, scale):  # pragma: no cover
     return math.nan
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def hazard_rows(code, t, thetas, extra, scale, out):  # pragma: no cover
     """out[d, k] = h(t[d or 0, k]; thetas[d])."""
     for dd in prange(out.shape[0]):
@@ -227,7 +227,7 @@ def hazard_rows(code, t, thetas, extra, scale, out):  # pragma: no cover
             out[d, k] = hazard_scalar(code, t[td, k], th, extra, scale)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)
 def survival_rows(code, t, thetas, extra, scale, out):  # pragma: no cover
     """out[d, k] = S(t[d or 0, k]; thetas[d]) for every draw d (prange over draws)."""
     D = out.shape[0]

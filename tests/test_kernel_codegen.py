@@ -128,6 +128,14 @@ def test_auto_compiles_only_after_enough_generic_work(monkeypatch):
     monkeypatch.setattr(kc, "_marker", lambda k: kc._folder() / f"absent_{k}.compiled")
     assert kc.choose(struct, 60.0) is None  # 60 entry-cycles of generic work: not yet worth compiling
     assert kc.choose(struct, 60.0) == key  # 120 ≥ 100: compile and use from now on
+    assert kc.choose(struct, 1.0) == key  # loaded in this process: used at once
+    monkeypatch.setattr(kc, "_loaded", {})
+    monkeypatch.setattr(kc, "_work", {})
+    monkeypatch.setattr(kc, "LOAD_WORK", 10.0)
+    monkeypatch.setattr(kc, "_marker", lambda k: kc._folder() / "present.compiled")
+    (kc._folder() / "present.compiled").write_text("compiled\n")
+    assert kc.choose(struct, 6.0) is None  # marked compiled on this machine: worth loading after 10
+    assert kc.choose(struct, 6.0) == key
     monkeypatch.setenv("CES_KERNEL", "generic")
     assert kc.choose(struct, 1e12) is None
 

@@ -22,10 +22,10 @@ the same structure share one kernel.
 
 When (``CES_KERNEL``: ``auto``, the default; ``generated``; ``generic``).  Compiling costs 3–10 s once
 per structure and machine; a deterministic run, a small PSA or a trace-keeping run never pays it.  In
-``auto``, a PSA chunk uses the generated kernel when it is already compiled on this machine (in this
-process or marked compiled in the cache folder); otherwise the generic kernel runs, and once it has done
-``COMPILE_WORK`` entry-cycles for this structure in this process (about as long as compiling takes), the
-kernel is generated and used from then on.  This is the ski-rental rule: a run never spends more than
+``auto``, the generic kernel runs a structure's PSA chunks until, in this process, it has done as much work
+(entries × cycles × draws) as switching costs: ``LOAD_WORK`` when the kernel is marked compiled in the cache
+folder (loading numba's cached code, ~20 ms), ``COMPILE_WORK`` when it is not (compiling it, seconds); from
+then on the generated kernel runs.  This is the ski-rental rule: a run never spends more than
 about twice what the better choice in hindsight would have.  ``generated`` compiles at the first PSA chunk
 (for benchmarks, or to warm the cache before a batch); ``generic`` never uses a generated kernel.
 Structures with more than ``MAX_ENTRIES`` entries or ``MAX_TERMS`` stream × state terms use the generic
@@ -52,6 +52,8 @@ GENERATOR_VERSION = 1
 #: (one thread, measured on Sick-Sicker and bench model A, 2026-12-03), about the 8–10 s a cold
 #: parallel compile takes.
 COMPILE_WORK = 1.0e9
+#: The same for a kernel already compiled on this machine: loading numba's cached code costs ~20 ms.
+LOAD_WORK = 3.0e6
 MAX_ENTRIES = 256
 MAX_TERMS = 512
 
@@ -235,13 +237,14 @@ def choose(struct: tuple, work: float) -> str | None:
         return None
     key = key_of(struct)
     try:
-        if key in _loaded or m == "generated" or _marker(key).is_file():
+        if key in _loaded or m == "generated":
             compiled(struct)
             return key
+        threshold = LOAD_WORK if _marker(key).is_file() else COMPILE_WORK
         with _lock:
             done = _work.get(key, 0.0)
             _work[key] = done + work
-        if done + work < COMPILE_WORK:
+        if done + work < threshold:
             return None
         compiled(struct)
         return key

@@ -58,10 +58,10 @@ def main() -> None:
         print("ces vs the hand-written numba kernel: skipped (../shared/bench/floor not found; set BENCH_FLOOR)")
         return
     with tempfile.TemporaryDirectory() as cache:
-        base = {**os.environ, "NUMBA_CACHE_DIR": cache}  # ../shared is read-only: the floor's cache lives here
+        base = {**os.environ, "NUMBA_CACHE_DIR": cache, "CES_CACHE_DIR": cache}  # ../shared is read-only: the caches live here
         for model in MODELS:  # compile both once, so every timed process loads from a warm cache
             run_floor(floor, model, 100, base)
-            run_ces(MODELS[model], 100, base)
+            run_ces(MODELS[model], 100, {**base, "CES_KERNEL": "generated"})
         print(f"\nces vs the hand-written numba kernel ({floor}/floor_numba.py), PSA seconds, median of {REPS} "
               f"fresh processes, interleaved")
         print(f"  {'model':<6} {'draws':>8} {'threads':>8} {'floor s':>9} {'ces s':>9} {'ces/floor':>10}")

@@ -45,14 +45,14 @@ def check_same_model(env: dict) -> float:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
-        base = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        base = {**os.environ, "NUMBA_CACHE_DIR": cache, "CES_CACHE_DIR": cache}
         worst = check_same_model(base)
         print(f"\nces vs its own hand-written Sick-Sicker kernel (bench/floor_sick_sicker.py): base case equal to "
               f"{worst:.1e} relative")
         if worst > 1e-12:
             raise SystemExit(f"the hand-written Sick-Sicker kernel is not the model ces runs ({worst:.2e} relative)")
         run_floor(["--n", "100"], base)  # compile both once: every timed process loads a warm cache
-        run_ces(MODEL, 100, base)
+        run_ces(MODEL, 100, {**base, "CES_KERNEL": "generated"})
         print(f"  PSA seconds, median of {REPS} fresh processes, interleaved")
         print(f"  {'draws':>8} {'threads':>8} {'floor s':>9} {'ces s':>9} {'ces/floor':>10}")
         ces_t: dict = {}

@@ -22,7 +22,7 @@ MAX_LINES = 420
 
 # Layer of each top-level part of ``ces`` (a sub-package or a module directly under ces/).
 LAYERS = {
-    "errors": 0, "atomic_file": 0, "__init__": 0, "data": 0, "settings": 0,
+    "errors": 0, "atomic_file": 0, "user_cache": 0, "__init__": 0, "data": 0, "settings": 0,
     "modelfile": 1,
     "params": 2,
     "survival": 3,

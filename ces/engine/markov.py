@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ces.engine import kernel_codegen
 from ces.engine.checks import REST, ROW_TOL, check_initial, raise_check
 from ces.engine.evaluate import expr_array
 from ces.engine.kernels import markov_totals
@@ -120,7 +121,8 @@ def markov_inputs(m, cs, tenv, venv, D, dr) -> tuple:
 def markov_path_totals(m, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, disc, keep=False) -> tuple:
     """(totals, totals_undisc) (D, R) of the Markov path, and with ``keep`` the trace (D, n+1, S) and the
     undiscounted value of each period (D, R, n+1) (else None, None), checked: one pass of
-    :func:`ces.engine.kernels.markov_totals`.  On a failed check it runs again keeping the trace, for the
+    :func:`ces.engine.kernels.markov_totals`, or in a PSA chunk its generated form for this structure
+    (:mod:`ces.engine.kernel_codegen`, bit-identical).  On a failed check it runs again keeping the trace, for the
     located error message (:func:`ces.engine.checks.raise_check`)."""
     entries, args = markov_inputs(m, cs, tenv, venv, D, dr)
     R, n1 = V.shape[1], m.n_cycles + 1
@@ -129,7 +131,12 @@ def markov_path_totals(m, cs, tenv, venv, D, dr, draw_offset, V, alpha, beta, di
     trace = np.empty((D if keep else 0, n1, len(m.expanded)))
     periods = np.empty((D if keep else 0, R, n1))
     err = np.zeros((D, 4), dtype=np.int64)
-    markov_totals(*args, ROW_TOL, V, alpha, beta, disc, err, totals, totals_u, trace, periods)
+    gen = None if keep or D == 1 else kernel_codegen.choose(kernel_codegen.structure_of(args, V),
+                                                            float(D) * (n1 - 1) * len(entries))
+    if gen is not None:  # the same kernel unrolled for this structure: bit-identical totals and checks
+        kernel_codegen.run_generated(gen, args, ROW_TOL, V, alpha, beta, disc, err, totals, totals_u)
+    else:
+        markov_totals(*args, ROW_TOL, V, alpha, beta, disc, err, totals, totals_u, trace, periods)
     if err[:, 0].any():
         if not keep:
             trace, periods = np.empty((D, n1, len(m.expanded))), np.empty((D, R, n1))

@@ -25,21 +25,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ces.atomic_file import write_text_atomic
 from ces.errors import CesError
+from ces.user_cache import cache_root
 
 DEFAULT_B = 1000
 
 
 def cache_dir() -> Path:
-    """``$CES_CACHE_DIR/bootstrap`` (default ``~/.cache/ces/bootstrap``)."""
-    root = os.environ.get("CES_CACHE_DIR") or Path.home() / ".cache" / "ces"
-    return Path(root) / "bootstrap"
+    """``$CES_CACHE_DIR/bootstrap`` (default ``~/.cache/ces/bootstrap``, :func:`ces.user_cache.cache_root`)."""
+    return cache_root() / "bootstrap"
 
 
 def cache_key(data_sha: str, rec: dict, form: str, B: int, seed: int) -> str:

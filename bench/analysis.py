@@ -1,8 +1,9 @@
-"""Time the PSA analysis alone (``ces.pipeline.analyse_psa``: summary, ICERs, CEAC/CEAF, EVPI, convergence).
+"""Time the PSA analysis alone (``ces.pipeline.analyse_psa``: summary, ICERs, CEAC/CEAF, EVPI, convergence check;
+and ``ces.analysis.voi_tables.decision_tables``: expected loss, CE-plane ellipses, convergence curves).
 
 Synthetic per-draw totals shaped like Sick-Sicker's (streams cost, qaly, ly; K strategies), so no PSA
 has to run: ``python bench/analysis.py [DRAWS] [K] [N_WTP]`` (default 100,000 draws, 4 strategies, 101
-WTP values from 0 to 200,000).  Prints one JSON line: the median of 5 calls in this process after one
+WTP values from 0 to 200,000).  Prints one JSON line: the medians of 5 calls in this process after one
 warm-up call (numba cache loaded).
 """
 
@@ -15,6 +16,7 @@ import time
 
 import numpy as np
 
+from ces.analysis.voi_tables import decision_tables
 from ces.engine.psa import PsaResult
 from ces.pipeline import PsaOptions, analyse_psa
 
@@ -30,12 +32,17 @@ def main() -> None:
     opts = PsaOptions(n, 1, 2000)
     wtps = [200_000.0 * i / (n_wtp - 1) for i in range(n_wtp)] if n_wtp > 1 else [50_000.0]
     analyse_psa(psa, "qaly", wtps, opts)
-    times = []
+    decision_tables(psa, "qaly", wtps, wtps[len(wtps) // 2])
+    times, dtimes = [], []
     for _ in range(5):
         t0 = time.perf_counter()
         analyse_psa(psa, "qaly", wtps, opts)
-        times.append(time.perf_counter() - t0)
-    print(json.dumps({"draws": n, "strategies": k, "wtp": len(wtps), "analyse_s": statistics.median(times)}))
+        t1 = time.perf_counter()
+        decision_tables(psa, "qaly", wtps, wtps[len(wtps) // 2])
+        times.append(t1 - t0)
+        dtimes.append(time.perf_counter() - t1)
+    print(json.dumps({"draws": n, "strategies": k, "wtp": len(wtps), "analyse_s": statistics.median(times),
+                      "decision_s": statistics.median(dtimes)}))
 
 
 if __name__ == "__main__":

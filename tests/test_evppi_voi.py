@@ -57,3 +57,44 @@ def test_ce_ellipse_covers_95_percent_of_bivariate_normal_draws():
     dx = x - [r["mean_effect"], r["mean_cost"]]
     inside = np.einsum("pi,ij,pj->p", dx, np.linalg.inv(r["cov"]), dx) <= -2 * math.log(0.05)
     assert abs(inside.mean() - 0.95) < 3 * math.sqrt(0.95 * 0.05 / x.shape[0])
+
+
+def _numpy_convergence(c, e, lam, points):
+    """The numpy formulas of convergence_curves before the compiled pass (the reference, bit for bit)."""
+    nmb = e * lam - c
+    n, k = nmb.shape
+    ms = np.unique(np.round(np.geomspace(min(n, 10), n, max(2, int(points)))).astype(np.int64))
+    wins = np.cumsum(np.argmax(nmb, axis=1)[:, None] == np.arange(k)[None, :], axis=0)
+    ref = nmb.mean(axis=0)
+    s1, s2 = np.cumsum(nmb - ref, axis=0), np.cumsum((nmb - ref) ** 2, axis=0)
+    rows = []
+    for m in ms:
+        mean_c = s1[m - 1] / m
+        var = (s2[m - 1] - m * mean_c ** 2) / (m - 1) if m > 1 else np.full(k, np.nan)
+        p = wins[m - 1] / m
+        for s in range(k):
+            rows.append([m, s, mean_c[s] + ref[s], math.sqrt(max(var[s], 0.0) / m) if m > 1 else math.nan, p[s],
+                         math.sqrt(p[s] * (1 - p[s]) / m)])
+    return np.array(rows, dtype=float)
+
+
+@pytest.mark.parametrize("n", [1, 2, 9, 128, 129, 1000, 4097, 100_003])
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_expected_loss_and_convergence_equal_numpy_formulas_bit_for_bit(n, k):
+    """The compiled pass sums in numpy's order: expected loss (rows added in turn, numpy's mean(axis=0)) and the
+    running sums (cumsum order) have the same bits as the numpy formulas; a sum in another order would not."""
+    rng = np.random.default_rng(n * 10 + k)
+    c = rng.gamma(2.0, 1000.0, (n, k)) * 10 ** rng.uniform(0, 3)
+    e = rng.normal(5.0, 2.0, (n, k))
+    if n % 2:  # rounded values: ties within draws
+        c, e = np.round(c, -2), np.round(e, 1)
+    w = np.concatenate([[0.0], rng.uniform(0.0, 5e4, 5)])
+    want = np.empty((w.size, k))
+    for i, lam in enumerate(w):
+        nmb = e * lam - c
+        want[i] = (nmb.max(axis=1)[:, None] - nmb).mean(axis=0)
+    assert np.array_equal(expected_loss(c, e, w), want)
+    for lam in w[:3]:
+        cv = convergence_curves(c, e, lam, points=30)
+        got = cv[["n_draws", "strategy", "mean_nmb", "mcse_nmb", "p_ce", "mcse_p_ce"]].to_numpy(dtype=float)
+        assert np.array_equal(got, _numpy_convergence(c, e, lam, 30), equal_nan=True)

@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["pairwise_sum", "nmb_kernel"]
+__all__ = ["pairwise_sum", "nmb_kernel", "running_sums"]
 
 
 @njit(cache=True)
@@ -102,12 +102,14 @@ def _sd_column(x, n):  # pragma: no cover - compiled
 
 
 @njit(parallel=True, cache=True)
-def nmb_kernel(c, e, w, enmb, curves, evpi, mcse, best, second, mcse_inc):  # pragma: no cover - compiled
+def nmb_kernel(c, e, w, enmb, curves, evpi, mcse, best, second, mcse_inc, eloss):  # pragma: no cover - compiled
     """Fill, for each ``w[i]``: ``enmb[i]`` mean NMB per strategy; ``curves[i]`` share of draws where each
     strategy has the highest NMB (ties to the lowest index); ``evpi[i]`` mean of max NMB − NMB of the
     strategy of highest mean NMB; ``mcse[i]`` sd(NMB, ddof=1)/√n per strategy; ``best[i]``/``second[i]``
     the strategies of highest/second-highest mean NMB (stable order); ``mcse_inc[i]`` sd of their
-    per-draw difference /√n (NaN with one strategy).  With one draw the sds are NaN."""
+    per-draw difference /√n (NaN with one strategy); ``eloss[i]`` the expected loss of each strategy, mean of
+    max NMB − its NMB (rows added one after the other, as numpy's ``mean(axis=0)``; with one strategy every
+    term is exactly 0).  With one draw the sds are NaN."""
     n, K = c.shape
     root_n = math.sqrt(n)
     for i in prange(w.size):
@@ -140,6 +142,7 @@ def nmb_kernel(c, e, w, enmb, curves, evpi, mcse, best, second, mcse_inc):  # pr
             if k != b and (b2 < 0 or mean[k] > mean[b2]):
                 b2 = k
         q = np.zeros(K)
+        el = np.zeros(K)
         loss = np.empty(n)
         diff = np.empty(n)
         row = np.empty(K)
@@ -156,6 +159,8 @@ def nmb_kernel(c, e, w, enmb, curves, evpi, mcse, best, second, mcse_inc):  # pr
                 if v > vmax:
                     vmax = v
             loss[d] = vmax - row[b]
+            for k in range(K):
+                el[k] += vmax - row[k]
             if b2 >= 0:
                 diff[d] = row[b] - row[b2]
         if K == 1:
@@ -164,7 +169,41 @@ def nmb_kernel(c, e, w, enmb, curves, evpi, mcse, best, second, mcse_inc):  # pr
             enmb[i, k] = mean[k]
             curves[i, k] = counts[k] / n
             mcse[i, k] = math.sqrt(q[k] / (n - 1)) / root_n if n > 1 else np.nan
+            eloss[i, k] = el[k] / n
         evpi[i] = _np_sum(loss) / n
         best[i] = b
         second[i] = b2
         mcse_inc[i] = _sd_column(diff, n) / root_n if (b2 >= 0 and n > 1) else np.nan
+
+
+@njit(cache=True)
+def running_sums(c, e, lam, ref, ms, s1, s2, wins):  # pragma: no cover - compiled
+    """At each draw count ``ms[j]`` (increasing): ``s1[j]``/``s2[j]`` the sums over the first ``ms[j]`` draws of
+    NMB − ``ref`` and of its square, and ``wins[j]`` the draws in which each strategy has the highest NMB (ties
+    to the lowest index).  The sums run draw after draw from the first term, as ``numpy.cumsum`` does."""
+    n, K = c.shape
+    a1 = np.zeros(K)
+    a2 = np.zeros(K)
+    cnt = np.zeros(K, np.int64)
+    j = 0
+    for d in range(n):
+        top = 0
+        vmax = e[d, 0] * lam - c[d, 0]
+        for k in range(K):
+            v = e[d, k] * lam - c[d, k]
+            dev = v - ref[k]
+            if d == 0:
+                a1[k] = dev
+                a2[k] = dev * dev
+            else:
+                a1[k] += dev
+                a2[k] += dev * dev
+            if v > vmax:
+                vmax = v
+                top = k
+        cnt[top] += 1
+        while j < ms.size and ms[j] == d + 1:
+            s1[j] = a1
+            s2[j] = a2
+            wins[j] = cnt
+            j += 1

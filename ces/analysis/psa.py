@@ -108,9 +108,9 @@ def nmb_statistics(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> dict
     (``sd / sqrt(n)``, ``ddof=1``, NaN for one draw), all ``[n_wtp, n_strategies]``; ``evpi``
     (``[n_wtp]``); ``best`` / ``second`` the strategies of highest / second-highest expected NMB
     (stable order: ties toward the lower index; ``second`` = -1 with one strategy) and
-    ``mcse_incremental`` the MCSE of their mean per-draw difference (``[n_wtp]``).  The formulas are
-    those of :func:`expected_nmb`, :func:`ceac`, :func:`evpi`, :func:`mcse_mean_nmb` and
-    :func:`convergence_check`.  C-contiguous inputs (as the PSA's matrices) go through the compiled
+    ``mcse_incremental`` the MCSE of their mean per-draw difference (``[n_wtp]``); ``expected_loss``
+    (``[n_wtp, n_strategies]``).  The formulas are those of :func:`expected_nmb`, :func:`ceac`, :func:`evpi`,
+    :func:`mcse_mean_nmb`, :func:`convergence_check` and :func:`ces.analysis.voi.expected_loss`.  C-contiguous inputs (as the PSA's matrices) go through the compiled
     :func:`ces.analysis.nmb_kernel.nmb_kernel`, which sums in numpy's order (same bits); others
     through the numpy formulas of :func:`_numpy_statistics`.
     """
@@ -122,9 +122,10 @@ def nmb_statistics(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> dict
 
     W, K = w.size, c.shape[1]
     out = {"enmb": np.empty((W, K)), "ceac": np.empty((W, K)), "evpi": np.empty(W), "mcse": np.empty((W, K)),
-           "best": np.empty(W, np.int64), "second": np.empty(W, np.int64), "mcse_incremental": np.empty(W)}
+           "best": np.empty(W, np.int64), "second": np.empty(W, np.int64), "mcse_incremental": np.empty(W),
+           "expected_loss": np.empty((W, K))}
     nmb_kernel(c, e, w, out["enmb"], out["ceac"], out["evpi"], out["mcse"], out["best"], out["second"],
-               out["mcse_incremental"])
+               out["mcse_incremental"], out["expected_loss"])
     return out
 
 
@@ -134,7 +135,7 @@ def _numpy_statistics(c: np.ndarray, e: np.ndarray, w: np.ndarray) -> dict[str, 
     root_n = math.sqrt(n)
     out = {"enmb": np.empty((w.size, K)), "ceac": np.empty((w.size, K)), "evpi": np.empty(w.size),
            "mcse": np.empty((w.size, K)), "best": np.empty(w.size, np.int64), "second": np.empty(w.size, np.int64),
-           "mcse_incremental": np.empty(w.size)}
+           "mcse_incremental": np.empty(w.size), "expected_loss": np.empty((w.size, K))}
     for i, lam in enumerate(w):
         nmb = e * lam - c
         mean = nmb.mean(axis=0)
@@ -142,6 +143,7 @@ def _numpy_statistics(c: np.ndarray, e: np.ndarray, w: np.ndarray) -> dict[str, 
         out["ceac"][i] = np.bincount(np.argmax(nmb, axis=1), minlength=K) / n
         best_on_average = int(np.argmax(mean))
         out["evpi"][i] = (nmb.max(axis=1) - nmb[:, best_on_average]).mean()
+        out["expected_loss"][i] = (nmb.max(axis=1)[:, None] - nmb).mean(axis=0)
         out["mcse"][i] = _sd(nmb) / root_n
         order = np.argsort(-mean, kind="stable")
         out["best"][i] = order[0]

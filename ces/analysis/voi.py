@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from ces.analysis.psa import _pair, _wtp
+from ces.analysis.psa import _pair, _wtp, nmb_statistics
 
 __all__ = ["expected_loss", "convergence_curves", "ce_ellipse"]
 
@@ -22,15 +22,10 @@ def expected_loss(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.nd
 
     ``EL_s(λ) = mean_draws(max_j NMB_j − NMB_s)``: the NMB forgone on average when ``s`` is
     adopted.  Its minimum over strategies, at the strategy of highest expected NMB, is the
-    per-person EVPI (as in dampack's ``calc_exp_loss`` and BCEA).
+    per-person EVPI (as in dampack's ``calc_exp_loss`` and BCEA).  Computed with the other per-WTP
+    statistics by :func:`ces.analysis.psa.nmb_statistics` (one compiled pass, numpy's summation order).
     """
-    c, e = _pair(costs, effects)
-    w = _wtp(wtp)
-    out = np.empty((w.size, c.shape[1]))
-    for i, lam in enumerate(w):
-        nmb = e * lam - c
-        out[i] = (nmb.max(axis=1)[:, None] - nmb).mean(axis=0)
-    return out
+    return nmb_statistics(costs, effects, wtp)["expected_loss"]
 
 
 def convergence_curves(costs: ArrayLike, effects: ArrayLike, wtp: float, points: int = 50) -> pd.DataFrame:
@@ -40,21 +35,21 @@ def convergence_curves(costs: ArrayLike, effects: ArrayLike, wtp: float, points:
     m NMBs, ``mcse_nmb`` = their sd (ddof=1) / √m; ``p_ce`` = share of the first m draws in which
     the strategy has the highest NMB (ties to the lowest index, as :func:`ces.analysis.psa.ceac`),
     ``mcse_p_ce`` = √(p(1−p)/m) (binomial).  Columns: n_draws, strategy (index), mean_nmb,
-    mcse_nmb, p_ce, mcse_p_ce.
+    mcse_nmb, p_ce, mcse_p_ce.  The running sums (centred on the full-sample mean NMB, so the running
+    variances do not cancel) come from one compiled pass, :func:`ces.analysis.nmb_kernel.running_sums`.
     """
+    from ces.analysis.nmb_kernel import running_sums
+
     c, e = _pair(costs, effects)
     lam = float(_wtp([wtp])[0])
-    nmb = e * lam - c
-    n, k = nmb.shape
+    n, k = c.shape
     ms = np.unique(np.round(np.geomspace(min(n, 10), n, max(2, int(points)))).astype(np.int64))
-    best = np.argmax(nmb, axis=1)
-    wins = np.cumsum(best[:, None] == np.arange(k)[None, :], axis=0)
-    ref = nmb.mean(axis=0)  # centre before cumulating: running variances without cancellation
-    s1 = np.cumsum(nmb - ref, axis=0)
-    s2 = np.cumsum((nmb - ref) ** 2, axis=0)
+    ref = nmb_statistics(c, e, [lam])["enmb"][0]  # = (e·λ − c).mean(axis=0)
+    s1, s2 = np.empty((ms.size, k)), np.empty((ms.size, k))
+    wins = np.empty((ms.size, k), np.int64)
+    running_sums(np.ascontiguousarray(c), np.ascontiguousarray(e), lam, ref, ms, s1, s2, wins)
     rows = []
-    for m in ms:
-        i = m - 1
+    for i, m in enumerate(ms):
         mean_c = s1[i] / m
         var = (s2[i] - m * mean_c ** 2) / (m - 1) if m > 1 else np.full(k, np.nan)
         p = wins[i] / m

@@ -109,9 +109,10 @@ def nmb_kernel(c, e, w, enmb, curves, evpi, mcse, best, second, mcse_inc, eloss)
     the strategies of highest/second-highest mean NMB (stable order); ``mcse_inc[i]`` sd of their
     per-draw difference /√n (NaN with one strategy); ``eloss[i]`` the expected loss of each strategy, mean of
     max NMB − its NMB (rows added one after the other, as numpy's ``mean(axis=0)``; with one strategy every
-    term is exactly 0).  With one draw the sds are NaN."""
+    term is exactly 0), computed only when ``eloss`` has a row per WTP (pass 0 rows to skip it).  With one draw the sds are NaN."""
     n, K = c.shape
     root_n = math.sqrt(n)
+    want_loss = eloss.shape[0] == w.size
     for i in prange(w.size):
         lam = w[i]
         s = np.zeros(K)
@@ -159,8 +160,9 @@ def nmb_kernel(c, e, w, enmb, curves, evpi, mcse, best, second, mcse_inc, eloss)
                 if v > vmax:
                     vmax = v
             loss[d] = vmax - row[b]
-            for k in range(K):
-                el[k] += vmax - row[k]
+            if want_loss:
+                for k in range(K):
+                    el[k] += vmax - row[k]
             if b2 >= 0:
                 diff[d] = row[b] - row[b2]
         if K == 1:
@@ -169,7 +171,8 @@ def nmb_kernel(c, e, w, enmb, curves, evpi, mcse, best, second, mcse_inc, eloss)
             enmb[i, k] = mean[k]
             curves[i, k] = counts[k] / n
             mcse[i, k] = math.sqrt(q[k] / (n - 1)) / root_n if n > 1 else np.nan
-            eloss[i, k] = el[k] / n
+            if want_loss:
+                eloss[i, k] = el[k] / n
         evpi[i] = _np_sum(loss) / n
         best[i] = b
         second[i] = b2

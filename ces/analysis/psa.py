@@ -101,15 +101,16 @@ def summarise_draws(values: ArrayLike) -> dict[str, np.ndarray]:
     }
 
 
-def nmb_statistics(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> dict[str, np.ndarray]:
+def nmb_statistics(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike, loss: bool = False) -> dict[str, np.ndarray]:
     """Every per-WTP statistic of NMB = effect·λ − cost that the PSA tables use, in one computation.
 
     Keys: ``enmb`` expected NMB and ``ceac`` acceptability, ``mcse`` the MCSE of the mean NMB
     (``sd / sqrt(n)``, ``ddof=1``, NaN for one draw), all ``[n_wtp, n_strategies]``; ``evpi``
     (``[n_wtp]``); ``best`` / ``second`` the strategies of highest / second-highest expected NMB
     (stable order: ties toward the lower index; ``second`` = -1 with one strategy) and
-    ``mcse_incremental`` the MCSE of their mean per-draw difference (``[n_wtp]``); ``expected_loss``
-    (``[n_wtp, n_strategies]``).  The formulas are those of :func:`expected_nmb`, :func:`ceac`, :func:`evpi`,
+    ``mcse_incremental`` the MCSE of their mean per-draw difference (``[n_wtp]``); with ``loss``,
+    ``expected_loss`` (``[n_wtp, n_strategies]``; off by default: the PSA tables do not use it, and it costs
+    one sum per strategy and draw).  The formulas are those of :func:`expected_nmb`, :func:`ceac`, :func:`evpi`,
     :func:`mcse_mean_nmb`, :func:`convergence_check` and :func:`ces.analysis.voi.expected_loss`.  C-contiguous inputs (as the PSA's matrices) go through the compiled
     :func:`ces.analysis.nmb_kernel.nmb_kernel`, which sums in numpy's order (same bits); others
     through the numpy formulas of :func:`_numpy_statistics`.
@@ -117,25 +118,25 @@ def nmb_statistics(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> dict
     c, e = _pair(costs, effects)
     w = _wtp(wtp)
     if not (c.flags.c_contiguous and e.flags.c_contiguous):
-        return _numpy_statistics(c, e, w)
+        return _numpy_statistics(c, e, w, loss)
     from ces.analysis.nmb_kernel import nmb_kernel
 
     W, K = w.size, c.shape[1]
     out = {"enmb": np.empty((W, K)), "ceac": np.empty((W, K)), "evpi": np.empty(W), "mcse": np.empty((W, K)),
            "best": np.empty(W, np.int64), "second": np.empty(W, np.int64), "mcse_incremental": np.empty(W),
-           "expected_loss": np.empty((W, K))}
+           "expected_loss": np.empty((W if loss else 0, K))}
     nmb_kernel(c, e, w, out["enmb"], out["ceac"], out["evpi"], out["mcse"], out["best"], out["second"],
                out["mcse_incremental"], out["expected_loss"])
     return out
 
 
-def _numpy_statistics(c: np.ndarray, e: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
+def _numpy_statistics(c: np.ndarray, e: np.ndarray, w: np.ndarray, loss: bool = False) -> dict[str, np.ndarray]:
     """:func:`nmb_statistics` by numpy, one WTP at a time (memory ``O(n_draws * n_strategies)``)."""
     n, K = c.shape
     root_n = math.sqrt(n)
     out = {"enmb": np.empty((w.size, K)), "ceac": np.empty((w.size, K)), "evpi": np.empty(w.size),
            "mcse": np.empty((w.size, K)), "best": np.empty(w.size, np.int64), "second": np.empty(w.size, np.int64),
-           "mcse_incremental": np.empty(w.size), "expected_loss": np.empty((w.size, K))}
+           "mcse_incremental": np.empty(w.size), "expected_loss": np.empty((w.size if loss else 0, K))}
     for i, lam in enumerate(w):
         nmb = e * lam - c
         mean = nmb.mean(axis=0)
@@ -143,7 +144,8 @@ def _numpy_statistics(c: np.ndarray, e: np.ndarray, w: np.ndarray) -> dict[str, 
         out["ceac"][i] = np.bincount(np.argmax(nmb, axis=1), minlength=K) / n
         best_on_average = int(np.argmax(mean))
         out["evpi"][i] = (nmb.max(axis=1) - nmb[:, best_on_average]).mean()
-        out["expected_loss"][i] = (nmb.max(axis=1)[:, None] - nmb).mean(axis=0)
+        if loss:
+            out["expected_loss"][i] = (nmb.max(axis=1)[:, None] - nmb).mean(axis=0)
         out["mcse"][i] = _sd(nmb) / root_n
         order = np.argsort(-mean, kind="stable")
         out["best"][i] = order[0]

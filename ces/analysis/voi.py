@@ -25,7 +25,7 @@ def expected_loss(costs: ArrayLike, effects: ArrayLike, wtp: ArrayLike) -> np.nd
     per-person EVPI (as in dampack's ``calc_exp_loss`` and BCEA).  Computed with the other per-WTP
     statistics by :func:`ces.analysis.psa.nmb_statistics` (one compiled pass, numpy's summation order).
     """
-    return nmb_statistics(costs, effects, wtp)["expected_loss"]
+    return nmb_statistics(costs, effects, wtp, loss=True)["expected_loss"]
 
 
 def convergence_curves(costs: ArrayLike, effects: ArrayLike, wtp: float, points: int = 50) -> pd.DataFrame:

@@ -180,9 +180,11 @@ def _entry(form: str, names: list, base: list, got: dict, B: int, data: str, see
     return {"names": names, "dist": "mvnormal", "mean": base, "cov": cov.tolist(), "source": src}
 
 
-def curve_psa(loaded, model, seed: int, build, overrides: dict | None, map_fn=map, blocks: int = 1,
+def curve_psa(loaded, seed: int, load, overrides: dict | None, map_fn=map, blocks: int = 1,
               remote: bool = False) -> tuple:
-    """(loaded, model) rebuilt with the config's ``psa.curves`` entries; the data files join the provenance.
+    """(loaded, data files read): the config reloaded (``load(overrides)``) with its ``psa.curves`` entries in
+    place of the recipes' PSA entries, before any model is built (the recipes and entries are read from the
+    loaded specs; the model is built once, from the result).  The data files join the provenance.
 
     ``remote``: the PSA's chunks would run elsewhere (``--executor dask``), on workers that rebuild the model
     from the bundled files without the refitted entries: refused rather than silently drawn from the blocks."""
@@ -194,9 +196,7 @@ def curve_psa(loaded, model, seed: int, build, overrides: dict | None, map_fn=ma
     merged["replace_parameters"] = {**(merged.get("replace_parameters") or {}), **over}
     merged["remove_parameters"] = list(merged.get("remove_parameters") or []) + remove
     merged["data_dirs"] = list(merged.get("data_dirs") or []) + [extra_dir]
-    loaded, model = build(merged)
-    model.data_files.extend(f for f in files if f not in model.data_files)
-    return loaded, model
+    return load(merged), files
 
 
 def curve_warnings(loaded) -> list:

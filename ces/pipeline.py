@@ -171,7 +171,7 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
         from ces.survival.boot_run import curve_psa
 
         loaded, curve_files = curve_psa(loaded, opts.seed, lambda over: load(path, over), overrides,
-                                        fit_map or map, fit_blocks, remote=psa_runner is not None)
+                                        fit_map or map, fit_blocks)
     model = CohortModel.from_loaded(loaded)  # built once, with the refitted entries of psa.curves if any
     model.data_files.extend(f for f in curve_files if f not in model.data_files)
     if opts is not None:

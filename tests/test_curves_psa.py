@@ -224,15 +224,24 @@ def test_model_without_recipe(runner, tmp_path):
     assert v.exit_code == 2 and "needs the model's `fits:` recipe" in v.output
 
 
-def test_remote_executor_refused(runner, tmp_path):
-    """Workers of `--executor dask` rebuild the model from the bundle, without the refitted entry: refused, not
-    silently drawn from the model's own blocks."""
-    from ces.errors import CesError
-    from ces.pipeline import run
-
-    _setup(runner, tmp_path, n=60)
-    with pytest.raises(CesError, match="cannot run on --executor dask"):
-        run(_config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}"), psa_runner=lambda *a, **k: None)
+@pytest.mark.parametrize("form", ["bootstrap", "mvn"])
+def test_dask_executor_equals_local(runner, tmp_path, tmp_path_factory, monkeypatch, form):
+    """`--executor dask-local:2`: the workers rebuild the model with the refitted entries (the replicates file
+    travels in the bundle, from a cache outside the model's folder), so the draws are bit for bit those of a local
+    run, and not those of the model's own per-curve blocks."""
+    pytest.importorskip("distributed")
+    _setup(runner, tmp_path, n=80)
+    monkeypatch.setenv("CES_CACHE_DIR", str(tmp_path_factory.mktemp("elsewhere")))
+    cfg = _config(tmp_path, "{draws: 120, seed: 3, chunk: 50, curves: %s, B: 12}" % form)
+    _config(tmp_path, "{draws: 120, seed: 3, chunk: 50}", "plain.yaml")
+    out = {}
+    for tag, c, extra in (("local", cfg, []), ("dask", cfg, ["--executor", "dask-local:2"]),
+                          ("plain", tmp_path / "plain.yaml", [])):
+        r = runner.invoke(app, ["run", str(c), "-q", "--threads", "1", "--draws-out", str(tmp_path / f"{tag}.csv"),
+                                *extra])
+        assert r.exit_code == 0, r.output
+        out[tag] = (tmp_path / f"{tag}.csv").read_bytes()
+    assert out["dask"] == out["local"] and out["local"] != out["plain"]
 
 
 def test_unreadable_cache_entry_is_refitted(runner, tmp_path, cache, counter):

@@ -37,9 +37,10 @@ DEFAULT_B = 1000
 
 
 def cache_dir() -> Path:
-    """``$CES_CACHE_DIR/bootstrap`` (default ``~/.cache/ces/bootstrap``)."""
+    """``$CES_CACHE_DIR/bootstrap`` (default ``~/.cache/ces/bootstrap``), as an absolute path without links (the
+    replicates files it names travel to remote workers under it, :func:`ces.bundle.relocate`)."""
     root = os.environ.get("CES_CACHE_DIR") or Path.home() / ".cache" / "ces"
-    return Path(root) / "bootstrap"
+    return (Path(root) / "bootstrap").resolve()
 
 
 def cache_key(data_sha: str, rec: dict, form: str, B: int, seed: int) -> str:
@@ -180,17 +181,11 @@ def _entry(form: str, names: list, base: list, got: dict, B: int, data: str, see
     return {"names": names, "dist": "mvnormal", "mean": base, "cov": cov.tolist(), "source": src}
 
 
-def curve_psa(loaded, seed: int, load, overrides: dict | None, map_fn=map, blocks: int = 1,
-              remote: bool = False) -> tuple:
+def curve_psa(loaded, seed: int, load, overrides: dict | None, map_fn=map, blocks: int = 1) -> tuple:
     """(loaded, data files read): the config reloaded (``load(overrides)``) with its ``psa.curves`` entries in
     place of the recipes' PSA entries, before any model is built (the recipes and entries are read from the
-    loaded specs; the model is built once, from the result).  The data files join the provenance.
-
-    ``remote``: the PSA's chunks would run elsewhere (``--executor dask``), on workers that rebuild the model
-    from the bundled files without the refitted entries: refused rather than silently drawn from the blocks."""
-    if remote:
-        raise loaded.config_loc.error(("psa", "curves"), "the refitted curves cannot run on --executor dask yet "
-                                      "(the workers would not see the replicates): run the PSA locally")
+    loaded specs; the model is built once, from the result).  The data files join the provenance.  Remote
+    workers (``--executor dask``) load with the same overrides; the replicates travel in the run's bundle."""
     over, remove, files, extra_dir = curve_overrides(loaded, seed, map_fn, blocks)
     merged = dict(overrides or {})
     merged["replace_parameters"] = {**(merged.get("replace_parameters") or {}), **over}

@@ -70,8 +70,10 @@ def _file_refs(node) -> list:
     return out
 
 
-def referenced_files(path: str | Path) -> list:
-    """The entry file, the model it points at and the data tables both reference (existing files only)."""
+def referenced_files(path: str | Path, overrides: dict | None = None) -> list:
+    """The entry file, the model it points at and the data tables both reference (existing files only);
+    ``overrides``: :func:`ces.modelfile.loader.load`'s, whose entries may name files too (the replicates of
+    ``psa.curves``, absolute paths in the client's cache)."""
     entry = Path(path).resolve()
     files = [entry]
     data = _safe_yaml(entry)
@@ -85,6 +87,8 @@ def referenced_files(path: str | Path) -> list:
             m = _safe_yaml(mpath)
             if m:
                 docs.append(m)
+    if overrides:
+        docs.append(overrides.get("replace_parameters") or {})
     for doc in docs:
         for ref in _file_refs(doc):
             f = (model_dir / ref).resolve()
@@ -93,9 +97,10 @@ def referenced_files(path: str | Path) -> list:
     return files
 
 
-def make_bundle(path: str | Path) -> Bundle:
-    """Read the run's input files into a :class:`Bundle` (a missing entry file travels as missing)."""
-    files = referenced_files(path)
+def make_bundle(path: str | Path, overrides: dict | None = None) -> Bundle:
+    """Read the run's input files into a :class:`Bundle` (a missing entry file travels as missing), with the
+    files the load ``overrides`` name (:func:`referenced_files`; a worker loads with :func:`relocate` of them)."""
+    files = referenced_files(path, overrides)
     if not files[0].is_file():
         raise CesError("file not found", file=str(path))
     total = sum(f.stat().st_size for f in files)
@@ -141,11 +146,42 @@ def materialise(bundle: Bundle) -> Path:
     return root / bundle.entry
 
 
+def _worker_root(bundle: Bundle, entry: Path) -> Path:
+    """The folder a materialised bundle's relative paths start from (the client's ``bundle.origin``)."""
+    return entry.parents[len(Path(bundle.entry).parts) - 1]
+
+
+def relocate(overrides: dict | None, bundle: Bundle, entry: Path) -> dict | None:
+    """The load ``overrides`` with the client's absolute paths under ``bundle.origin`` (the ``file:`` of
+    replaced parameter entries, the ``data_dirs``) moved to where :func:`materialise` wrote the bundle."""
+    if not overrides:
+        return overrides
+    import copy
+
+    origin, root = Path(bundle.origin), _worker_root(bundle, entry)
+
+    def move(p: str) -> str:
+        q = Path(p)
+        return str(root / q.relative_to(origin)) if q.is_absolute() and q.is_relative_to(origin) else p
+
+    def walk(node):
+        if isinstance(node, dict):
+            return {k: move(v) if k == "file" and isinstance(v, str) else walk(v) for k, v in node.items()}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    out = copy.copy(overrides)
+    if out.get("replace_parameters"):
+        out["replace_parameters"] = walk(out["replace_parameters"])
+    if out.get("data_dirs"):
+        out["data_dirs"] = [move(str(d)) for d in out["data_dirs"]]
+    return out
+
+
 def localise(exc: CesError, bundle: Bundle, entry: Path) -> CesError:
     """The same error with the worker's file names replaced by the names the user gave."""
     here, there = str(entry.parent), str(Path(bundle.given).parent)
     file = exc.file
     if file is not None and (file == here or file.startswith(here + os.sep)):
         file = str(Path(there) / Path(file).relative_to(here))
-    root = entry.parents[len(Path(bundle.entry).parts) - 1]
+    root = _worker_root(bundle, entry)
     return type(exc)(exc.message.replace(str(root), bundle.origin), file=file, path=exc.path, line=exc.line)

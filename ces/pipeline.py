@@ -163,14 +163,17 @@ def run(path: str | Path, wtp: list | None = None, psa: bool = True, draws: int 
     chunks on a cluster with the same result.  ``fit_map``/``fit_blocks``: where the refits of the config's
     ``psa.curves`` run (an executor's map, :mod:`ces.survival.boot_run`; same replicates for any).
     """
-    loaded, model = build(path, overrides)
+    loaded = load(path, overrides)
     wtps = wtp if wtp is not None else wtp_values(loaded.config.wtp, loaded.config_loc)
     opts = psa_options(loaded, draws, seed, chunk) if psa else None
+    curve_files: list = []
     if opts is not None and loaded.config.psa is not None and loaded.config.psa.curves is not None:
         from ces.survival.boot_run import curve_psa
 
-        loaded, model = curve_psa(loaded, model, opts.seed, lambda over: build(path, over), overrides,
-                                  fit_map or map, fit_blocks, remote=psa_runner is not None)
+        loaded, curve_files = curve_psa(loaded, opts.seed, lambda over: load(path, over), overrides,
+                                        fit_map or map, fit_blocks)
+    model = CohortModel.from_loaded(loaded)  # built once, with the refitted entries of psa.curves if any
+    model.data_files.extend(f for f in curve_files if f not in model.data_files)
     if opts is not None:
         sizes.check_cells(loaded, model.n_cycles, len(model.expanded), min(opts.chunk, opts.draws),
                           "--chunk or psa.chunk")

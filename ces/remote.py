@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from ces.bundle import Bundle, localise, make_bundle, materialise
+from ces.bundle import Bundle, localise, make_bundle, materialise, relocate
 from ces.engine.psa import PsaResult, merge_psa, run_psa
 from ces.errors import CesError
 
@@ -34,7 +34,7 @@ def built_model(bundle: Bundle, overrides: dict | None):
 
     entry = materialise(bundle)
     try:
-        model = CohortModel.from_loaded(load(entry, overrides))
+        model = CohortModel.from_loaded(load(entry, relocate(overrides, bundle, entry)))
     except CesError as exc:
         raise localise(exc, bundle, entry) from None
     _MODELS[key] = model
@@ -64,16 +64,21 @@ def run_chunk(task: PsaChunk) -> PsaResult:
 
 
 class ChunkedPsa:
-    """A drop-in for :func:`run_psa` that runs the chunks on an executor (``pipeline.run(psa_runner=...)``)."""
+    """A drop-in for :func:`run_psa` that runs the chunks on an executor (``pipeline.run(psa_runner=...)``).
 
-    def __init__(self, executor, path, overrides: dict | None = None):
+    The workers rebuild the client's model: the bundled files of ``path``, loaded with the overrides the
+    client's model was loaded with (``model.loaded.overrides``; e.g. the refitted entries of ``psa.curves``,
+    whose replicates files travel in the bundle, :func:`ces.bundle.make_bundle`)."""
+
+    def __init__(self, executor, path):
         self.executor = executor
-        self.bundle = make_bundle(path)
-        self.overrides = overrides
+        self.path = path
 
     def __call__(self, model, n_draws: int, seed: int, chunk: int = 2000, on_chunk=None) -> PsaResult:
         t0 = time.perf_counter()
-        tasks = [PsaChunk(self.bundle, self.overrides, seed, a, min(n_draws, a + chunk), chunk)
+        overrides = model.loaded.overrides
+        bundle = make_bundle(self.path, overrides)
+        tasks = [PsaChunk(bundle, overrides, seed, a, min(n_draws, a + chunk), chunk)
                  for a in range(0, n_draws, chunk)]
 
         def finished():

@@ -224,15 +224,24 @@ def test_model_without_recipe(runner, tmp_path):
     assert v.exit_code == 2 and "needs the model's `fits:` recipe" in v.output
 
 
-def test_remote_executor_refused(runner, tmp_path):
-    """Workers of `--executor dask` rebuild the model from the bundle, without the refitted entry: refused, not
-    silently drawn from the model's own blocks."""
-    from ces.errors import CesError
-    from ces.pipeline import run
-
-    _setup(runner, tmp_path, n=60)
-    with pytest.raises(CesError, match="cannot run on --executor dask"):
-        run(_config(tmp_path, "{draws: 20, curves: bootstrap, B: 5}"), psa_runner=lambda *a, **k: None)
+@pytest.mark.parametrize("form", ["bootstrap", "mvn"])
+def test_dask_executor_equals_local(runner, tmp_path, tmp_path_factory, monkeypatch, form):
+    """`--executor dask-local:2`: the workers rebuild the model with the refitted entries (the replicates file
+    travels in the bundle, from a cache outside the model's folder), so the draws are bit for bit those of a local
+    run, and not those of the model's own per-curve blocks."""
+    pytest.importorskip("distributed")
+    _setup(runner, tmp_path, n=80)
+    monkeypatch.setenv("CES_CACHE_DIR", str(tmp_path_factory.mktemp("elsewhere")))
+    cfg = _config(tmp_path, "{draws: 120, seed: 3, chunk: 50, curves: %s, B: 12}" % form)
+    _config(tmp_path, "{draws: 120, seed: 3, chunk: 50}", "plain.yaml")
+    out = {}
+    for tag, c, extra in (("local", cfg, []), ("dask", cfg, ["--executor", "dask-local:2"]),
+                          ("plain", tmp_path / "plain.yaml", [])):
+        r = runner.invoke(app, ["run", str(c), "-q", "--threads", "1", "--draws-out", str(tmp_path / f"{tag}.csv"),
+                                *extra])
+        assert r.exit_code == 0, r.output
+        out[tag] = (tmp_path / f"{tag}.csv").read_bytes()
+    assert out["dask"] == out["local"] and out["local"] != out["plain"]
 
 
 def test_unreadable_cache_entry_is_refitted(runner, tmp_path, cache, counter):
@@ -264,3 +273,55 @@ def test_merge_carries_the_recipe(runner, tmp_path):
                                                "psa: {draws: 30, curves: bootstrap, B: 5}\n")
     r = runner.invoke(app, ["run", str(tmp_path / "fit" / "cfg.yaml"), "-q", "--threads", "1"])
     assert r.exit_code == 0, r.output
+
+
+def test_two_bootstrap_blocks_in_one_model(runner, tmp_path, counter):
+    """Two `ces fit --bootstrap --yaml` blocks in one model (two trials: PFS + OS of one, time on treatment of the
+    other).  Each names its joint PSA entry after its fit (`pfs_os_coef`, `ttd_coef`; both were `fit_coef`), so the
+    blocks combine unchanged: the model validates and runs as written, and `curves: bootstrap` refits both recipes
+    and gives exactly that PSA.  A block written with the older name `fit_coef` still loads and runs."""
+    from ces.pipeline import run
+    from tests.test_fit_cli import MODEL_HEAD
+
+    _trial(tmp_path / "t.csv", 7, 120, 20.0)
+    _trial(tmp_path / "d.csv", 8, 100, 10.0)
+    _fit(runner, tmp_path / "t.csv", tmp_path / "a.yaml", "--bootstrap", "15", "--seed", "5")
+    r = runner.invoke(app, ["fit", str(tmp_path / "d.csv"), "--time", "pfs", "--event", "pfs_e", "--name", "ttd",
+                            "--families", "weibull", "--no-cure", "--yaml", str(tmp_path / "b.yaml"),
+                            "--bootstrap", "15", "--seed", "5"])
+    assert r.exit_code == 0, r.output
+    a, b = (yaml.safe_load((tmp_path / f"{n}.yaml").read_text()) for n in ("a", "b"))
+    assert a["fits"]["pfs_os"]["parameters"] == ["pfs_os_coef"] and a["parameters"]["pfs_os_coef"]["dist"] == "bootstrap"
+    assert b["fits"]["ttd"]["parameters"] == ["ttd_coef"] and b["parameters"]["ttd_coef"]["dist"] == "bootstrap"
+    assert not set(a["parameters"]) & set(b["parameters"])
+
+    def write(name, blocks):
+        model = {k: {key: v for blk in blocks for key, v in blk[k].items()} for k in ("parameters", "curves", "fits")}
+        model["parameters"]["c_drug"] = 2000
+        (tmp_path / name).write_text(MODEL_HEAD + "curve_costs: {ttd: {drug: c_drug}}\n"
+                                     + yaml.safe_dump(model, sort_keys=False, default_flow_style=None))
+
+    write("model.yaml", [a, b])
+    assert runner.invoke(app, ["validate", str(tmp_path / "model.yaml")]).exit_code == 0
+    refit = run(_config(tmp_path, "{draws: 80, seed: 5, curves: bootstrap, B: 15}"))
+    assert counter == [15, 15]  # one refit per recipe
+    plain = run(_config(tmp_path, "{draws: 80, seed: 5}", "plain.yaml"))
+    for res in (refit, plain):
+        defs = res.model.model_defs
+        assert defs["os_log_scale"].group == "pfs_os_coef" and defs["ttd_log_scale"].group == "ttd_coef"
+    for s in plain.psa.totals:
+        np.testing.assert_array_equal(refit.psa.totals[s], plain.psa.totals[s])
+    assert np.std(plain.psa.totals["soc"][:, plain.model.streams.index("drug")]) > 0  # the ttd entry is drawn
+    # the older name: the entry and its recipe's `parameters` say `fit_coef`
+    a["parameters"]["fit_coef"] = a["parameters"].pop("pfs_os_coef")
+    a["fits"]["pfs_os"]["parameters"] = ["fit_coef"]
+    write("legacy.yaml", [a, b])
+    assert runner.invoke(app, ["validate", str(tmp_path / "legacy.yaml")]).exit_code == 0
+    runs = []
+    for psa in ("{draws: 80, seed: 5, curves: bootstrap, B: 15}", "{draws: 80, seed: 5}"):
+        cfg = tmp_path / "legacy_cfg.yaml"
+        cfg.write_text(f"ces: 1\nmodel: legacy.yaml\nwtp: 50000\npsa: {psa}\n")
+        runs.append(run(cfg))
+        assert runs[-1].model.model_defs["os_log_scale"].group == "fit_coef"
+    for s in runs[0].psa.totals:
+        np.testing.assert_array_equal(runs[0].psa.totals[s], runs[1].psa.totals[s])

@@ -45,16 +45,14 @@ def _fit(runner, tmp_path, name, events, *extra):
 
 def _setup(runner, tmp_path, *extra, n=200):
     """PFS and OS of one simulated arm (Weibull death, exponential progression), digitised separately, fitted
-    one by one, and both blocks in one PSM model (with --bootstrap each block names its joint entry `fit_coef`:
-    renamed `pfs_coef` / `os_coef` here, as an analyst combining the blocks would)."""
+    one by one, and both blocks in one PSM model as written (each block's PSA entry is named after its fit,
+    `pfs_coef` / `os_coef`, with or without --bootstrap)."""
     df = _trial(tmp_path / "ipd.csv", 7, n, 20.0)
     model = {"parameters": {}, "curves": {}, "fits": {}}
     for name in ("pfs", "os"):
         _fit(runner, tmp_path, name, _digitise(tmp_path, df, name), *extra)
         block = yaml.safe_load((tmp_path / f"{name}.yaml").read_text())
-        if "fit_coef" in block["parameters"]:
-            block["parameters"][f"{name}_coef"] = block["parameters"].pop("fit_coef")
-            block["fits"][name]["parameters"] = [f"{name}_coef"]
+        assert not set(block["parameters"]) & set(model["parameters"])  # nothing to rename
         for key in model:
             model[key].update(block[key])
     path = tmp_path / "model.yaml"
@@ -74,7 +72,7 @@ def test_recipe_and_replicates_as_ces_fit(runner, tmp_path, cache, counter):
     assert rec["km"] == "pfs_km.csv" and rec["at_risk"] == "pfs_risk.csv" and "data" not in rec
     assert rec["sha256"] == hashlib.sha256((tmp_path / "pfs_km.csv").read_bytes()).hexdigest()
     assert rec["at_risk_sha256"] == hashlib.sha256((tmp_path / "pfs_risk.csv").read_bytes()).hexdigest()
-    assert rec["events"] == int(pd.read_csv(tmp_path / "ipd.csv").pfs_e.sum()) and rec["parameters"] == ["fit_coef"]
+    assert rec["events"] == int(pd.read_csv(tmp_path / "ipd.csv").pfs_e.sum()) and rec["parameters"] == ["pfs_coef"]
     assert runner.invoke(app, ["validate", str(tmp_path / "model.yaml")]).exit_code == 0
     a = run(_config(tmp_path, "{draws: 120, seed: 5, curves: bootstrap, B: 20}"))
     assert counter == [20, 20]

@@ -83,7 +83,7 @@ def test_joint_mvn_carries_pfs_os_correlation(runner, tmp_path):
         block = _fit(runner, data, tmp_path / f"{tag}.yaml", "--bootstrap", "80", "--psa", "mvn", "--seed", "3")
         p = block["parameters"]
         assert "pfs_coef" not in p and "os_coef" not in p  # no per-curve blocks: one joint block
-        entry = p["fit_coef"]
+        entry = p["pfs_os_coef"]
         assert entry["dist"] == "mvnormal"
         assert entry["names"] == ["pfs_log_shape", "pfs_log_scale", "os_log_shape", "os_log_scale"]
         cov = np.array(entry["cov"])
@@ -209,7 +209,7 @@ def test_bootstrap_block_errors(runner, rows_model, old, new, fragment):
     rows_model.write_text(text.replace(old, new))
     r = runner.invoke(app, ["validate", str(rows_model)])
     assert r.exit_code == 2 and fragment in r.output, r.output
-    assert "m.yaml" in r.output and "parameters.fit_coef" in r.output and "Traceback" not in r.output
+    assert "m.yaml" in r.output and "parameters.pfs_os_coef" in r.output and "Traceback" not in r.output
 
 
 def test_docs_workflow_runs(runner, tmp_path):
@@ -223,7 +223,7 @@ def test_docs_workflow_runs(runner, tmp_path):
                             str(ROOT / "models/trastuzumab_psm.yaml")])
     assert r.exit_code == 0, r.output
     model = tmp_path / "curves_model.yaml"
-    assert yaml.safe_load(model.read_text())["parameters"]["fit_coef"]["dist"] == "bootstrap"
+    assert yaml.safe_load(model.read_text())["parameters"]["pfs_os_coef"]["dist"] == "bootstrap"
     assert runner.invoke(app, ["validate", str(model)]).exit_code == 0
     from ces.pipeline import run
 

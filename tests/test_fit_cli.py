@@ -96,7 +96,7 @@ def test_bootstrap_keeps_pfs_os_correlation(runner, trial_csv, tmp_path):
                             "--no-cure", "--yaml", str(out), "--bootstrap", "300", "--seed", "5"])
     assert r.exit_code == 0, r.output
     block = yaml.safe_load(out.read_text())
-    entry = block["parameters"]["fit_coef"]
+    entry = block["parameters"]["pfs_os_coef"]
     assert entry["dist"] == "bootstrap" and entry["names"] == ["pfs_log_rate", "os_log_rate"] and entry["B"] == 300
     draws = pd.read_csv(tmp_path / entry["file"], comment="#")
     assert len(draws) == 300

@@ -37,6 +37,8 @@ class Loaded:
     where: dict = field(default_factory=dict)
     # folders data files (tables, empirical draws) may be read from
     data_dirs: list = field(default_factory=list)
+    # the ``overrides`` of :func:`load` (a remote worker rebuilds the same model with them, ces.remote)
+    overrides: dict | None = None
 
     def locate(self, path: tuple) -> tuple:
         """(file, path-string, line) of a model key path, honouring config overrides."""
@@ -294,6 +296,7 @@ def _load_config(cloc: Located, overrides: dict | None = None, model_path: Path 
     if overrides and overrides.get("data_dirs"):  # e.g. the bootstrap cache of psa.curves
         loaded.data_dirs += [Path(d) for d in overrides["data_dirs"]]
         set_data_dirs(loaded.data_dirs)
+    loaded.overrides = overrides or None
     return loaded
 
 

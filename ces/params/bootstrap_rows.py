@@ -9,8 +9,8 @@ name, i), for any chunk size, thread count or executor.
 bootstrap refit of the patients, all endpoints refitted on the same resample; see
 :mod:`ces.survival.bootstrap`)::
 
-    fit_coef: {names: [pfs_log_shape, pfs_log_scale, os_log_shape, os_log_scale], dist: bootstrap,
-               file: curves_bootstrap.csv, B: 1000, value: [...]}
+    pfs_os_coef: {names: [pfs_log_shape, pfs_log_scale, os_log_shape, os_log_scale], dist: bootstrap,
+                  file: curves_bootstrap.csv, B: 1000, value: [...]}
 
 so the PFS and OS coefficients of a draw come from the same replicate.  ``columns`` defaults to
 ``names``; ``B`` (optional, 2 ≤ B ≤ 100,000) uses replicates 0..B−1 only (the rows whose ``replicate``

@@ -129,10 +129,11 @@ def _recipe_yaml(data, km, at_risk, events, yaml_out, res, names, time_col, even
     """The block's ``fits:`` entry (:mod:`ces.survival.fit_recipe`), for ``psa: {curves: ...}`` in ``ces run``."""
     import yaml
 
+    from ces.survival.bootstrap import entry_key
     from ces.survival.fit_recipe import recipe, recipe_key
 
     labels = [m for _, m, _, _ in res["endpoints"]]
     eps = list(zip(names, time_col, event_col, labels))
-    keys = ["fit_coef"] if psa in ("bootstrap", "mvn") else [f"{n}_coef" for n in names]
+    keys = [entry_key(names)] if psa in ("bootstrap", "mvn") else [f"{n}_coef" for n in names]
     rec = recipe(data, yaml_out, endpoints=eps, parameters=keys, km=km, at_risk=at_risk, events=events, **options)
     return yaml.safe_dump({"fits": {recipe_key(eps): rec}}, sort_keys=False, width=100, default_flow_style=None)

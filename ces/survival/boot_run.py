@@ -37,8 +37,10 @@ DEFAULT_B = 1000
 
 
 def cache_dir() -> Path:
-    """``$CES_CACHE_DIR/bootstrap`` (default ``~/.cache/ces/bootstrap``, :func:`ces.user_cache.cache_root`)."""
-    return cache_root() / "bootstrap"
+    """``$CES_CACHE_DIR/bootstrap`` (default ``~/.cache/ces/bootstrap``, :func:`ces.user_cache.cache_root`), as an
+    absolute path without links (the replicates files it names travel to remote workers under it,
+    :func:`ces.bundle.relocate`)."""
+    return (cache_root() / "bootstrap").resolve()
 
 
 def cache_key(data_sha: str, rec: dict, form: str, B: int, seed: int) -> str:
@@ -179,23 +181,17 @@ def _entry(form: str, names: list, base: list, got: dict, B: int, data: str, see
     return {"names": names, "dist": "mvnormal", "mean": base, "cov": cov.tolist(), "source": src}
 
 
-def curve_psa(loaded, model, seed: int, build, overrides: dict | None, map_fn=map, blocks: int = 1,
-              remote: bool = False) -> tuple:
-    """(loaded, model) rebuilt with the config's ``psa.curves`` entries; the data files join the provenance.
-
-    ``remote``: the PSA's chunks would run elsewhere (``--executor dask``), on workers that rebuild the model
-    from the bundled files without the refitted entries: refused rather than silently drawn from the blocks."""
-    if remote:
-        raise loaded.config_loc.error(("psa", "curves"), "the refitted curves cannot run on --executor dask yet "
-                                      "(the workers would not see the replicates): run the PSA locally")
+def curve_psa(loaded, seed: int, load, overrides: dict | None, map_fn=map, blocks: int = 1) -> tuple:
+    """(loaded, data files read): the config reloaded (``load(overrides)``) with its ``psa.curves`` entries in
+    place of the recipes' PSA entries, before any model is built (the recipes and entries are read from the
+    loaded specs; the model is built once, from the result).  The data files join the provenance.  Remote
+    workers (``--executor dask``) load with the same overrides; the replicates travel in the run's bundle."""
     over, remove, files, extra_dir = curve_overrides(loaded, seed, map_fn, blocks)
     merged = dict(overrides or {})
     merged["replace_parameters"] = {**(merged.get("replace_parameters") or {}), **over}
     merged["remove_parameters"] = list(merged.get("remove_parameters") or []) + remove
     merged["data_dirs"] = list(merged.get("data_dirs") or []) + [extra_dir]
-    loaded, model = build(merged)
-    model.data_files.extend(f for f in files if f not in model.data_files)
-    return loaded, model
+    return load(merged), files
 
 
 def curve_warnings(loaded) -> list:

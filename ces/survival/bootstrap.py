@@ -120,6 +120,15 @@ def fit_key(names) -> str:
     return "_".join(names)
 
 
+def entry_key(names) -> str:
+    """The joint PSA entry of one fit over all its endpoints' coefficients (``--bootstrap`` / ``--psa mvn``):
+    :func:`fit_key` + ``_coef`` (``pfs_os_coef``; ``os_coef`` for one curve, the name of its per-curve entry).
+    Named after the fit, so two blocks (two arms, two trials, PFS and OS digitised separately) combine in one
+    model without renaming; a model written with the older name ``fit_coef`` loads unchanged (the name is
+    the model's own, listed in its recipe's ``parameters``)."""
+    return fit_key(names) + "_coef"
+
+
 def curve_stream(names) -> tuple:
     """The replicate-seed suffix of one fit: (CRC-32 of :func:`fit_key` of its endpoint ``names``,).
     Separate fits (PFS and OS digitised separately, two arms, two trials) often have as many rows, and

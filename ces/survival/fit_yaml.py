@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ces.survival.bootstrap import entry_key
 from ces.survival.fit import Fit
 from ces.survival.fit_likelihood import coef_names
 
@@ -67,7 +68,8 @@ def curves_yaml(entries: list, *, bootstrap_file: str | None = None, bootstrap_c
     """YAML text of ``parameters:`` and ``curves:`` for fitted curves ``entries`` = [(name, Fit, levels)].
 
     ``psa``: ``hessian`` (one mvnormal per curve, cov = inverse Hessian; the default without a
-    bootstrap), ``bootstrap`` (one ``dist: bootstrap`` entry over all coefficients reading the
+    bootstrap), ``bootstrap`` (one ``dist: bootstrap`` entry over all coefficients, named after the fit
+    (:func:`ces.survival.bootstrap.entry_key`, e.g. ``pfs_os_coef``), reading the
     replicate rows of ``bootstrap_file``, ``B: replicates``; the default with one) or ``mvn`` (one
     mvnormal over all coefficients, mean = MLE, cov = ``joint_cov``, the bootstrap covariance).
     """
@@ -78,15 +80,16 @@ def curves_yaml(entries: list, *, bootstrap_file: str | None = None, bootstrap_c
     curves: dict = {}
     all_names = [f"{n}_{_py(c)}" for n, f, _ in entries for c in f.coef_names]
     mle = [float(v) for _, f, _ in entries for v in f.coef]
+    joint = entry_key([n for n, _, _ in entries])
     if psa == "bootstrap":
-        params["fit_coef"] = {"names": all_names, "dist": "bootstrap", "file": bootstrap_file}
+        params[joint] = {"names": all_names, "dist": "bootstrap", "file": bootstrap_file}
         if bootstrap_columns is not None and list(bootstrap_columns) != all_names:
-            params["fit_coef"]["columns"] = list(bootstrap_columns)
+            params[joint]["columns"] = list(bootstrap_columns)
         if replicates is not None:
-            params["fit_coef"]["B"] = int(replicates)
-        params["fit_coef"]["value"] = mle
+            params[joint]["B"] = int(replicates)
+        params[joint]["value"] = mle
     elif psa == "mvn":
-        params["fit_coef"] = {"names": all_names, "dist": "mvnormal", "mean": mle,
+        params[joint] = {"names": all_names, "dist": "mvnormal", "mean": mle,
                               "cov": [[float(v) for v in row] for row in np.atleast_2d(joint_cov)]}
     for name, fit, levels in entries:
         names = [f"{name}_{_py(c)}" for c in fit.coef_names]

@@ -129,7 +129,7 @@ def _recipe_yaml(data, km, at_risk, events, yaml_out, res, names, time_col, even
     """The block's ``fits:`` entry (:mod:`ces.survival.fit_recipe`), for ``psa: {curves: ...}`` in ``ces run``."""
     import yaml
 
-    from ces.survival.bootstrap import entry_key
+    from ces.survival.fit_yaml import entry_key
     from ces.survival.fit_recipe import recipe, recipe_key
 
     labels = [m for _, m, _, _ in res["endpoints"]]

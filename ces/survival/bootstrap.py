@@ -32,6 +32,7 @@ from functools import partial
 import numpy as np
 
 from ces.errors import CesError
+from ces.survival.fit_yaml import fit_key
 
 #: Bounds on the number of replicates (checked before any data is read or any array allocated).
 MIN_B, MAX_B = 2, 100_000
@@ -112,21 +113,6 @@ def _boot_block(reps, *, df, endpoints, seed, weight, arm, stream=()) -> np.ndar
     finally:
         numba.set_num_threads(threads)
     return out
-
-
-def fit_key(names) -> str:
-    """The name of one fit: its endpoint names joined by ``_`` (``pfs_os``; ``os`` for one curve), the key
-    of its recipe in a model's ``fits:`` block (:mod:`ces.survival.fit_recipe`)."""
-    return "_".join(names)
-
-
-def entry_key(names) -> str:
-    """The joint PSA entry of one fit over all its endpoints' coefficients (``--bootstrap`` / ``--psa mvn``):
-    :func:`fit_key` + ``_coef`` (``pfs_os_coef``; ``os_coef`` for one curve, the name of its per-curve entry).
-    Named after the fit, so two blocks (two arms, two trials, PFS and OS digitised separately) combine in one
-    model without renaming; a model written with the older name ``fit_coef`` loads unchanged (the name is
-    the model's own, listed in its recipe's ``parameters``)."""
-    return fit_key(names) + "_coef"
 
 
 def curve_stream(names) -> tuple:

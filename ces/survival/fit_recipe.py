@@ -56,8 +56,8 @@ def recipe(data: Path | None, yaml_out: Path, *, endpoints: list, arm, joint: bo
 
 
 def recipe_key(endpoints: list) -> str:
-    """The ``fits:`` key of a recipe: :func:`ces.survival.bootstrap.fit_key` of its endpoint names (``pfs_os``)."""
-    from ces.survival.bootstrap import fit_key
+    """The ``fits:`` key of a recipe: :func:`ces.survival.fit_yaml.fit_key` of its endpoint names (``pfs_os``)."""
+    from ces.survival.fit_yaml import fit_key
 
     return fit_key([n for n, *_ in endpoints])
 

@@ -23,9 +23,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ces.survival.bootstrap import entry_key
 from ces.survival.fit import Fit
 from ces.survival.fit_likelihood import coef_names
+
+
+def fit_key(names) -> str:
+    """The name of one fit: its endpoint names joined by ``_`` (``pfs_os``; ``os`` for one curve), the key
+    of its recipe in a model's ``fits:`` block (:mod:`ces.survival.fit_recipe`)."""
+    return "_".join(names)
+
+
+def entry_key(names) -> str:
+    """The joint PSA entry of one fit over all its endpoints' coefficients (``--bootstrap`` / ``--psa mvn``):
+    :func:`fit_key` + ``_coef`` (``pfs_os_coef``; ``os_coef`` for one curve, the name of its per-curve entry).
+    Named after the fit, so two blocks (two arms, two trials, PFS and OS digitised separately) combine in one
+    model without renaming; a model written with the older name ``fit_coef`` loads unchanged (the name is
+    the model's own, listed in its recipe's ``parameters``)."""
+    return fit_key(names) + "_coef"
 
 
 def _py(name: str) -> str:
@@ -69,7 +83,7 @@ def curves_yaml(entries: list, *, bootstrap_file: str | None = None, bootstrap_c
 
     ``psa``: ``hessian`` (one mvnormal per curve, cov = inverse Hessian; the default without a
     bootstrap), ``bootstrap`` (one ``dist: bootstrap`` entry over all coefficients, named after the fit
-    (:func:`ces.survival.bootstrap.entry_key`, e.g. ``pfs_os_coef``), reading the
+    (:func:`entry_key`, e.g. ``pfs_os_coef``), reading the
     replicate rows of ``bootstrap_file``, ``B: replicates``; the default with one) or ``mvn`` (one
     mvnormal over all coefficients, mean = MLE, cov = ``joint_cov``, the bootstrap covariance).
     """

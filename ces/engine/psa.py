@@ -157,8 +157,9 @@ def chunk_plan(model: CohortModel, n_draws: int, chunk: int) -> tuple[list, int]
     With N numba threads (``--threads``; numba's thread count in the calling thread) and a thread-safe
     threading layer, the chunk is at most ``chunk`` and at most n_draws / (4·N) draws (not below
     :data:`MIN_THREAD_CHUNK`), so that each of the N threads gets several chunks and none waits long for
-    the last; N chunks are in flight, fewer if together they would exceed ``max_cells`` (cycles × states ×
-    draws, the bound of one chunk, :func:`ces.modelfile.sizes.check_cells`).  Otherwise (N = 1, a single
+    the last; N chunks are in flight and up to 2·N held (sampled ahead, or done and waiting to be yielded in
+    order), so fewer workers are used if 2·N chunks would exceed ``max_cells`` (cycles × states × draws, the
+    bound of one chunk, :func:`ces.modelfile.sizes.check_cells`).  Otherwise (N = 1, a single
     chunk, a layer that is not thread-safe) chunks of ``chunk`` draws run one after the other, each spread
     over the N threads by the kernels' ``prange``.  Results do not depend on the plan (module docstring)."""
     import numba
@@ -168,7 +169,7 @@ def chunk_plan(model: CohortModel, n_draws: int, chunk: int) -> tuple[list, int]
         step = min(chunk, max(MIN_THREAD_CHUNK, -(-n_draws // (4 * n))))
         spans = [(a, min(n_draws, a + step)) for a in range(0, n_draws, step)]
         cells = (model.n_cycles + 1) * max(1, len(model.expanded)) * step
-        workers = min(n, len(spans), limits.current().max_cells // cells)
+        workers = min(n, len(spans), limits.current().max_cells // (2 * cells))  # 2·workers chunks held
         if workers > 1:
             return spans, workers
     return [(a, min(n_draws, a + chunk)) for a in range(0, n_draws, chunk)], 1

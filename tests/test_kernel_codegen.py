@@ -158,3 +158,20 @@ def test_source_holds_only_the_structure():
     sa, sb = kc.source(a), kc.source(b)
     assert sa != sb and "x1 += flow" in sa
     compile(sa, "generated", "exec")  # valid Python
+
+
+def test_unwritable_cache_falls_back_to_the_generic_kernel(monkeypatch, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("CES_CACHE_DIR", str(blocked))  # kernels/ cannot be created under a file
+    monkeypatch.setenv("CES_KERNEL", "generated")
+    monkeypatch.setattr(kc, "_loaded", {})
+    struct = kc.structure([0, 0, 1], [0, 1, 1], [0, 1, 1], [0, 0, 0], 2, 1, 0, True, True)
+    assert kc.choose(struct, 1e12) is None
+    monkeypatch.setenv("CES_CACHE_DIR", str(tmp_path / "ok"))
+
+    def refuse(path, text):  # the atomic writer reports a failed write as a CesError
+        raise CesError("cannot write the file", file=str(path))
+
+    monkeypatch.setattr(kc, "write_text_atomic", refuse)
+    assert kc.choose(struct, 1e12) is None

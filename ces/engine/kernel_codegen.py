@@ -248,7 +248,7 @@ def choose(struct: tuple, work: float) -> str | None:
             return None
         compiled(struct)
         return key
-    except OSError:
+    except (OSError, CesError):  # a cache folder that cannot be written: the generic kernel, same results
         return None
 
 

@@ -60,6 +60,7 @@ MAX_TERMS = 512
 _lock = threading.Lock()
 _loaded: dict = {}  # key -> compiled function
 _work: dict = {}  # key -> generic-kernel entry-cycles run in this process
+_marked: set = set()  # keys known to be marked compiled on this machine (no file check per chunk)
 
 
 def mode() -> str:
@@ -99,6 +100,11 @@ def source(struct: tuple) -> str:
 
     def w(indent: int, line: str) -> None:
         L.append("    " * indent + line)
+
+    def fail(indent: int, kind: int, k: str, state, entry) -> None:  # the first failed check of the draw
+        for line in ("ok = False", f"err[d, 0] = {kind}", f"err[d, 1] = {k}", f"err[d, 2] = {state}",
+                     f"err[d, 3] = {entry}"):
+            w(indent, line)
 
     def period(indent: int, k: str, prev: str, cur: str, extra: bool) -> None:  # period_value, then the sums
         for r in range(R):
@@ -161,11 +167,7 @@ def source(struct: tuple) -> str:
         i, j = frm[e], to[e]
         w(3, f"p = 1.0 - rs{i}" if rest[e] else (f"p = q{e}" if sk[e] == 0 else f"p = buf[b{e} + km1 * k{e}]"))
         w(3, "if ok and not (p >= -tol and p <= 1.0 + tol):")
-        w(4, f"ok = False")
-        w(4, f"err[d, 0] = 1")
-        w(4, f"err[d, 1] = k")
-        w(4, f"err[d, 2] = {i}")
-        w(4, f"err[d, 3] = {e}")
+        fail(4, 1, "k", i, e)
         w(3, f"rs{i} += p")
         w(3, f"flow = m{i} * p")
         w(3, f"x{j} += flow")
@@ -175,17 +177,9 @@ def source(struct: tuple) -> str:
     for s in range(S):
         w(3, f"mass += x{s}")
         w(3, f"if ok and abs(rs{s} - 1.0) > tol:")
-        w(4, "ok = False")
-        w(4, "err[d, 0] = 2")
-        w(4, "err[d, 1] = k")
-        w(4, f"err[d, 2] = {s}")
-        w(4, "err[d, 3] = -1")
+        fail(4, 2, "k", s, -1)
     w(3, "if ok and abs(mass - 1.0) > tol:")
-    w(4, "ok = False")
-    w(4, "err[d, 0] = 3")
-    w(4, "err[d, 1] = k")
-    w(4, "err[d, 2] = -1")
-    w(4, "err[d, 3] = -1")
+    fail(4, 3, "k", -1, -1)
     if not v_const:
         w(3, "kv = k if V.shape[2] > 1 else 0")
     w(3, "a = alpha[k]")
@@ -258,12 +252,15 @@ def run_generated(key: str, args: tuple, tol, V, alpha, beta, disc, err, totals,
     mark it compiled on this machine."""
     _, _, _, buf, off, sd, sk, _, init, TR = args
     _loaded[key](buf, off, sd, sk, init, TR, tol, V, alpha, beta, disc, err, totals, totals_u)
+    if key in _marked:
+        return
     marker = _marker(key)
-    if not marker.is_file():
-        try:
+    try:
+        if not marker.is_file():
             write_text_atomic(marker, "compiled\n")
-        except (OSError, CesError):  # the marker only saves a later run the wait: never fail the run for it
-            pass
+        _marked.add(key)
+    except (OSError, CesError):  # the marker only saves a later run the wait: never fail the run for it
+        pass
 
 
 def structure_of(args: tuple, V: np.ndarray) -> tuple:

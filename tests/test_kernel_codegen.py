@@ -175,3 +175,18 @@ def test_unwritable_cache_falls_back_to_the_generic_kernel(monkeypatch, tmp_path
 
     monkeypatch.setattr(kc, "write_text_atomic", refuse)
     assert kc.choose(struct, 1e12) is None
+
+
+def test_misspelt_ces_kernel_fails_any_command_with_one_line(tmp_path):
+    """A misspelt CES_KERNEL is refused by every command, also one that runs no Markov PSA (the flagship is a
+    partitioned-survival model): one line, exit 2, no output folder."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "ces.cli", "run", "configs/flagship.yaml", "--no-psa", "--out", str(out),
+                        "-q"], capture_output=True, text=True, env={**os.environ, "CES_KERNEL": "generatd"})
+    assert r.returncode == 2
+    assert r.stderr.strip() == "error: CES_KERNEL='generatd' is not allowed: use auto, generated or generic"
+    assert not out.exists()

@@ -94,3 +94,9 @@ def _version(value: bool) -> None:
 def _main(version: bool = typer.Option(False, "--version", metavar=" ", callback=_version, is_eager=True,
                                        help="Print the ces version and exit.")) -> None:
     """ces: health-economic evaluation of Markov and partitioned-survival models."""
+    import os
+
+    if os.environ.get("CES_KERNEL") is not None:  # a misspelt value fails every command, not only a Markov PSA
+        from ces.engine.kernel_codegen import mode
+
+        mode()

@@ -134,6 +134,6 @@ def _recipe_yaml(data, km, at_risk, events, yaml_out, res, names, time_col, even
 
     labels = [m for _, m, _, _ in res["endpoints"]]
     eps = list(zip(names, time_col, event_col, labels))
-    keys = [entry_key(names)] if psa in ("bootstrap", "mvn") else [f"{n}_coef" for n in names]
+    keys = [entry_key(names)] if psa in ("bootstrap", "mvn") else [entry_key([n]) for n in names]
     rec = recipe(data, yaml_out, endpoints=eps, parameters=keys, km=km, at_risk=at_risk, events=events, **options)
     return yaml.safe_dump({"fits": {recipe_key(eps): rec}}, sort_keys=False, width=100, default_flow_style=None)

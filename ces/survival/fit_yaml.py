@@ -104,13 +104,13 @@ def curves_yaml(entries: list, *, bootstrap_file: str | None = None, bootstrap_c
         params[joint]["value"] = mle
     elif psa == "mvn":
         params[joint] = {"names": all_names, "dist": "mvnormal", "mean": mle,
-                              "cov": [[float(v) for v in row] for row in np.atleast_2d(joint_cov)]}
+                         "cov": [[float(v) for v in row] for row in np.atleast_2d(joint_cov)]}
     for name, fit, levels in entries:
         names = [f"{name}_{_py(c)}" for c in fit.coef_names]
         if psa == "hessian":
-            params[f"{name}_coef"] = {"names": names, "dist": "mvnormal",
-                                      "mean": [float(v) for v in fit.coef],
-                                      "cov": [[float(v) for v in row] for row in fit.cov]}
+            params[entry_key([name])] = {"names": names, "dist": "mvnormal",
+                                         "mean": [float(v) for v in fit.coef],
+                                         "cov": [[float(v) for v in row] for row in fit.cov]}
         lines, curve = _curve_entry(fit, name, None, background)
         params.update(lines)
         curves[name] = curve

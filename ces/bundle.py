@@ -70,10 +70,20 @@ def _file_refs(node) -> list:
     return out
 
 
+def _fit_refs(doc) -> list:
+    """The input files of a model's ``fits:`` recipes (``data``, or ``km`` + ``at_risk``), which ``psa.curves``
+    refits at run time (:mod:`ces.survival.fit_recipe`), relative to the model file like `file:` tables."""
+    fits = doc.get("fits") if isinstance(doc, dict) else None
+    if not isinstance(fits, dict):
+        return []
+    return [v for rec in fits.values() if isinstance(rec, dict)
+            for k, v in rec.items() if k in ("data", "km", "at_risk") and isinstance(v, str)]
+
+
 def referenced_files(path: str | Path, overrides: dict | None = None) -> list:
-    """The entry file, the model it points at and the data tables both reference (existing files only);
-    ``overrides``: :func:`ces.modelfile.loader.load`'s, whose entries may name files too (the replicates of
-    ``psa.curves``, absolute paths in the client's cache)."""
+    """The entry file, the model it points at and the data tables both reference (existing files only), and the
+    data files of the model's ``fits:`` recipes; ``overrides``: :func:`ces.modelfile.loader.load`'s, whose
+    entries may name files too (the replicates of ``psa.curves``, absolute paths in the client's cache)."""
     entry = Path(path).resolve()
     files = [entry]
     data = _safe_yaml(entry)
@@ -90,7 +100,7 @@ def referenced_files(path: str | Path, overrides: dict | None = None) -> list:
     if overrides:
         docs.append(overrides.get("replace_parameters") or {})
     for doc in docs:
-        for ref in _file_refs(doc):
+        for ref in _file_refs(doc) + _fit_refs(doc):
             f = (model_dir / ref).resolve()
             if f.is_file() and f not in files:
                 files.append(f)

@@ -23,6 +23,8 @@ def fit(
     km: Optional[Path] = typer.Option(None, "--km", help="Digitised KM curve CSV (time, survival)."),
     at_risk: Optional[Path] = typer.Option(None, "--at-risk", help="Numbers at risk CSV (time, n_risk)."),
     events: Optional[int] = typer.Option(None, "--events", help="Total number of events (Guyot), if reported."),
+    clean: bool = typer.Option(False, "--clean", help="With --km: repair digitised points first (percent to "
+                               "proportions, negative times dropped, sorted, upticks flattened; each change printed)."),
     ipd_out: Optional[Path] = typer.Option(None, "--ipd-out", help="Where to write the reconstructed data "
                                            "(default: KM file name + _ipd.csv)."),
     families: Optional[str] = typer.Option(None, "--families", help="Comma list (default: every fittable family)."),
@@ -58,5 +60,5 @@ def fit(
                     weight=weight, km=km, at_risk=at_risk, events=events, ipd_out=ipd_out, families=families,
                     knots=knots, cure=cure, time_unit=time_unit, at=at, horizon=horizon, choose=choose,
                     yaml_out=yaml_out, merge=merge, bootstrap_b=bootstrap_b, seed=seed, background=background,
-                    age=age, sex=sex, out=out, psa=psa_form,
+                    age=age, sex=sex, out=out, psa=psa_form, clean=clean,
                     executor=LocalExecutor(jobs) if jobs > 1 else None, blocks=4 * jobs if jobs > 1 else 1)

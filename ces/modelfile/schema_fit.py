@@ -34,6 +34,9 @@ class FitRecipe(Strict):
     at_risk: Optional[StrictStr] = Field(None, description="With `km`: the numbers-at-risk CSV (time, n_risk).")
     events: Optional[StrictInt] = Field(None, ge=0, description="With `km`: the total number of events given "
                                         "to the reconstruction (`--events`).")
+    clean: StrictBool = Field(False, description="With `km`: the digitised points were cleaned first (`ces fit "
+                              "--clean`: percent to proportions, negative times dropped, sorted, upticks "
+                              "flattened); the run-time refit cleans them the same way.")
     sha256: StrictStr = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the data file (or of the `km` "
                               "file) when it was fitted (a changed file is an error: refit with `ces fit`).")
     at_risk_sha256: Optional[StrictStr] = Field(None, pattern=r"^[0-9a-f]{64}$", description="With `km`: "
@@ -62,6 +65,6 @@ class FitRecipe(Strict):
                 raise ValueError("`km` needs `at_risk` and `at_risk_sha256` (as `ces fit --km --yaml` writes)")
             if len(self.endpoints) != 1 or self.arm or self.joint or self.weight:
                 raise ValueError("a digitised curve (`km`) is one endpoint, without `arm`, `joint` or `weight`")
-        elif self.at_risk is not None or self.events is not None or self.at_risk_sha256 is not None:
-            raise ValueError("`at_risk`, `at_risk_sha256` and `events` go with `km`, not `data`")
+        elif self.at_risk is not None or self.events is not None or self.at_risk_sha256 is not None or self.clean:
+            raise ValueError("`at_risk`, `at_risk_sha256`, `events` and `clean` go with `km`, not `data`")
         return self

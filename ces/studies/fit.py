@@ -23,7 +23,7 @@ def _floats(text: str, what: str) -> tuple:
 
 def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, events, ipd_out, families,
          knots, cure, time_unit, at, horizon, choose, yaml_out, merge, bootstrap_b, seed, background, age=None, sex="0.5", psa=None,
-         out=None, executor=None, blocks=1) -> None:
+         out=None, executor=None, blocks=1, clean=False) -> None:
     import pandas as pd
     from rich.console import Console
 
@@ -46,9 +46,13 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
         if arm is not None or joint or weight is not None:
             raise CesError("--arm, --joint and --weight need patient-level data: digitise each arm's curve and "
                            "fit it with its own `ces fit --km ... --name NAME`")
-        df, rt, rn, time = pseudo_ipd(km, at_risk, events)
+        notes: list = []
+        df, rt, rn, time = pseudo_ipd(km, at_risk, events, clean=clean, notes=notes)
+        if notes:
+            console.print(f"cleaned {km.name}: " + "; ".join(notes))
         ipd_path = ipd_out or km.with_name(km.stem + "_ipd.csv")
-        writes.append((ipd_path, f"# reconstructed from {km.name} and {at_risk.name} (Guyot et al. 2012)\n"
+        cleaned = f" after cleaning ({'; '.join(notes)})" if notes else ""
+        writes.append((ipd_path, f"# reconstructed from {km.name} and {at_risk.name} (Guyot et al. 2012){cleaned}\n"
                        + df.to_csv(index=False)))
         console.print(f"reconstructed {len(df)} patients, {int(df.event.sum())} events -> {ipd_path}")
         from ces.survival.km import number_at_risk
@@ -60,6 +64,8 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
     else:
         if data is None:
             raise CesError("give DATA.csv with --time and --event, or --km KM.csv --at-risk RISK.csv")
+        if clean:
+            raise CesError("--clean repairs digitised points: it goes with --km KM.csv --at-risk RISK.csv")
         if not time_col or not event_col or len(time_col) != len(event_col):
             raise CesError("give one --event for each --time (e.g. --time os_months --event os_event)")
         source = data.name
@@ -97,7 +103,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
             text += _recipe_yaml(data, km, at_risk, events, yaml_out, res, names, time_col, event_col, psa or (
                 "bootstrap" if bootstrap_b else "hessian"), arm=arm, joint=joint, weight=weight, families=fams,
                 knots=knot_list, cure=cure, choose=choose, time_unit=time_unit, background=background, age=age,
-                sex=sex)
+                sex=sex, clean=clean)
         if floor is not None and any(f.model.cure for _, f, _, _ in res["chosen"]):
             text = (f"# Cure curves fitted with the background hazard of {floor[0].name} from age {floor[1]:g}, "
                     f"sex weights {floor[2]}: set the model's start_age and sex to match.\n") + text
@@ -125,7 +131,8 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
                 console.print(f"wrote {out / path}")
 
 
-def _recipe_yaml(data, km, at_risk, events, yaml_out, res, names, time_col, event_col, psa, **options) -> str:
+def _recipe_yaml(data, km, at_risk, events, yaml_out, res, names, time_col, event_col, psa, clean=False,
+                 **options) -> str:
     """The block's ``fits:`` entry (:mod:`ces.survival.fit_recipe`), for ``psa: {curves: ...}`` in ``ces run``."""
     import yaml
 
@@ -135,5 +142,6 @@ def _recipe_yaml(data, km, at_risk, events, yaml_out, res, names, time_col, even
     labels = [m for _, m, _, _ in res["endpoints"]]
     eps = list(zip(names, time_col, event_col, labels))
     keys = [entry_key(names)] if psa in ("bootstrap", "mvn") else [entry_key([n]) for n in names]
-    rec = recipe(data, yaml_out, endpoints=eps, parameters=keys, km=km, at_risk=at_risk, events=events, **options)
+    rec = recipe(data, yaml_out, endpoints=eps, parameters=keys, km=km, at_risk=at_risk, events=events,
+                 clean=clean, **options)
     return yaml.safe_dump({"fits": {recipe_key(eps): rec}}, sort_keys=False, width=100, default_flow_style=None)

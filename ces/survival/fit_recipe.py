@@ -8,8 +8,8 @@ bootstrap replicates (seeded by ``np.random.default_rng([seed, b, crc32(fit key)
 :mod:`ces.survival.bootstrap`) are those
 ``ces fit DATA.csv ... --bootstrap B --seed S`` gives, bit for bit.
 
-A fit to a digitised curve (``ces fit --km KM.csv --at-risk RISK.csv [--events D]``) records the two files
-(SHA-256 each) and D instead of the data file; :func:`replay` rebuilds the pseudo-patients with the same
+A fit to a digitised curve (``ces fit --km KM.csv --at-risk RISK.csv [--events D] [--clean]``) records the two
+files (SHA-256 each), D and ``clean`` instead of the data file; :func:`replay` rebuilds the pseudo-patients with the same
 :func:`ces.survival.guyot.pseudo_ipd` (deterministic) and resamples them with the curve's own seed stream
 (:func:`ces.survival.bootstrap.curve_stream`), as ``ces fit --km ... --bootstrap B --seed S`` does.
 """
@@ -28,10 +28,12 @@ def _rel(path: Path, yaml_out: Path) -> str:
 
 def recipe(data: Path | None, yaml_out: Path, *, endpoints: list, arm, joint: bool, weight, families,
            knots: tuple, cure: bool, choose, time_unit: str, background, age, sex: str, parameters: list,
-           km: Path | None = None, at_risk: Path | None = None, events: int | None = None) -> dict:
+           km: Path | None = None, at_risk: Path | None = None, events: int | None = None,
+           clean: bool = False) -> dict:
     """The ``fits:`` entry of a block written to ``yaml_out``; ``endpoints``: [(name, time, event, model label)].
 
-    ``data`` (patient-level CSV) or ``km`` + ``at_risk`` (digitised curve; ``events``: ``--events``); paths are
+    ``data`` (patient-level CSV) or ``km`` + ``at_risk`` (digitised curve; ``events``: ``--events``; ``clean``:
+    ``--clean``, the raw file's hash is recorded and the cleaning replayed); paths are
     written relative to the block's folder, each with the SHA-256 of its bytes."""
     from ces.survival.bootstrap import file_sha256
 
@@ -40,6 +42,8 @@ def recipe(data: Path | None, yaml_out: Path, *, endpoints: list, arm, joint: bo
                "at_risk_sha256": file_sha256([at_risk])}
         if events is not None:
             out["events"] = int(events)
+        if clean:
+            out["clean"] = True
     else:
         out = {"data": _rel(data, yaml_out), "sha256": file_sha256([data])}
     out["endpoints"] = [{"name": n, "time": t, "event": e, "model": m} for n, t, e, m in endpoints]
@@ -87,7 +91,7 @@ def replay(rec, paths: list, B: int, seed: int, map_fn=map, blocks: int = 1) -> 
 
     eps = rec.endpoints
     if rec.km is not None:
-        df = pseudo_ipd(paths[0], paths[1], rec.events)[0]
+        df = pseudo_ipd(paths[0], paths[1], rec.events, clean=rec.clean)[0]
     else:
         df = read_endpoints(paths[0], [e.time for e in eps], [e.event for e in eps], rec.arm, rec.weight)
     stream = curve_stream([e.name for e in eps])  # as ces fit: the fit's own stream, its endpoints jointly

@@ -17,8 +17,9 @@ In the last interval the number censored is fixed so that the events add up to D
 otherwise it is the average censoring rate of the earlier intervals times the interval's length
 (capped at the number at risk), as in Guyot et al.  The result has one row per pseudo-patient.
 
-:func:`pseudo_ipd` reads the two CSVs and reconstructs: the one path of ``ces fit --km`` and of the run-time
-refit of its recipe (:mod:`ces.survival.fit_recipe`).
+:func:`clean_km` (``ces fit --km ... --clean``) repairs the usual faults of digitised points first; see its
+docstring.  :func:`pseudo_ipd` reads the two CSVs, cleans them when asked and reconstructs: the one path of
+``ces fit --km`` and of the run-time refit of its recipe (:mod:`ces.survival.fit_recipe`).
 """
 
 from __future__ import annotations
@@ -41,11 +42,12 @@ def check_inputs(t, s, at_time, at_n, km_file=None, risk_file=None):
         raise CesError("the KM curve needs at least 2 coordinates", file=km_file)
     if np.any(t < 0):
         k = int(np.flatnonzero(t < 0)[0])
-        raise CesError(f"row {k + 1}: negative time {t[k]:g} (times must be ≥ 0)", file=km_file)
+        raise CesError(f"row {k + 1}: negative time {t[k]:g} (times must be ≥ 0; --clean drops such clicks)",
+                       file=km_file)
     if np.any(np.diff(t) < 0):
         k = int(np.flatnonzero(np.diff(t) < 0)[0])
         raise CesError(f"row {k + 2}: time {t[k + 1]:g} is before the previous {t[k]:g} "
-                       "(KM coordinates must be sorted by time)", file=km_file)
+                       "(KM coordinates must be sorted by time; --clean sorts them)", file=km_file)
     if np.any((s < 0) | (s > 1)):
         k = int(np.flatnonzero((s < 0) | (s > 1))[0])
         raise CesError(f"row {k + 1}: survival {s[k]:g} is outside [0, 1] (give proportions, not %)",
@@ -53,7 +55,7 @@ def check_inputs(t, s, at_time, at_n, km_file=None, risk_file=None):
     if np.any(np.diff(s) > 0):
         k = int(np.flatnonzero(np.diff(s) > 0)[0])
         raise CesError(f"row {k + 2}: survival goes up from {s[k]:g} to {s[k + 1]:g} (a KM curve is "
-                       "non-increasing; clean the digitised points)", file=km_file)
+                       "non-increasing; clean the digitised points, e.g. with --clean)", file=km_file)
     if at_time.size < 1:
         raise CesError("the at-risk table is empty", file=risk_file)
     if np.any(at_time < 0):
@@ -75,6 +77,48 @@ def check_inputs(t, s, at_time, at_n, km_file=None, risk_file=None):
     if t[0] > 0 or s[0] < 1:  # the curve starts at (0, 1)
         t, s = np.concatenate([[0.0], t]), np.concatenate([[1.0], s])
     return t, s, at_time, at_n.astype(int)
+
+
+def clean_km(t, s, km_file=None):
+    """The digitised points made fit for :func:`reconstruct` (``ces fit --km --clean``): ``(t, s, notes)``.
+
+    A digitiser's clicks have three usual faults (IPDfromKM's ``preprocess`` repairs the same ones: Liu N,
+    Zhou Y, Lee JJ. IPDfromKM. BMC Med Res Methodol 2021;21:111), repaired in this order, each one counted
+    in ``notes`` so the user sees what changed:
+
+    1. survival read in percent: when any value exceeds 1, every value is divided by 100 (a value above 100
+       is an error);
+    2. clicks left of the time axis (t < 0) are dropped;
+    3. points are sorted by time, and by decreasing survival within a time (a vertical step read bottom up);
+    4. upticks (S_k > S_(k-1), reading error: a KM curve never rises) are flattened by the running minimum,
+       S_k := min(S_1, …, S_k).
+
+    Nothing else is changed: the points are not smoothed, thinned or rescaled to start at 1."""
+    t, s = np.asarray(t, dtype=float), np.asarray(s, dtype=float)
+    ok = np.isfinite(t) & np.isfinite(s)
+    if not ok.all():
+        k = int(np.flatnonzero(~ok)[0])
+        raise CesError(f"row {k + 1}: `{'time' if not np.isfinite(t[k]) else 'survival'}` is missing or not a "
+                       "number", file=km_file)
+    notes = []
+    if s.size and s.max() > 1.0:
+        if s.max() > 100.0 or s.min() < 0:
+            raise CesError(f"survival must be proportions (0-1) or percentages (0-100), got values from "
+                           f"{s.min():g} to {s.max():g}", file=km_file)
+        s = s / 100.0
+        notes.append("survival read as percentages (divided by 100)")
+    if np.any(t < 0):
+        notes.append(f"{int(np.sum(t < 0))} point(s) at negative times dropped")
+        t, s = t[t >= 0], s[t >= 0]
+    order = np.lexsort((-s, t))
+    if np.any(order != np.arange(t.size)):
+        notes.append("points sorted by time")
+        t, s = t[order], s[order]
+    floor = np.minimum.accumulate(s) if s.size else s
+    if np.any(floor < s):
+        notes.append(f"{int(np.sum(floor < s))} uptick(s) flattened (largest {np.max(s - floor):.3g})")
+        s = floor
+    return t, s, notes
 
 
 def _walk(s, lo, hi, n_start, cens_at, s_last):
@@ -173,15 +217,21 @@ def source_label(km, at_risk) -> str:
     return f"{Path(km).name} + {Path(at_risk).name} (Guyot reconstruction)"
 
 
-def pseudo_ipd(km, at_risk, total_events: int | None = None):
+def pseudo_ipd(km, at_risk, total_events: int | None = None, clean: bool = False, notes: list | None = None):
     """(DataFrame of pseudo-patients ``time, event`` with time > 0, at-risk times, at-risk numbers, all
-    reconstructed times): :func:`reconstruct` on the files ``km`` and ``at_risk``.  Deterministic: the same
-    files give the same rows (``ces fit --km`` and ``ces run``'s ``psa.curves`` refit, fit_recipe.py)."""
+    reconstructed times): :func:`reconstruct` on the files ``km`` and ``at_risk``, after :func:`clean_km` when
+    ``clean`` (its notes appended to ``notes``).  Deterministic: the same files give the same rows (``ces fit
+    --km`` and ``ces run``'s ``psa.curves`` refit, fit_recipe.py)."""
     import pandas as pd
 
     (t, s), (rt, rn) = read_km(km, at_risk)
+    if clean:
+        t, s, done = clean_km(t, s, km_file=str(km))
+        if notes is not None:
+            notes.extend(done)
     if s.size and np.nanmax(s) > 1.0 + 1e-9 and np.nanmax(s) <= 100:
-        raise CesError("survival values above 1: give proportions (0–1), not percentages", file=str(km))
+        raise CesError("survival values above 1: give proportions (0–1), not percentages (or add --clean)",
+                       file=str(km))
     time, event = reconstruct(t, s, rt, rn, total_events, km_file=str(km), risk_file=str(at_risk))
     df = pd.DataFrame({"time": time, "event": event})
     df = df[df.time > 0].reset_index(drop=True)  # events at t = 0 carry no likelihood information here

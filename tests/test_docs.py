@@ -82,6 +82,7 @@ def test_societal_example_runs_in_a_psm(tmp_path):
     model.update(events)
     p = tmp_path / "societal.yaml"
     shutil.copytree(MODELS / "tables", tmp_path / "tables")  # the model's look-up tables (EQ-5D norms)
+    shutil.copytree(MODELS / "data", tmp_path / "data")  # its fitted curves' bootstrap replicates
     p.write_text(yaml.safe_dump(model, sort_keys=False))
     res = run(p, psa=False)
     t = res.totals.set_index("strategy")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+
+import yaml
 from pathlib import Path
 
 from ces.cli import app
@@ -36,7 +38,10 @@ def test_parameter_values_and_who_set_them(runner, tmp_path):
     lines = (CONFIGS / "cart_lbcl_sweden.yaml").read_text().splitlines()
     assert lines[c["line"] - 1].strip().startswith("c_cart:")
     cure = p["parameters"]["cure_os_cart"]  # set by the model
-    assert cure["file"].endswith("cart_lbcl.yaml") and cure["value"] == 0.45
+    from scipy.special import expit
+
+    fitted = yaml.safe_load((ROOT / "models" / "cart_lbcl.yaml").read_text())["parameters"]["pfs_cart_os_cart_coef"]
+    assert cure["file"].endswith("cart_lbcl.yaml") and cure["value"] == expit(fitted["value"][3])  # os logit cure
     assert p["strategy_parameters"]["cart"]["cart"]["key"] == "strategies.cart.parameters.cart"
 
 

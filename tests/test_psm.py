@@ -225,14 +225,17 @@ def test_curve_as_markov_transition_probability(tmp_path):
 
 
 def test_cart_flagship_is_plausible_against_published_ranges():
-    """CAR-T LBCL example: CAR-T gains several QALYs over salvage chemotherapy (published CEAs: ~6-8 vs ~1-3)."""
+    """CAR-T LBCL example: CAR-T gains several QALYs over salvage chemotherapy (published CEAs: ~6-8 vs ~1-3).
+
+    The published CEAs model the infused patients, so the CAR-T QALYs are those of the infused branch alone
+    (p_infused = 1); the example's CAR-T arm is intention to treat, which includes the ~9 % never infused."""
     res = run(ROOT / "configs" / "cart_lbcl.yaml", psa=False)
     t = res.totals.set_index("strategy")
     assert 1.0 < t.loc["chemo", "qaly"] < 3.0
-    assert 5.5 < t.loc["cart", "qaly"] < 9.0
     # model OS calibration targets: 18-month OS ~52 % (ZUMA-1), 5-year ~43 %, both of the infused patients (the
     # CAR-T arm is intention to treat: its infused branch alone is p_infused = 1); SCHOLAR-1 2-year OS ~20 %
     infused = run(ROOT / "configs" / "cart_lbcl.yaml", psa=False, overrides={"parameters": {"p_infused": 1.0}})
+    assert 5.5 < infused.totals.set_index("strategy").loc["cart", "qaly"] < 9.0
     tr_c = infused.base.results["cart"].trace[0]
     os_c = 1 - tr_c[:, 2]
     assert abs(os_c[18] - 0.52) < 0.03 and abs(os_c[60] - 0.426) < 0.03

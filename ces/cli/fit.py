@@ -48,6 +48,8 @@ def fit(
     age: Optional[float] = typer.Option(None, "--age", help="With --background: age at start, for the "
                                         "extrapolation plot's background-mortality floor."),
     sex: str = typer.Option("0.5", "--sex", help="With --age: male, female, or the male share (0-1)."),
+    smr: float = typer.Option(1.0, "--smr", help="With --age: excess mortality ratio on the background hazard "
+                              "(as the curves' `smr:` key), for cure models fitted as the model evaluates them."),
     out: OutDir("Directory for the tables (CSV) and plots (PNG, SVG).") = None,
 ) -> None:
     """Fit parametric survival models to patient-level data or a digitised KM curve (Guyot)."""
@@ -60,5 +62,5 @@ def fit(
                     weight=weight, km=km, at_risk=at_risk, events=events, ipd_out=ipd_out, families=families,
                     knots=knots, cure=cure, time_unit=time_unit, at=at, horizon=horizon, choose=choose,
                     yaml_out=yaml_out, merge=merge, bootstrap_b=bootstrap_b, seed=seed, background=background,
-                    age=age, sex=sex, out=out, psa=psa_form, clean=clean,
+                    age=age, sex=sex, out=out, psa=psa_form, clean=clean, smr=smr,
                     executor=LocalExecutor(jobs) if jobs > 1 else None, blocks=4 * jobs if jobs > 1 else 1)

@@ -74,9 +74,7 @@ def background_survival(model, t_years: np.ndarray, table: str, smr=None) -> np.
         raise CesError("background mortality needs the model's `start_age`", file=model.loaded.model_loc.file,
                        path="start_age")
     lt, weights = life_table(table), sex_weights(spec.sex)
-    if smr is None:
-        return lt.survival(float(spec.start_age), t_years, weights)
-    return sum(w * np.exp(-smr * lt.cumhaz(float(spec.start_age), t_years, s)[None, :]) for s, w in weights.items())
+    return lt.survival(float(spec.start_age), t_years, weights, smr)
 
 
 def curve_survival(model, cdef: CurveDef, env: dict, D: int, t_years: np.ndarray, cache: dict | None = None,

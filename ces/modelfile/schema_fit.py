@@ -53,6 +53,8 @@ class FitRecipe(Strict):
     background: Optional[StrictStr] = Field(None, description="Life table of the cure models' background hazard.")
     age: Optional[Number] = Field(None, description="Start age of that background hazard.")
     sex: StrictStr = Field("0.5", description="male, female or the male share (as `ces fit --sex`).")
+    smr: Number = Field(1.0, gt=0, description="Excess mortality ratio on that background hazard (`ces fit "
+                        "--smr`, the curves' `smr:` key).")
     parameters: list[StrictStr] = Field(min_length=1, description="The PSA entries (parameter keys) the fit "
                                         "wrote; `psa.curves` replaces them by one joint entry.")
 

@@ -64,7 +64,7 @@ def km_figure(label: str, fits: list, t, e, w, time_unit: str, n_ticks: int = 6)
 def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: float = 5.0, floor=None) -> list:
     """[(file name, bytes)] of the four figures for one endpoint (reference arm for joint fits).
 
-    ``floor`` = (life table, age, sex weights): the extrapolation then runs to age 100 and adds each curve
+    ``floor`` = (life table, age, sex weights, smr): the extrapolation then runs to age 100 and adds each curve
     as the model evaluates it: cure curves × S_bg, the others with the hazard floored at the life table's
     (:func:`ces.survival.effects.mortality_floor`)."""
     plt = _plt()
@@ -114,8 +114,8 @@ def fit_plots(label: str, fits: list, data, time_unit: str, horizon_factor: floa
     if floor is not None:
         from ces.survival import effects
 
-        table, age0, weights = floor
-        s_bg = table.survival(age0, gx / upy, weights)
+        table, age0, weights, smr = floor
+        s_bg = table.survival(age0, gx / upy, weights, None if smr == 1.0 else smr)
         ax.plot(gx, s_bg, color="grey", lw=1, ls="--", label=f"background ({table.name}, age {age0:g})")
     for f in fits:
         s_fit = f.survival(gx)

@@ -23,7 +23,7 @@ def _floats(text: str, what: str) -> tuple:
 
 def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, events, ipd_out, families,
          knots, cure, time_unit, at, horizon, choose, yaml_out, merge, bootstrap_b, seed, background, age=None, sex="0.5", psa=None,
-         out=None, executor=None, blocks=1, clean=False) -> None:
+         out=None, executor=None, blocks=1, clean=False, smr=1.0) -> None:
     import pandas as pd
     from rich.console import Console
 
@@ -83,7 +83,7 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
         raise CesError("--knots: internal knots must be between 1 and 5")
     if joint and arm is None:
         raise CesError("--joint needs --arm")
-    floor = floor_inputs(background, age, sex)
+    floor = floor_inputs(background, age, sex, smr)
     from ces.survival.bootstrap import curve_stream
 
     stream = curve_stream(names)  # each fit (its endpoints jointly) resampled on its own stream
@@ -103,10 +103,11 @@ def main(*, data, time_col, event_col, name, arm, joint, weight, km, at_risk, ev
             text += _recipe_yaml(data, km, at_risk, events, yaml_out, res, names, time_col, event_col, psa or (
                 "bootstrap" if bootstrap_b else "hessian"), arm=arm, joint=joint, weight=weight, families=fams,
                 knots=knot_list, cure=cure, choose=choose, time_unit=time_unit, background=background, age=age,
-                sex=sex, clean=clean)
+                sex=sex, smr=smr, clean=clean)
         if floor is not None and any(f.model.cure for _, f, _, _ in res["chosen"]):
+            smr_note = f", smr {floor[3]:g} (give the curves `smr: {floor[3]:g}`)" if floor[3] != 1.0 else ""
             text = (f"# Cure curves fitted with the background hazard of {floor[0].name} from age {floor[1]:g}, "
-                    f"sex weights {floor[2]}: set the model's start_age and sex to match.\n") + text
+                    f"sex weights {floor[2]}{smr_note}: set the model's start_age and sex to match.\n") + text
         writes.append((yaml_out, text))
         if merge is not None:
             writes.append((yaml_out.with_name(yaml_out.stem + "_model.yaml"), merged_model(merge, text, time_unit)))

@@ -70,10 +70,15 @@ def read_endpoints(path: Path, time_cols: list, event_cols: list, arm: str | Non
     return df
 
 
-def floor_inputs(background, age, sex):
-    """(life table, age, sex weights) of ``--background``/``--age``/``--sex``, or None without an age."""
+def floor_inputs(background, age, sex, smr: float = 1.0):
+    """(life table, age, sex weights, smr) of ``--background``/``--age``/``--sex``/``--smr``, or None without
+    an age."""
     if age is None:
+        if smr != 1.0:
+            raise CesError("--smr needs --background LIFE_TABLE and --age")
         return None
+    if not (np.isfinite(smr) and smr > 0):
+        raise CesError(f"--smr (excess mortality ratio on the background hazard) must be positive, got {smr:g}")
     if background is None:
         raise CesError("--age needs --background LIFE_TABLE (e.g. us_2021)")
     from ces.survival.lifetable import life_table
@@ -90,4 +95,4 @@ def floor_inputs(background, age, sex):
         if not 0 <= m <= 1:
             raise CesError(f"--sex male share must be in [0, 1], got {m:g}")
         weights = {"male": m, "female": 1 - m}
-    return life_table(background), float(age), weights
+    return life_table(background), float(age), weights, float(smr)

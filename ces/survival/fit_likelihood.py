@@ -93,23 +93,26 @@ class Model:
 @dataclass(frozen=True)
 class Background:
     """All-cause background mortality of the cohort: a :class:`~ces.survival.lifetable.LifeTable`, the age
-    at t = 0, sex weights and the data's time units per year.  For a mixed cohort
-    S_bg = Σ_s w_s S_s and h_bg = Σ_s w_s S_s μ_s / S_bg (as the engine's background survival)."""
+    at t = 0, sex weights, the data's time units per year and an excess mortality ratio ``smr`` (``--smr``,
+    the engine's ``smr:`` key).  For a mixed cohort S_bg = Σ_s w_s S_s with S_s = exp(−smr·H_s) and
+    h_bg = Σ_s w_s S_s smr·μ_s / S_bg (as the engine's background survival, LifeTable.survival)."""
     table: object
     age: float
     weights: dict
     per_year: float
+    smr: float = 1.0
 
     def survival(self, t) -> np.ndarray:
-        return self.table.survival(self.age, np.asarray(t, dtype=float) / self.per_year, self.weights)
+        return self.table.survival(self.age, np.asarray(t, dtype=float) / self.per_year, self.weights,
+                                   None if self.smr == 1.0 else self.smr)
 
     def hazard(self, t) -> np.ndarray:
         """Per data time unit."""
         y = np.asarray(t, dtype=float) / self.per_year
         num = den = 0.0
         for sx, w in self.weights.items():
-            S = np.exp(-self.table.cumhaz(self.age, y, sx))
-            num = num + w * S * self.table.hazard_at(self.age + y, {sx: 1.0})
+            S = np.exp(-self.smr * self.table.cumhaz(self.age, y, sx))
+            num = num + w * S * self.smr * self.table.hazard_at(self.age + y, {sx: 1.0})
             den = den + w * S
         return num / den / self.per_year
 

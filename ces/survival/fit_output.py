@@ -93,7 +93,7 @@ def run_fit(df, source: str, endpoints: list, *, arm=None, weight=None, joint=Fa
     upy = UNITS_PER_YEAR[time_unit]
     times = tuple(a * upy for a in at_years)
     horizon = horizon_years * upy
-    bg = Background(mortality[0], mortality[1], mortality[2], upy) if mortality is not None else None
+    bg = Background(mortality[0], mortality[1], mortality[2], upy, mortality[3]) if mortality is not None else None
     if arm is not None:
         levels = sorted(set(df[arm].astype(str)))
         if len(levels) > 20:

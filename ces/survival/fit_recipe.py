@@ -28,6 +28,7 @@ def _rel(path: Path, yaml_out: Path) -> str:
 
 def recipe(data: Path | None, yaml_out: Path, *, endpoints: list, arm, joint: bool, weight, families,
            knots: tuple, cure: bool, choose, time_unit: str, background, age, sex: str, parameters: list,
+           smr: float = 1.0,
            km: Path | None = None, at_risk: Path | None = None, events: int | None = None,
            clean: bool = False) -> dict:
     """The ``fits:`` entry of a block written to ``yaml_out``; ``endpoints``: [(name, time, event, model label)].
@@ -51,7 +52,8 @@ def recipe(data: Path | None, yaml_out: Path, *, endpoints: list, arm, joint: bo
 
     options = {"arm": arm, "joint": bool(joint), "weight": weight, "families": list(families) if families else None,
                "knots": [int(k) for k in knots], "cure": bool(cure), "choose": choose, "time_unit": time_unit,
-               "background": background, "age": float(age) if age is not None else None, "sex": str(sex)}
+               "background": background, "age": float(age) if age is not None else None, "sex": str(sex),
+               "smr": float(smr)}
     for key, value in options.items():  # written only where it differs from the schema's default
         if value != FitRecipe.model_fields[key].default:
             out[key] = value
@@ -98,7 +100,7 @@ def replay(rec, paths: list, B: int, seed: int, map_fn=map, blocks: int = 1) -> 
     res = run_fit(df, source(rec, paths), [(e.name, e.time, e.event) for e in eps], arm=rec.arm, weight=rec.weight,
                   joint=rec.joint, families=rec.families, knots=tuple(rec.knots), cure=rec.cure,
                   time_unit=rec.time_unit, choose=rec.choose, bootstrap_b=B, seed=seed,
-                  background=rec.background, mortality=floor_inputs(rec.background, rec.age, rec.sex),
+                  background=rec.background, mortality=floor_inputs(rec.background, rec.age, rec.sex, rec.smr),
                   map_fn=map_fn, blocks=blocks, bootstrap_stream=stream)
     for e, (name, label, _, _) in zip(eps, res["endpoints"]):
         if label != e.model:

@@ -64,11 +64,15 @@ class LifeTable:
         t = np.asarray(t, dtype=float)
         return H_at(age0 + t) - H_at(age0)
 
-    def survival(self, age0: float, t: np.ndarray, sex_weights: dict) -> np.ndarray:
-        """S_bg(t) = Σ_s w_s · exp(−H_s(t)) for a cohort aged ``age0`` at t = 0 (t in years)."""
+    def survival(self, age0: float, t: np.ndarray, sex_weights: dict, smr=None) -> np.ndarray:
+        """S_bg(t) = Σ_s w_s · exp(−H_s(t)) for a cohort aged ``age0`` at t = 0 (t in years); with an excess
+        mortality ratio ``smr`` (a number, or an array broadcasting against t, e.g. one per PSA draw)
+        S_bg(t) = Σ_s w_s · exp(−smr · H_s(t)): each sex's hazard times smr (the engine's ``smr:`` curve key,
+        and ``ces fit --smr``)."""
         out = 0.0
         for s, w in sex_weights.items():
-            out = out + w * np.exp(-self.cumhaz(age0, t, s))
+            H = self.cumhaz(age0, t, s)
+            out = out + w * np.exp(-H if smr is None else -smr * H)
         return np.asarray(out, dtype=float)
 
     def hazard_at(self, age, sex_weights: dict) -> np.ndarray:
